@@ -1,0 +1,2 @@
+/* child.c: to be written. */
+#include "plugsrv.h"

@@ -1,0 +1,2 @@
+/* host.c: to be written. */
+#include "plugsrv.h"

@@ -1,0 +1,2 @@
+/* listen.c: to be written. */
+#include "plugsrv.h"

@@ -1,0 +1,2 @@
+#include "plugsrv.h"
+int main(void) { return 0; }

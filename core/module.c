@@ -1,0 +1,2 @@
+/* module.c: to be written. */
+#include "plugsrv.h"

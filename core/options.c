@@ -1,0 +1,2 @@
+/* options.c: to be written. */
+#include "plugsrv.h"

@@ -1,0 +1,2 @@
+/* prefork.c: to be written. */
+#include "plugsrv.h"

@@ -1,0 +1,2 @@
+/* server.c: to be written. */
+#include "plugsrv.h"
