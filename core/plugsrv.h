@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <time.h>
