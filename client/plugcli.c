@@ -146,7 +146,8 @@ static int cli_parse_args(struct cli *c, int argc, char **argv)
                 return cli_usage_error("-w: must be a whole number of seconds");
             break;
         case ':':
-            return cli_usage_error("an option needs an argument");
+            return cli_usage_error(optopt == 'w' ? "-w: needs SECONDS"
+                                                 : "an option needs an argument");
         default:
             return cli_usage_error("unknown option");
         }
