@@ -1,0 +1,151 @@
+/* bare_echo: the smallest correct fork-per-connection echo server, built only
+ * for the benchmark. It is the floor of the process model: accept, fork, echo
+ * with full writes, reap. Whatever plugsrv costs beyond this is overhead. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int upper_mode;
+
+/* Reaps every finished child. waitpid() may clobber errno, and the accept()
+ * this interrupts still needs its own errno, hence the save. */
+static void bare_on_sigchld(int sig)
+{
+    int saved = errno;
+
+    (void)sig;
+    while (waitpid(-1, NULL, WNOHANG) > 0)
+        ;
+    errno = saved;
+}
+
+static int bare_write_all(int fd, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, buf, len);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        buf += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* The child: echo until the client closes, then exit. */
+static void bare_serve(int fd)
+{
+    char buf[16384];
+
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof(buf));
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            _exit(n == 0 ? 0 : 1);
+        if (upper_mode)
+            for (ssize_t i = 0; i < n; i++)
+                if (buf[i] >= 'a' && buf[i] <= 'z')
+                    buf[i] = (char)(buf[i] - 'a' + 'A');
+        if (bare_write_all(fd, buf, (size_t)n) < 0)
+            _exit(1);
+    }
+}
+
+static int bare_listen(int port, int backlog)
+{
+    struct sockaddr_in sin;
+    int one = 1;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    if (fd < 0)
+        return -1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons((uint16_t)port);
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
+        listen(fd, backlog) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static void bare_usage(FILE *f)
+{
+    fprintf(f, "usage: bare_echo -p PORT [-u] [-b BACKLOG]\n"
+               "  fork-per-connection echo on 127.0.0.1:PORT; -u uppercases\n");
+}
+
+/* The accept loop. No SA_RESTART, so accept() sees EINTR on every SIGCHLD
+ * and simply goes round again. */
+static int bare_run(int lfd)
+{
+    for (;;) {
+        int fd = accept(lfd, NULL, NULL);
+        pid_t pid;
+
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            perror("bare_echo: accept");
+            sleep(1); /* EMFILE and friends: do not spin */
+            continue;
+        }
+        pid = fork();
+        if (pid == 0) {
+            close(lfd);
+            signal(SIGCHLD, SIG_DFL);
+            bare_serve(fd);
+        }
+        if (pid < 0)
+            perror("bare_echo: fork");
+        close(fd);
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct sigaction sa;
+    int port = 0, backlog = 1024, opt, lfd;
+
+    while ((opt = getopt(argc, argv, "p:b:uh")) != -1) {
+        switch (opt) {
+        case 'p': port = atoi(optarg); break;
+        case 'b': backlog = atoi(optarg); break;
+        case 'u': upper_mode = 1; break;
+        case 'h': bare_usage(stdout); return 0;
+        default: bare_usage(stderr); return 2;
+        }
+    }
+    if (port < 1 || port > 65535 || backlog < 1) {
+        bare_usage(stderr);
+        return 2;
+    }
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = bare_on_sigchld;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_NOCLDSTOP;
+    sigaction(SIGCHLD, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    lfd = bare_listen(port, backlog);
+    if (lfd < 0) {
+        perror("bare_echo: listen");
+        return 1;
+    }
+    return bare_run(lfd);
+}
