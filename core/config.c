@@ -628,12 +628,17 @@ static int config_modules_dir(struct cfgparse *p, json_t *root,
                               struct config *conf)
 {
     char *dir = NULL;
+    size_t len;
     int rc;
 
     if (config_str(p, root, "", "modules_dir", &dir) < 0)
         return -1;
     rc = config_resolve(p, dir ? dir : DEF_MODULES_DIR, &conf->modules_dir);
     free(dir);
+    if (rc == 0)    /* "mods/" is "mods", as messages will show it */
+        for (len = strlen(conf->modules_dir);
+             len > 1 && conf->modules_dir[len - 1] == '/'; len--)
+            conf->modules_dir[len - 1] = '\0';
     return rc;
 }
 
