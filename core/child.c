@@ -1,2 +1,262 @@
-/* child.c: to be written. */
+/*
+ * child.c - the parent's table of its children, and their reaping. The
+ * SIGCHLD handler only reaps and records (waitpid is async-signal-safe,
+ * logging is not); child_collect() turns the records into log lines from
+ * the main loop. Signals reach the parent only inside ppoll(), so the
+ * handler and the main loop never touch the records at the same time.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+
 #include "plugsrv.h"
+
+#define EXITS_MAX 4096
+
+struct exit_rec {
+    pid_t pid;
+    int status;
+    struct timespec when;
+};
+
+static struct exit_rec exits[EXITS_MAX];
+static size_t nexits;
+static struct child *children;
+static size_t nchildren, capchildren;
+
+void
+child_sigchld(int sig)
+{
+    int saved = errno, status;
+    pid_t pid;
+
+    (void)sig;
+    while (nexits < EXITS_MAX &&
+           (pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        exits[nexits].pid = pid;
+        exits[nexits].status = status;
+        clock_gettime(CLOCK_MONOTONIC, &exits[nexits].when);
+        nexits++;
+    }
+    errno = saved;
+}
+
+struct child *
+child_add(pid_t pid, struct listener *l, enum child_state st)
+{
+    struct child *c;
+    size_t cap;
+
+    if (nchildren == capchildren) {
+        cap = capchildren ? capchildren * 2 : 64;
+        if ((c = realloc(children, cap * sizeof(*c))) == NULL)
+            return NULL;
+        children = c;
+        capchildren = cap;
+    }
+    c = &children[nchildren++];
+    memset(c, 0, sizeof(*c));
+    c->pid = pid;
+    c->state = st;
+    c->listener = l;
+    snprintf(c->listener_name, sizeof(c->listener_name), "%s", l->conf->name);
+    clock_gettime(CLOCK_MONOTONIC, &c->start);
+    if (st == CHILD_SERVING)
+        l->active++;
+    else
+        l->spare++;
+    return c;
+}
+
+struct child *
+child_find(pid_t pid)
+{
+    size_t i;
+
+    for (i = 0; i < nchildren; i++) {
+        if (children[i].pid == pid)
+            return &children[i];
+    }
+    return NULL;
+}
+
+size_t
+child_count(void)
+{
+    return nchildren;
+}
+
+size_t
+child_serving(void)
+{
+    size_t i, n = 0;
+
+    for (i = 0; i < nchildren; i++)
+        n += children[i].state == CHILD_SERVING;
+    return n;
+}
+
+/* A spare prefork child took a connection. */
+void
+child_serve(struct child *c, const char *peer)
+{
+    c->state = CHILD_SERVING;
+    snprintf(c->peer, sizeof(c->peer), "%s", peer);
+    if (c->listener != NULL) {
+        c->listener->spare--;
+        c->listener->active++;
+    }
+}
+
+static const char *
+child_reason(const struct child *c, int status)
+{
+    static const char *const codes[] = {
+        [CHILD_SETUP] = "setup", [CHILD_MODULE] = "module",
+        [CHILD_HANDLER] = "handler-error", [CHILD_IDLE] = "idle-timeout",
+        [CHILD_LINE] = "line-too-long", [CHILD_IO] = "io-error",
+        [CHILD_SHUTDOWN] = "shutdown",
+    };
+    int code;
+
+    if (WIFSIGNALED(status)) {
+        if (WTERMSIG(status) == SIGXCPU)
+            return "cpu-limit";
+        return c != NULL && c->killed ? "killed" : "signal";
+    }
+    code = WEXITSTATUS(status);
+    if (code == 0)
+        return "ok";
+    if (code >= CHILD_SETUP && code <= CHILD_SHUTDOWN && codes[code] != NULL)
+        return codes[code];
+    return "exit";
+}
+
+static void
+child_log_exit(const struct child *c, const struct exit_rec *e)
+{
+    char how[64];
+    long ms = 0;
+
+    if (WIFSIGNALED(e->status))
+        snprintf(how, sizeof(how), "signal=%s",
+                 proc_signame(WTERMSIG(e->status)));
+    else
+        snprintf(how, sizeof(how), "status=%d", WEXITSTATUS(e->status));
+    if (c == NULL) {
+        log_event("exit pid=%ld %s reason=%s", (long)e->pid, how,
+                  child_reason(NULL, e->status));
+        return;
+    }
+    ms = (e->when.tv_sec - c->start.tv_sec) * 1000 +
+         (e->when.tv_nsec - c->start.tv_nsec) / 1000000;
+    log_event("exit listener=%s peer=%s pid=%ld %s reason=%s duration_ms=%ld%s",
+              c->listener_name, c->peer[0] ? c->peer : "-", (long)e->pid, how,
+              child_reason(c, e->status), ms,
+              c->state == CHILD_SPARE ? " spare=1" : "");
+}
+
+static void
+child_forget(struct child *c)
+{
+    if (c->listener != NULL) {
+        if (c->state == CHILD_SERVING)
+            c->listener->active--;
+        else
+            c->listener->spare--;
+    }
+    *c = children[--nchildren];
+}
+
+static void
+child_exited(const struct exit_rec *e)
+{
+    struct child *c = child_find(e->pid);
+
+    child_log_exit(c, e);
+    /* Whatever the handler forked dies with its connection. */
+    kill(-e->pid, SIGKILL);
+    if (c != NULL)
+        child_forget(c);
+}
+
+void
+child_collect(void)
+{
+    size_t i, n;
+
+    do {
+        n = nexits;
+        for (i = 0; i < n; i++)
+            child_exited(&exits[i]);
+        nexits = 0;
+        if (n == EXITS_MAX)
+            child_sigchld(SIGCHLD);     /* the records were full */
+    } while (nexits > 0);
+}
+
+void
+child_signal_all(int sig, int spare_only)
+{
+    size_t i;
+
+    for (i = 0; i < nchildren; i++) {
+        if (spare_only && children[i].state != CHILD_SPARE)
+            continue;
+        if (sig == SIGKILL)
+            children[i].killed = 1;
+        kill(children[i].pid, sig);
+    }
+}
+
+/* Retires the spares of one listener (prefork pools after a reload). */
+void
+child_signal_spares(const struct listener *l, int sig)
+{
+    size_t i;
+
+    for (i = 0; i < nchildren; i++) {
+        if (children[i].state == CHILD_SPARE && children[i].listener == l)
+            kill(children[i].pid, sig);
+    }
+}
+
+/* After a reload: point each child at the new listener for its address,
+ * or at none if its listener was removed, and recount. */
+void
+child_relink(struct listener *ls, size_t n)
+{
+    struct listener *old;
+    size_t i, j;
+
+    for (j = 0; j < n; j++)
+        ls[j].active = ls[j].spare = 0;
+    for (i = 0; i < nchildren; i++) {
+        old = children[i].listener;
+        children[i].listener = NULL;
+        for (j = 0; old != NULL && j < n; j++) {
+            if (listen_same(old->conf, ls[j].conf)) {
+                children[i].listener = &ls[j];
+                break;
+            }
+        }
+        if (children[i].listener == NULL)
+            continue;
+        if (children[i].state == CHILD_SERVING)
+            ls[j].active++;
+        else
+            ls[j].spare++;
+    }
+}
+
+void
+child_table_free(void)
+{
+    free(children);
+    children = NULL;
+    nchildren = capchildren = 0;
+}

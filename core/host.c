@@ -1,2 +1,113 @@
-/* host.c: to be written. */
+/*
+ * host.c - the services plugsrv offers handlers (the plugsrv_host table of
+ * include/handler.h), as they run inside a connection's process.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "plugsrv.h"
+
+static int
+host_write(plugsrv_conn *c, const void *buf, size_t len)
+{
+    const char *p = buf;
+    ssize_t n;
+
+    if (c->failed)
+        return PLUGSRV_ERROR;
+    while (len > 0) {
+        n = send(c->fd, p, len, MSG_NOSIGNAL);
+        if (n >= 0) {
+            p += n;
+            len -= (size_t)n;
+        } else if (errno != EINTR) {
+            /* SO_SNDTIMEO ran out: the client stopped reading. */
+            c->timedout = errno == EAGAIN || errno == EWOULDBLOCK;
+            c->failed = 1;
+            return PLUGSRV_ERROR;
+        }
+    }
+    return PLUGSRV_OK;
+}
+
+static void
+host_close(plugsrv_conn *c)
+{
+    c->closing = 1;
+}
+
+static const char *
+host_peer_addr(plugsrv_conn *c)
+{
+    return c->peer;
+}
+
+/* Looked up on demand: most handlers never ask, and it costs a syscall. */
+static const char *
+host_local_addr(plugsrv_conn *c)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+
+    if (c->local[0] == '\0') {
+        if (getsockname(c->fd, (struct sockaddr *)&ss, &len) == 0)
+            addr_format((struct sockaddr *)&ss, c->local, sizeof(c->local));
+        else
+            snprintf(c->local, sizeof(c->local), "unknown");
+    }
+    return c->local;
+}
+
+static const char *const host_levels[] = { "error", "warn", "info", "debug" };
+
+/* Quotes and control bytes would break the key=value log line. */
+static void
+host_sanitize(char *s)
+{
+    for (; *s != '\0'; s++) {
+        if (*s == '"')
+            *s = '\'';
+        else if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            *s = ' ';
+    }
+}
+
+static void
+host_log(plugsrv_conn *c, int level, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+
+    if (level < PLUGSRV_LOG_ERROR || level > PLUGSRV_LOG_DEBUG)
+        level = PLUGSRV_LOG_INFO;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    host_sanitize(msg);
+    if (c != NULL)
+        log_event("handler listener=%s pid=%ld peer=%s level=%s msg=\"%s\"",
+                  c->listener, (long)getpid(), c->peer, host_levels[level],
+                  msg);
+    else
+        log_event("handler pid=%ld level=%s msg=\"%s\"", (long)getpid(),
+                  host_levels[level], msg);
+}
+
+const plugsrv_host module_host = {
+    .size = sizeof(plugsrv_host),
+    .abi_major = PLUGSRV_ABI_MAJOR,
+    .abi_minor = PLUGSRV_ABI_MINOR,
+    .write = host_write,
+    .close = host_close,
+    .peer_addr = host_peer_addr,
+    .local_addr = host_local_addr,
+    .opt_string = options_string,
+    .opt_int = options_int,
+    .opt_bool = options_bool,
+    .opt_count = options_count,
+    .opt_key = options_key,
+    .log = host_log,
+};

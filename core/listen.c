@@ -1,2 +1,92 @@
-/* listen.c: to be written. */
+/*
+ * listen.c - the listening sockets: one per configured address and port,
+ * IPv4 or IPv6, bound with SO_REUSEADDR so that a restart does not wait
+ * for old connections in TIME_WAIT.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "plugsrv.h"
+
+/* Fork-mode listeners are accepted on by the parent, which must never
+ * block; prefork children block in accept() on theirs. */
+int
+listen_set_mode(struct listener *l)
+{
+    int flags = fcntl(l->fd, F_GETFL);
+
+    if (flags == -1)
+        return -1;
+    if (l->conf->mode == MODE_FORK)
+        flags |= O_NONBLOCK;
+    else
+        flags &= ~O_NONBLOCK;
+    return fcntl(l->fd, F_SETFL, flags);
+}
+
+static int
+listen_fail(struct listener *l, const char *what, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "%s: %s: %s", l->addr, what, strerror(errno));
+    if (l->fd != -1)
+        close(l->fd);
+    l->fd = -1;
+    return -1;
+}
+
+int
+listen_open(struct listener *l, char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    socklen_t sslen;
+    int one = 1;
+
+    l->fd = -1;
+    if (addr_parse(l->conf->address, l->conf->port, &ss, &sslen) == -1) {
+        snprintf(err, errlen, "%s: not a numeric IPv4 or IPv6 address",
+                 l->conf->address);
+        return -1;
+    }
+    addr_format((struct sockaddr *)&ss, l->addr, sizeof(l->addr));
+    l->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (l->fd == -1)
+        return listen_fail(l, "socket", err, errlen);
+    if (setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1)
+        return listen_fail(l, "SO_REUSEADDR", err, errlen);
+    /* "::" means IPv6 only; 0.0.0.0 is its own listener. */
+    if (ss.ss_family == AF_INET6 &&
+        setsockopt(l->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) == -1)
+        return listen_fail(l, "IPV6_V6ONLY", err, errlen);
+    if (bind(l->fd, (struct sockaddr *)&ss, sslen) == -1)
+        return listen_fail(l, "bind", err, errlen);
+    if (listen(l->fd, l->conf->backlog) == -1)
+        return listen_fail(l, "listen", err, errlen);
+    if (listen_set_mode(l) == -1)
+        return listen_fail(l, "fcntl", err, errlen);
+    return 0;
+}
+
+void
+listen_close(struct listener *l)
+{
+    if (l->fd != -1)
+        close(l->fd);
+    l->fd = -1;
+}
+
+/* Two listener configs that name the same socket address. */
+int
+listen_same(const struct listener_conf *a, const struct listener_conf *b)
+{
+    struct sockaddr_storage sa, sb;
+    socklen_t la, lb;
+
+    if (addr_parse(a->address, a->port, &sa, &la) == -1 ||
+        addr_parse(b->address, b->port, &sb, &lb) == -1)
+        return 0;
+    return la == lb && memcmp(&sa, &sb, la) == 0;
+}

@@ -1,2 +1,101 @@
-/* log.c: to be written. */
+/*
+ * log.c - one line per event on stderr, as key=value pairs after a time
+ * stamp and the process id, so that the log can be grepped and parsed.
+ * Each line goes out in a single write() so that lines from the parent and
+ * its children never interleave.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
 #include "plugsrv.h"
+
+static const char *log_name = "plugsrv";
+
+void
+log_init(const char *name)
+{
+    log_name = name;
+}
+
+static size_t
+log_stamp(char *buf, size_t len)
+{
+    struct timeval tv;
+    struct tm tm;
+    size_t n;
+
+    gettimeofday(&tv, NULL);
+    gmtime_r(&tv.tv_sec, &tm);
+    n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+    n += snprintf(buf + n, len - n, ".%03ldZ %s[%ld]: ",
+                  (long)(tv.tv_usec / 1000), log_name, (long)getpid());
+    return n;
+}
+
+/* Writes one line; errstr, when not NULL, is added as err="...". */
+void
+log_vline(const char *fmt, va_list ap, const char *errstr)
+{
+    char line[2048];
+    size_t n, cap = sizeof(line) - 1;
+    int saved = errno;
+
+    n = log_stamp(line, cap);
+    n += (size_t)vsnprintf(line + n, cap - n, fmt, ap);
+    if (n < cap && errstr != NULL)
+        n += (size_t)snprintf(line + n, cap - n, " err=\"%s\"", errstr);
+    if (n > cap)
+        n = cap;
+    line[n++] = '\n';
+    if (write(STDERR_FILENO, line, n) < 0) {
+        /* Nowhere left to say it. */
+    }
+    errno = saved;
+}
+
+void
+log_event(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    log_vline(fmt, ap, NULL);
+    va_end(ap);
+}
+
+void
+log_warn(const char *fmt, ...)
+{
+    va_list ap;
+    const char *e = strerror(errno);
+
+    va_start(ap, fmt);
+    log_vline(fmt, ap, e);
+    va_end(ap);
+}
+
+void
+log_warnx(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    log_vline(fmt, ap, NULL);
+    va_end(ap);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    log_vline(fmt, ap, NULL);
+    va_end(ap);
+    exit(EXIT_CONFIG);
+}

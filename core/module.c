@@ -1,2 +1,222 @@
-/* module.c: to be written. */
+/*
+ * module.c - loading a handler .so and holding it to the ABI contract of
+ * include/handler.h. The parent proves each module in a throwaway process
+ * first (module_probe), so that a module that crashes on load or in init()
+ * fails the start instead of taking the server down.
+ */
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "plugsrv.h"
+
+#define PROBE_TIMEOUT_MS 10000  /* a module's load and init() together */
+
+typedef const plugsrv_handler *(*entry_fn)(const plugsrv_host *);
+
+/* Names the ABI a module was built for when it lacks our entry point. */
+static void
+module_no_entry(void *dl, const char *path, char *err, size_t errlen)
+{
+    char sym[64];
+    int major;
+
+    for (major = 2; major <= 9; major++) {
+        snprintf(sym, sizeof(sym), "plugsrv_handler_v%d", major);
+        if (dlsym(dl, sym) != NULL) {
+            snprintf(err, errlen, "%s: handler ABI %d.x, plugsrv supports "
+                     "%d.x (%s found, " PLUGSRV_ENTRY_SYMBOL " missing)",
+                     path, major, PLUGSRV_ABI_MAJOR, sym);
+            return;
+        }
+    }
+    snprintf(err, errlen, "%s: no entry point " PLUGSRV_ENTRY_SYMBOL
+             " (not a plugsrv handler, or built without PLUGSRV_EXPORT)",
+             path);
+}
+
+static int
+module_check(const plugsrv_handler *h, const char *path, char *err,
+             size_t errlen)
+{
+    if (h == NULL) {
+        snprintf(err, errlen, "%s: " PLUGSRV_ENTRY_SYMBOL "() returned NULL: "
+                 "the handler refused plugsrv's ABI %d.%d", path,
+                 PLUGSRV_ABI_MAJOR, PLUGSRV_ABI_MINOR);
+        return -1;
+    }
+    if (h->abi_major != PLUGSRV_ABI_MAJOR || h->abi_minor > PLUGSRV_ABI_MINOR) {
+        snprintf(err, errlen, "%s: handler ABI %u.%u, plugsrv supports "
+                 "%d.0 to %d.%d", path, h->abi_major, h->abi_minor,
+                 PLUGSRV_ABI_MAJOR, PLUGSRV_ABI_MAJOR, PLUGSRV_ABI_MINOR);
+        return -1;
+    }
+    if (h->size < sizeof(plugsrv_handler)) {
+        snprintf(err, errlen, "%s: handler struct is %u bytes, ABI %d.%d "
+                 "needs %zu", path, h->size, PLUGSRV_ABI_MAJOR,
+                 PLUGSRV_ABI_MINOR, sizeof(plugsrv_handler));
+        return -1;
+    }
+    if (h->mode != PLUGSRV_MODE_STREAM && h->mode != PLUGSRV_MODE_LINE) {
+        snprintf(err, errlen, "%s: unknown handler mode %d", path, h->mode);
+        return -1;
+    }
+    return 0;
+}
+
+int
+module_open(struct module *m, const char *path, char *err, size_t errlen)
+{
+    entry_fn entry;
+    const plugsrv_handler *h;
+    void *dl;
+
+    memset(m, 0, sizeof(*m));
+    if ((dl = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+        snprintf(err, errlen, "cannot load: %s", dlerror());
+        return -1;
+    }
+    *(void **)&entry = dlsym(dl, PLUGSRV_ENTRY_SYMBOL);
+    if (entry == NULL) {
+        module_no_entry(dl, path, err, errlen);
+        dlclose(dl);
+        return -1;
+    }
+    h = entry(&module_host);
+    if (module_check(h, path, err, errlen) == -1) {
+        dlclose(dl);
+        return -1;
+    }
+    if ((m->path = strdup(path)) == NULL) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        dlclose(dl);
+        return -1;
+    }
+    m->dl = dl;
+    m->handler = h;
+    return 0;
+}
+
+void
+module_close(struct module *m)
+{
+    if (m->dl != NULL)
+        dlclose(m->dl);
+    free(m->path);
+    memset(m, 0, sizeof(*m));
+}
+
+/* The throwaway process: everything a connection's process will do before
+ * its first byte, with the verdict written to fd. */
+static __attribute__((noreturn)) void
+module_probe_child(const struct listener_conf *lc, int fd)
+{
+    char err[ERRBUF] = "";
+    struct module m;
+    void *state = NULL;
+    const plugsrv_handler *h;
+
+    proc_reset_signals();
+    if (module_open(&m, lc->module_path, err, sizeof(err)) == 0) {
+        h = m.handler;
+        if (h->init != NULL &&
+            h->init(&lc->options, &state, err, sizeof(err)) != PLUGSRV_OK) {
+            if (err[0] == '\0')
+                snprintf(err, sizeof(err), "init() failed");
+        } else if (h->fini != NULL) {
+            h->fini(state);
+        }
+    }
+    if (write(fd, err, strlen(err)) < 0)
+        _exit(CHILD_SETUP);
+    _exit(err[0] ? CHILD_MODULE : CHILD_OK);
+}
+
+/* Reads the probe's verdict until it closes its end or time runs out. */
+static int
+module_probe_read(int fd, char *buf, size_t len)
+{
+    struct pollfd pfd = { .fd = fd, .events = POLLIN };
+    size_t n = 0;
+    ssize_t r;
+    int left = PROBE_TIMEOUT_MS;
+    struct timespec t0, t1;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (left > 0 && n < len - 1) {
+        if (poll(&pfd, 1, left) == 0)
+            return -1;
+        r = read(fd, buf + n, len - 1 - n);
+        if (r == 0)
+            break;
+        if (r > 0)
+            n += (size_t)r;
+        else if (errno != EINTR)
+            break;
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        left = PROBE_TIMEOUT_MS - (int)((t1.tv_sec - t0.tv_sec) * 1000 +
+                                        (t1.tv_nsec - t0.tv_nsec) / 1000000);
+    }
+    buf[n] = '\0';
+    return left > 0 ? 0 : -1;
+}
+
+static void
+module_probe_verdict(const struct listener_conf *lc, int status, int timedout,
+                     const char *msg, char *err, size_t errlen)
+{
+    if (timedout)
+        snprintf(err, errlen, "%s: did not finish loading and init() in %d s",
+                 lc->module_path, PROBE_TIMEOUT_MS / 1000);
+    else if (WIFSIGNALED(status))
+        snprintf(err, errlen, "%s: crashed while loading or in init() (%s)",
+                 lc->module_path, proc_signame(WTERMSIG(status)));
+    else if (msg[0] != '\0')
+        snprintf(err, errlen, "%s", msg);
+    else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        snprintf(err, errlen, "%s: the check exited with status %d",
+                 lc->module_path, WEXITSTATUS(status));
+}
+
+int
+module_probe(const struct listener_conf *lc, char *err, size_t errlen)
+{
+    char msg[ERRBUF];
+    int fds[2], status = 0, timedout;
+    pid_t pid;
+
+    if (pipe2(fds, O_CLOEXEC) == -1) {
+        snprintf(err, errlen, "cannot check %s: pipe: %s", lc->module_path,
+                 strerror(errno));
+        return -1;
+    }
+    if ((pid = fork()) == -1) {
+        snprintf(err, errlen, "cannot check %s: fork: %s", lc->module_path,
+                 strerror(errno));
+        close(fds[0]);
+        close(fds[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        close(fds[0]);
+        module_probe_child(lc, fds[1]);
+    }
+    close(fds[1]);
+    timedout = module_probe_read(fds[0], msg, sizeof(msg)) == -1;
+    close(fds[0]);
+    if (timedout)
+        kill(pid, SIGKILL);
+    while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+        ;
+    err[0] = '\0';
+    module_probe_verdict(lc, status, timedout, msg, err, errlen);
+    return err[0] ? -1 : 0;
+}

@@ -171,17 +171,36 @@ struct listener {
     char addr[ADDRSTRLEN];
     int active;                     /* children serving a connection */
     int spare;                      /* prefork children waiting */
+    struct listener *from;          /* reload: whose socket this took over */
 };
 
 /* Bind and listen; -1 with "address: why" in err. */
 int listen_open(struct listener *l, char *err, size_t errlen);
 void listen_close(struct listener *l);
+int listen_set_mode(struct listener *l);
+int listen_same(const struct listener_conf *a, const struct listener_conf *b);
+
+/* ---- proc.c: a fork of the parent made into a connection's process ---- */
+extern volatile sig_atomic_t proc_stop, proc_retire;
+void proc_reset_signals(void);
+void proc_die_with_parent(pid_t parent);
+int proc_keep_fds(int *fds, int n);
+int proc_rlimits(const struct rlimits *rl);
+const char *proc_signame(int sig);
 
 /* ---- session.c and host.c: one connection, in its own process ---- */
-struct session_limits;
+struct plugsrv_conn {
+    int fd;
+    int closing;            /* host->close() or PLUGSRV_CLOSE */
+    int failed;             /* a write failed: the client is gone */
+    int timedout;           /* ... because it stopped reading */
+    const char *listener;
+    char peer[ADDRSTRLEN];
+    char local[ADDRSTRLEN];
+};
+
 /* Serve fd with the listener's handler; returns an enum child_exit. */
-int session_run(const struct listener *l, const struct config *conf,
-                int fd);
+int session_run(const struct listener *l, int fd, const char *peer);
 
 /* ---- child.c: the parent's table of children and their reaping ---- */
 enum child_state { CHILD_SERVING, CHILD_SPARE };
@@ -189,22 +208,34 @@ enum child_state { CHILD_SERVING, CHILD_SPARE };
 struct child {
     pid_t pid;
     enum child_state state;
+    int killed;                     /* we sent SIGKILL at shutdown */
     struct listener *listener;      /* NULL once its listener is gone */
     char listener_name[64];
     char peer[ADDRSTRLEN];
     struct timespec start;
 };
 
-int child_table_init(size_t cap);
-struct child *child_add(pid_t pid, struct listener *l, enum child_state st);
-struct child *child_find(pid_t pid);
-size_t child_count(void);
 /* The SIGCHLD handler: reaps without blocking, records, logs nothing. */
 void child_sigchld(int sig);
 /* Logs and forgets the children reaped since the last call. */
 void child_collect(void);
+struct child *child_add(pid_t pid, struct listener *l, enum child_state st);
+struct child *child_find(pid_t pid);
+void child_serve(struct child *c, const char *peer);
+size_t child_count(void);
+size_t child_serving(void);
 void child_signal_all(int sig, int spare_only);
+void child_signal_spares(const struct listener *l, int sig);
 void child_relink(struct listener *ls, size_t n);
+void child_table_free(void);
+
+/* ---- prefork.c: pools of children waiting in accept() ---- */
+int prefork_refill(struct listener *ls, size_t n, const struct config *conf,
+                   int notify);
+void prefork_read(int notify);
+
+/* ---- priv.c: dropping root for good ---- */
+int priv_drop(const struct config *conf, char *err, size_t errlen);
 
 /* ---- server.c: the parent's loop ---- */
 int server_run(struct config *conf);

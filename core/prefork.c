@@ -1,2 +1,113 @@
-/* prefork.c: to be written. */
+/*
+ * prefork.c - listeners in "prefork" mode: a pool of children forked ahead
+ * of time, each blocked in accept() with the module already loaded. Each
+ * still serves exactly one connection and exits, so the isolation is that
+ * of fork mode; what is saved is the fork on the connection's path. A
+ * child that takes a connection tells the parent through a pipe, and the
+ * parent forks its replacement.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "plugsrv.h"
+
+struct prefork_msg {
+    pid_t pid;
+    char peer[ADDRSTRLEN];
+};
+
+/* The spare's life: wait for one connection, report it, serve it. */
+static __attribute__((noreturn)) void
+prefork_child(const struct listener *l, int notify, const struct rlimits *rl,
+              pid_t parent)
+{
+    struct prefork_msg msg;
+    struct sockaddr_storage ss;
+    socklen_t len;
+    int fds[2] = { l->fd, notify };
+    int fd;
+
+    proc_reset_signals();
+    proc_die_with_parent(parent);
+    setpgid(0, 0);
+    if (proc_keep_fds(fds, 2) == -1 || proc_rlimits(rl) == -1)
+        _exit(CHILD_SETUP);
+    for (;;) {
+        len = sizeof(ss);
+        fd = accept(fds[0], (struct sockaddr *)&ss, &len);
+        if (fd >= 0)
+            break;
+        if (proc_stop || proc_retire)
+            _exit(CHILD_OK);
+        if (errno != EINTR && errno != ECONNABORTED)
+            _exit(CHILD_SETUP);
+    }
+    memset(&msg, 0, sizeof(msg));
+    msg.pid = getpid();
+    addr_format((struct sockaddr *)&ss, msg.peer, sizeof(msg.peer));
+    /* Smaller than PIPE_BUF: the write is atomic among all the spares. */
+    if (write(fds[1], &msg, sizeof(msg)) != (ssize_t)sizeof(msg))
+        _exit(CHILD_SETUP);
+    close(fds[0]);
+    close(fds[1]);
+    _exit(session_run(l, fd, msg.peer));
+}
+
+static int
+prefork_spawn(struct listener *l, int notify, const struct rlimits *rl)
+{
+    pid_t parent = getpid(), pid;
+
+    if ((pid = fork()) == -1) {
+        log_warn("error what=fork listener=%s", l->conf->name);
+        return -1;
+    }
+    if (pid == 0)
+        prefork_child(l, notify, rl, parent);
+    if (child_add(pid, l, CHILD_SPARE) == NULL) {
+        kill(pid, SIGKILL);
+        return -1;
+    }
+    return 0;
+}
+
+/* Tops each pool up to its spare count, within the caps; -1 if a fork
+ * failed, so that the caller tries again a little later. */
+int
+prefork_refill(struct listener *ls, size_t n, const struct config *conf,
+               int notify)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (ls[i].conf->mode != MODE_PREFORK || ls[i].fd == -1)
+            continue;
+        while (ls[i].spare < ls[i].conf->spare &&
+               child_count() < (size_t)conf->max_connections &&
+               (ls[i].conf->max_connections == 0 ||
+                ls[i].active + ls[i].spare < ls[i].conf->max_connections)) {
+            if (prefork_spawn(&ls[i], notify, &conf->rlimits) == -1)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+/* Takes the spares' reports: which of them now serve whom. */
+void
+prefork_read(int notify)
+{
+    struct prefork_msg msg;
+    struct child *c;
+
+    while (read(notify, &msg, sizeof(msg)) == (ssize_t)sizeof(msg)) {
+        msg.peer[sizeof(msg.peer) - 1] = '\0';
+        if ((c = child_find(msg.pid)) == NULL)
+            continue;
+        child_serve(c, msg.peer);
+        log_event("accept listener=%s peer=%s pid=%ld", c->listener_name,
+                  c->peer, (long)c->pid);
+    }
+}

@@ -1,2 +1,518 @@
-/* server.c: to be written. */
+/*
+ * server.c - the parent: binds the listeners, accepts, forks one process
+ * per connection, and handles SIGTERM/SIGINT (stop) and SIGHUP (reload).
+ * It never runs handler code on a connection. Signals are blocked except
+ * inside ppoll(), so every handler runs at one known point of the loop.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "plugsrv.h"
+
+#define ACCEPT_BATCH 64         /* connections taken per wakeup per listener */
+#define PAUSE_MS 100            /* no accepting after EMFILE or a failed fork */
+#define KILL_WAIT_MS 5000       /* for SIGKILLed children to be reaped */
+
+struct server {
+    struct config *conf;
+    struct listener *ls;
+    size_t nls;
+    struct pollfd *pfds;        /* fork-mode listeners, then the notify pipe */
+    size_t npfds;
+    int notify[2];              /* prefork spares report their connection */
+    struct timespec paused;     /* accepting resumes then */
+    int retry;                  /* a prefork refill failed */
+    pid_t pid;
+    sigset_t waitmask;          /* the mask inside ppoll(): nothing blocked */
+};
+
+static volatile sig_atomic_t server_term, server_termsig, server_hup;
+
+static void
+server_on_signal(int sig)
+{
+    if (sig == SIGHUP) {
+        server_hup = 1;
+    } else {
+        server_term++;
+        server_termsig = sig;
+    }
+}
+
+static long
+server_ms_until(const struct timespec *t)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (t->tv_sec - now.tv_sec) * 1000 +
+           (t->tv_nsec - now.tv_nsec) / 1000000;
+}
+
+static void
+server_deadline(struct timespec *t, long ms)
+{
+    clock_gettime(CLOCK_MONOTONIC, t);
+    t->tv_sec += ms / 1000;
+    t->tv_nsec += (ms % 1000) * 1000000;
+    if (t->tv_nsec >= 1000000000) {
+        t->tv_sec++;
+        t->tv_nsec -= 1000000000;
+    }
+}
+
+/* ---- listeners and modules, at start and on reload ---- */
+
+static void
+server_discard(struct listener *ls, size_t n)
+{
+    size_t i;
+
+    for (i = 0; ls != NULL && i < n; i++) {
+        listen_close(&ls[i]);
+        module_close(&ls[i].module);
+    }
+    free(ls);
+}
+
+/* Takes over the socket of an old listener for the same address, so that a
+ * reload neither drops queued connections nor fails to bind. Returns 1 if
+ * there is none. */
+static int
+server_adopt(struct listener *l, struct listener *old, size_t nold)
+{
+    size_t i;
+
+    for (i = 0; i < nold; i++) {
+        if (old[i].fd != -1 && listen_same(l->conf, old[i].conf)) {
+            l->fd = old[i].fd;
+            l->from = &old[i];
+            memcpy(l->addr, old[i].addr, sizeof(l->addr));
+            return listen_set_mode(l);
+        }
+    }
+    return 1;
+}
+
+/* A reload failed: the sockets taken over go back as they were. */
+static void
+server_unadopt(struct listener *ls, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (ls[i].from == NULL)
+            continue;
+        listen_set_mode(ls[i].from);
+        ls[i].fd = -1;
+        ls[i].from = NULL;
+    }
+}
+
+static int
+server_prepare_one(struct listener *l, size_t i, const struct config *conf,
+                   struct listener *old, size_t nold, char *err, size_t errlen)
+{
+    char why[ERRBUF];
+    int rc;
+
+    if (module_probe(l->conf, why, sizeof(why)) == -1 ||
+        module_open(&l->module, l->conf->module_path, why, sizeof(why)) == -1) {
+        snprintf(err, errlen, "%s: listeners[%zu].module: %s", conf->path, i,
+                 why);
+        return -1;
+    }
+    if ((rc = server_adopt(l, old, nold)) == 1)
+        rc = listen_open(l, why, sizeof(why));
+    else if (rc == -1)
+        snprintf(why, sizeof(why), "%s: %s", l->addr, strerror(errno));
+    if (rc == -1) {
+        snprintf(err, errlen, "%s: listeners[%zu]: %s", conf->path, i, why);
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * Everything a config needs before it can serve: modules proven and
+ * loaded, sockets bound. All or nothing: on failure nothing is left open
+ * and the old listeners keep their sockets.
+ */
+static struct listener *
+server_prepare(const struct config *conf, struct listener *old, size_t nold,
+               char *err, size_t errlen)
+{
+    struct listener *ls;
+    size_t i;
+
+    if ((ls = calloc(conf->nlisteners, sizeof(*ls))) == NULL) {
+        snprintf(err, errlen, "%s: out of memory", conf->path);
+        return NULL;
+    }
+    for (i = 0; i < conf->nlisteners; i++) {
+        ls[i].conf = &conf->listeners[i];
+        ls[i].fd = -1;
+    }
+    for (i = 0; i < conf->nlisteners; i++) {
+        if (server_prepare_one(&ls[i], i, conf, old, nold, err, errlen) == 0)
+            continue;
+        server_unadopt(ls, conf->nlisteners);
+        server_discard(ls, conf->nlisteners);
+        return NULL;
+    }
+    return ls;
+}
+
+int
+server_check(struct config *conf, char *err, size_t errlen)
+{
+    struct listener *ls = server_prepare(conf, NULL, 0, err, errlen);
+
+    if (ls == NULL)
+        return -1;
+    server_discard(ls, conf->nlisteners);
+    return 0;
+}
+
+/* ---- the poll set ---- */
+
+static int
+server_pollset(struct server *s)
+{
+    struct pollfd *p;
+    size_t i, n = 0;
+
+    if ((p = realloc(s->pfds, (s->nls + 1) * sizeof(*p))) == NULL)
+        return -1;
+    s->pfds = p;
+    for (i = 0; i < s->nls; i++) {
+        if (s->ls[i].conf->mode == MODE_FORK)
+            p[n++] = (struct pollfd){ .fd = s->ls[i].fd, .events = POLLIN };
+    }
+    p[n++] = (struct pollfd){ .fd = s->notify[0], .events = POLLIN };
+    s->npfds = n;
+    return 0;
+}
+
+static void
+server_log_listeners(const struct server *s)
+{
+    size_t i;
+
+    for (i = 0; i < s->nls; i++)
+        log_event("listen listener=%s addr=%s module=%s mode=%s",
+                  s->ls[i].conf->name, s->ls[i].addr,
+                  s->ls[i].conf->module_path,
+                  s->ls[i].conf->mode == MODE_FORK ? "fork" : "prefork");
+}
+
+/* ---- accepting ---- */
+
+static __attribute__((noreturn)) void
+server_child(struct server *s, struct listener *l, int fd, const char *peer)
+{
+    proc_reset_signals();
+    proc_die_with_parent(s->pid);
+    setpgid(0, 0);
+    if (proc_keep_fds(&fd, 1) == -1 || proc_rlimits(&s->conf->rlimits) == -1)
+        _exit(CHILD_SETUP);
+    _exit(session_run(l, fd, peer));
+}
+
+static const char *
+server_over_limit(const struct server *s, const struct listener *l)
+{
+    if (child_serving() >= (size_t)s->conf->max_connections)
+        return "max_connections";
+    if (l->conf->max_connections > 0 && l->active >= l->conf->max_connections)
+        return "listener_max_connections";
+    return NULL;
+}
+
+static void
+server_fork(struct server *s, struct listener *l, int fd, const char *peer)
+{
+    const char *limit;
+    struct child *c;
+    pid_t pid;
+
+    if ((limit = server_over_limit(s, l)) != NULL) {
+        log_event("refuse listener=%s peer=%s reason=%s", l->conf->name, peer,
+                  limit);
+        close(fd);
+        return;
+    }
+    if ((pid = fork()) == -1) {
+        log_warn("error what=fork listener=%s peer=%s", l->conf->name, peer);
+        close(fd);
+        server_deadline(&s->paused, PAUSE_MS);
+        return;
+    }
+    if (pid == 0)
+        server_child(s, l, fd, peer);
+    close(fd);
+    if ((c = child_add(pid, l, CHILD_SERVING)) != NULL)
+        snprintf(c->peer, sizeof(c->peer), "%s", peer);
+    log_event("accept listener=%s peer=%s pid=%ld", l->conf->name, peer,
+              (long)pid);
+}
+
+/* Out of fds or buffers: waiting a moment is all that helps, and keeps
+ * the loop from spinning on a listener that stays readable. */
+static int
+server_accept_failed(struct server *s, struct listener *l)
+{
+    switch (errno) {
+    case EAGAIN:
+        return 1;
+    case EINTR:
+    case ECONNABORTED:
+    case EPROTO:
+        return 0;
+    default:
+        log_warn("error what=accept listener=%s", l->conf->name);
+        server_deadline(&s->paused, PAUSE_MS);
+        return 1;
+    }
+}
+
+static void
+server_accept(struct server *s, struct listener *l)
+{
+    struct sockaddr_storage ss;
+    char peer[ADDRSTRLEN];
+    socklen_t len;
+    int i, fd;
+
+    for (i = 0; i < ACCEPT_BATCH && server_ms_until(&s->paused) <= 0; i++) {
+        len = sizeof(ss);
+        fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
+        if (fd == -1) {
+            if (server_accept_failed(s, l))
+                return;
+            continue;
+        }
+        addr_format((struct sockaddr *)&ss, peer, sizeof(peer));
+        server_fork(s, l, fd, peer);
+    }
+}
+
+/* ---- reload ---- */
+
+static void
+server_reload(struct server *s)
+{
+    char err[ERRBUF];
+    struct config *conf;
+    struct listener *ls;
+    size_t i;
+
+    if (config_load(s->conf->path, &conf, err, sizeof(err)) == -1) {
+        log_warnx("reload status=error config=%s error=\"%s\"", s->conf->path,
+                  err);
+        return;
+    }
+    if ((ls = server_prepare(conf, s->ls, s->nls, err, sizeof(err))) == NULL) {
+        log_warnx("reload status=error config=%s error=\"%s\"", s->conf->path,
+                  err);
+        config_free(conf);
+        return;
+    }
+    /* Spares were forked with the old config: retire them. */
+    for (i = 0; i < s->nls; i++)
+        child_signal_spares(&s->ls[i], SIGUSR2);
+    for (i = 0; i < conf->nlisteners; i++) {
+        if (ls[i].from != NULL)
+            ls[i].from->fd = -1;        /* now the new listener's */
+        ls[i].from = NULL;
+    }
+    child_relink(ls, conf->nlisteners);
+    server_discard(s->ls, s->nls);
+    config_free(s->conf);
+    s->conf = conf;
+    s->ls = ls;
+    s->nls = conf->nlisteners;
+    server_pollset(s);
+    server_log_listeners(s);
+    log_event("reload status=ok config=%s listeners=%zu", conf->path, s->nls);
+}
+
+/* ---- the loop ---- */
+
+static void
+server_wait(struct server *s)
+{
+    struct timespec ts, *tsp = NULL;
+    long ms = server_ms_until(&s->paused);
+    struct pollfd *p = s->pfds;
+    size_t n = s->npfds;
+
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        p[i].revents = 0;       /* EINTR leaves them as they were */
+    if (ms > 0) {
+        p += n - 1;             /* only the notify pipe while paused */
+        n = 1;
+    } else if (s->retry) {
+        ms = PAUSE_MS;
+    }
+    if (ms > 0) {
+        ts.tv_sec = ms / 1000;
+        ts.tv_nsec = (ms % 1000) * 1000000;
+        tsp = &ts;
+    }
+    ppoll(p, n, tsp, &s->waitmask);
+}
+
+static void
+server_tick(struct server *s)
+{
+    size_t i, j = 0;
+
+    server_wait(s);
+    prefork_read(s->notify[0]);     /* before the exits it may explain */
+    child_collect();
+    if (server_hup) {
+        server_hup = 0;
+        server_reload(s);
+        return;
+    }
+    for (i = 0; i < s->nls && server_ms_until(&s->paused) <= 0; i++) {
+        if (s->ls[i].conf->mode != MODE_FORK)
+            continue;
+        if (s->pfds[j++].revents & POLLIN)
+            server_accept(s, &s->ls[i]);
+    }
+    s->retry = prefork_refill(s->ls, s->nls, s->conf, s->notify[1]) == -1;
+}
+
+static void
+server_reap_until(const struct timespec *deadline, int notify)
+{
+    struct timespec ts;
+    long ms;
+
+    while (child_count() > 0 && (ms = server_ms_until(deadline)) > 0 &&
+           server_term < 2) {
+        ts.tv_sec = ms / 1000;
+        ts.tv_nsec = (ms % 1000) * 1000000;
+        ppoll(NULL, 0, &ts, &((sigset_t){ 0 }));
+        prefork_read(notify);
+        child_collect();
+    }
+}
+
+/* Stop accepting, let connections finish within shutdown_timeout, end the
+ * rest. No child outlives the parent. */
+static void
+server_shutdown(struct server *s)
+{
+    struct timespec deadline;
+    size_t i;
+
+    for (i = 0; i < s->nls; i++)
+        listen_close(&s->ls[i]);
+    log_event("shutdown signal=%s children=%zu", proc_signame(server_termsig),
+              child_count());
+    child_signal_all(SIGTERM, 0);
+    server_deadline(&deadline, (long)s->conf->shutdown_timeout * 1000);
+    server_reap_until(&deadline, s->notify[0]);
+    if (child_count() > 0) {
+        child_signal_all(SIGKILL, 0);
+        server_term = 1;
+        server_deadline(&deadline, KILL_WAIT_MS);
+        server_reap_until(&deadline, s->notify[0]);
+    }
+    log_event("stop children=%zu", child_count());
+}
+
+static int
+server_signals(struct server *s)
+{
+    struct sigaction sa;
+    sigset_t block;
+
+    sigemptyset(&block);
+    sigaddset(&block, SIGCHLD);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGHUP);
+    if (sigprocmask(SIG_BLOCK, &block, &s->waitmask) == -1)
+        return -1;
+    sigdelset(&s->waitmask, SIGCHLD);
+    sigdelset(&s->waitmask, SIGTERM);
+    sigdelset(&s->waitmask, SIGINT);
+    sigdelset(&s->waitmask, SIGHUP);
+    memset(&sa, 0, sizeof(sa));
+    sigfillset(&sa.sa_mask);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+    sa.sa_handler = child_sigchld;
+    sa.sa_flags = SA_NOCLDSTOP;
+    sigaction(SIGCHLD, &sa, NULL);
+    sa.sa_flags = 0;
+    sa.sa_handler = server_on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    return 0;
+}
+
+/* Handlers must not read the terminal, or anything else plugsrv's
+ * starter left on fd 0. */
+static void
+server_stdin(void)
+{
+    int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+    if (fd != -1 && fd != STDIN_FILENO) {
+        dup2(fd, STDIN_FILENO);
+        close(fd);
+    }
+}
+
+int
+server_run(struct config *conf)
+{
+    struct server s;
+    char err[ERRBUF];
+
+    memset(&s, 0, sizeof(s));
+    s.conf = conf;
+    s.pid = getpid();
+    if (server_signals(&s) == -1 ||
+        pipe2(s.notify, O_CLOEXEC | O_NONBLOCK) == -1) {
+        fprintf(stderr, "plugsrv: %s\n", strerror(errno));
+        return EXIT_CONFIG;
+    }
+    if ((s.ls = server_prepare(conf, NULL, 0, err, sizeof(err))) == NULL) {
+        fprintf(stderr, "plugsrv: %s\n", err);
+        return EXIT_CONFIG;
+    }
+    s.nls = conf->nlisteners;
+    if (server_pollset(&s) == -1 || priv_drop(conf, err, sizeof(err)) == -1) {
+        fprintf(stderr, "plugsrv: %s\n", err);
+        server_discard(s.ls, s.nls);
+        return EXIT_CONFIG;
+    }
+    server_stdin();
+    server_log_listeners(&s);
+    log_event("ready listeners=%zu config=%s", s.nls, conf->path);
+    while (!server_term)
+        server_tick(&s);
+    server_shutdown(&s);
+    server_discard(s.ls, s.nls);
+    free(s.pfds);
+    close(s.notify[0]);
+    close(s.notify[1]);
+    child_table_free();
+    return 0;
+}

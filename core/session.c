@@ -1,2 +1,203 @@
-/* session.c: to be written. */
+/*
+ * session.c - one connection, served in its own process: reads from the
+ * client, frames lines for line-mode handlers, calls the handler, and turns
+ * the way it ended into the process's exit status (enum child_exit).
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "plugsrv.h"
+
+#define SESSION_BUF 65536
+#define LINGER_MS 2000          /* draining unread input before close */
+#define LINGER_BYTES (1 << 20)
+
+/* What a delivery asks for; frame.c passes the non-zero ones through. */
+enum { SESSION_GO = 0, SESSION_CLOSE = 1, SESSION_ERROR = -1 };
+
+struct session {
+    plugsrv_conn conn;
+    const plugsrv_handler *h;
+    void *module_state;
+    void *conn_state;
+    struct frame frame;
+};
+
+static char session_buf[SESSION_BUF];
+
+static int
+session_deliver(void *arg, const char *buf, size_t len)
+{
+    struct session *s = arg;
+    int rc;
+
+    if (s->h->data == NULL)
+        return SESSION_GO;
+    rc = s->h->data(&s->conn, s->conn_state, buf, len);
+    if (rc == PLUGSRV_ERROR || s->conn.failed)
+        return SESSION_ERROR;
+    if (rc == PLUGSRV_CLOSE || s->conn.closing)
+        return SESSION_CLOSE;
+    return SESSION_GO;
+}
+
+static int
+session_input(struct session *s, const char *buf, size_t len)
+{
+    if (s->h->mode == PLUGSRV_MODE_LINE)
+        return frame_feed(&s->frame, buf, len, session_deliver, s);
+    return session_deliver(s, buf, len);
+}
+
+static int
+session_eof(struct session *s)
+{
+    if (s->h->mode == PLUGSRV_MODE_LINE)
+        return frame_finish(&s->frame, session_deliver, s);
+    return SESSION_GO;
+}
+
+/* Turns how delivery stopped into the process's exit status. */
+static int
+session_verdict(const struct session *s, int rc)
+{
+    if (rc == SESSION_GO || rc == SESSION_CLOSE)
+        return CHILD_OK;
+    if (rc == FRAME_TOOLONG)
+        return CHILD_LINE;
+    if (s->conn.failed)
+        return s->conn.timedout ? CHILD_IDLE : CHILD_IO;
+    return CHILD_HANDLER;
+}
+
+/* Returns the exit status, and whether the client has sent its EOF. */
+static int
+session_loop(struct session *s, int *eof)
+{
+    ssize_t n;
+    int rc;
+
+    *eof = 0;
+    for (;;) {
+        if (proc_stop)
+            return CHILD_SHUTDOWN;
+        n = read(s->conn.fd, session_buf, sizeof(session_buf));
+        if (n > 0) {
+            if ((rc = session_input(s, session_buf, (size_t)n)) != 0)
+                return session_verdict(s, rc);
+        } else if (n == 0) {
+            *eof = 1;
+            return session_verdict(s, session_eof(s));
+        } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            return CHILD_IDLE;
+        } else if (errno != EINTR) {
+            return CHILD_IO;
+        }
+    }
+}
+
+static void
+session_timeouts(int fd, int seconds)
+{
+    struct timeval tv = { .tv_sec = seconds, .tv_usec = 0 };
+    int one = 1;
+
+    /* Replies are small and wanted now: no Nagle delay on them. */
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (seconds <= 0)
+        return;
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+/*
+ * Closing a socket with unread input makes the kernel send a reset, which
+ * can destroy replies the client has not read yet. So when we end first,
+ * send our FIN and read what is still coming, for a bounded time.
+ */
+static void
+session_linger(int fd)
+{
+    struct timeval tv = { .tv_sec = 0, .tv_usec = 200 * 1000 };
+    struct timespec t0, t1;
+    size_t total = 0;
+    ssize_t n;
+    long ms = 0;
+
+    if (shutdown(fd, SHUT_WR) == -1)
+        return;
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (total < LINGER_BYTES && ms < LINGER_MS) {
+        n = read(fd, session_buf, sizeof(session_buf));
+        if (n <= 0 && !(n == -1 && errno == EINTR))
+            break;
+        if (n > 0)
+            total += (size_t)n;
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        ms = (t1.tv_sec - t0.tv_sec) * 1000 +
+             (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    }
+}
+
+static int
+session_open(struct session *s, const struct listener *l)
+{
+    char err[ERRBUF] = "";
+
+    if (s->h->init != NULL &&
+        s->h->init(&l->conf->options, &s->module_state, err,
+                   sizeof(err)) != PLUGSRV_OK) {
+        log_warnx("error what=init listener=%s msg=\"%s\"", l->conf->name,
+                  err);
+        return CHILD_MODULE;
+    }
+    if (s->h->open == NULL)
+        return SESSION_GO;
+    switch (s->h->open(&s->conn, s->module_state, &s->conn_state)) {
+    case PLUGSRV_OK:
+        return s->conn.closing ? SESSION_CLOSE : SESSION_GO;
+    case PLUGSRV_CLOSE:
+        return SESSION_CLOSE;
+    default:
+        return SESSION_ERROR;
+    }
+}
+
+int
+session_run(const struct listener *l, int fd, const char *peer)
+{
+    struct session s;
+    int rc, status, eof = 0;
+
+    memset(&s, 0, sizeof(s));
+    s.conn.fd = fd;
+    s.conn.listener = l->conf->name;
+    snprintf(s.conn.peer, sizeof(s.conn.peer), "%s", peer);
+    s.h = l->module.handler;
+    frame_init(&s.frame, l->conf->max_line);
+    session_timeouts(fd, l->conf->idle_timeout);
+
+    rc = session_open(&s, l);
+    if (rc == CHILD_MODULE)
+        return CHILD_MODULE;
+    status = rc == SESSION_GO ? session_loop(&s, &eof)
+                              : session_verdict(&s, rc);
+    if (s.h->close != NULL)
+        s.h->close(&s.conn, s.conn_state);
+    if (s.h->fini != NULL)
+        s.h->fini(s.module_state);
+    frame_free(&s.frame);
+    if (!eof && (status == CHILD_OK || status == CHILD_LINE ||
+                 status == CHILD_HANDLER))
+        session_linger(fd);
+    close(fd);
+    return status;
+}
