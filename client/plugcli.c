@@ -4,6 +4,7 @@
  * the same time; EOF on stdin half-closes, then replies print until the end.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <netdb.h>
 #include <poll.h>
@@ -148,8 +149,11 @@ static int cli_parse_args(struct cli *c, int argc, char **argv)
         case ':':
             return cli_usage_error(optopt == 'w' ? "-w: needs SECONDS"
                                                  : "an option needs an argument");
-        default:
-            return cli_usage_error("unknown option");
+        default: {
+            char what[32];
+            snprintf(what, sizeof what, "-%c: unknown option", optopt);
+            return cli_usage_error(what);
+        }
         }
     }
     if (argc - optind != 2)
@@ -449,11 +453,25 @@ static size_t cli_stdout_chunk(void)
     return PIPE_BUF;
 }
 
+/*
+ * Started with fd 0, 1 or 2 closed, socket() would hand us that number and
+ * we would talk to ourselves; /dev/null stands in for a missing one.
+ */
+static void cli_guard_stdio(void)
+{
+    for (int fd = 0; fd <= 2; fd++) {
+        /* open() takes the lowest free number, which is this fd. */
+        if (fcntl(fd, F_GETFD) < 0 && errno == EBADF && open("/dev/null", O_RDWR) < 0)
+            return;
+    }
+}
+
 int main(int argc, char **argv)
 {
     static struct cli c; /* two 64 KiB buffers: keep them off the stack */
     int rc;
 
+    cli_guard_stdio();
     c.timeout_ms = -1;
     rc = cli_parse_args(&c, argc, argv);
     if (rc != CLI_MORE)

@@ -192,6 +192,51 @@ static int serve_greet_then_drain(int conn)
     return 0;
 }
 
+#define SOURCE_LEN (4u * 1024 * 1024)
+#define SINK_LEN (1u * 1024 * 1024)
+
+static unsigned char source_byte(size_t i)
+{
+    return (unsigned char)(i * 2654435761u >> 13);
+}
+
+/* Reads until EOF; exits 0 only if exactly SINK_LEN bytes came. */
+static void sink_child(int conn)
+{
+    char buf[65536];
+    size_t total = 0;
+    ssize_t n;
+
+    while ((n = read(conn, buf, sizeof buf)) > 0)
+        total += (size_t)n;
+    _exit(n == 0 && total == SINK_LEN ? 0 : 94);
+}
+
+/*
+ * Talks and listens at once (a reader child shares the socket): sends
+ * SOURCE_LEN bytes whether or not anyone reads them yet, and takes stdin.
+ */
+static int serve_source_and_sink(int conn)
+{
+    unsigned char buf[65536];
+    pid_t sink = fork();
+    int st;
+
+    if (sink < 0)
+        return 95;
+    if (sink == 0)
+        sink_child(conn);
+    for (size_t off = 0; off < SOURCE_LEN; off += sizeof buf) {
+        for (size_t i = 0; i < sizeof buf; i++)
+            buf[i] = source_byte(off + i);
+        if (write_all(conn, buf, sizeof buf) < 0)
+            return 91;
+    }
+    if (shutdown(conn, SHUT_WR) < 0 || waitpid(sink, &st, 0) != sink)
+        return 96;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 97;
+}
+
 /* SO_LINGER 0 makes close() send a RST instead of a FIN. */
 static int serve_reset(int conn)
 {
@@ -221,6 +266,7 @@ struct run {
     int keep_stdin_open;  /* don't send EOF after the input */
     int close_stdout;     /* close our reading end at once */
     size_t read_chunk;    /* small = a slow reader of plugcli's stdout */
+    int hold_stdout;      /* read no stdout until all stdin is written */
     /* results */
     int status;           /* exit status, or 128+signal */
     unsigned char *out;
@@ -331,7 +377,8 @@ static int pump(struct run *r, int fds[3], int64_t deadline)
         if (left <= 0)
             return -1;
         p[0] = (struct pollfd){ .fd = off < r->in_len ? fds[0] : -1, .events = POLLOUT };
-        p[1] = (struct pollfd){ .fd = fds[1], .events = POLLIN };
+        p[1] = (struct pollfd){ .fd = r->hold_stdout && fds[0] >= 0 ? -1 : fds[1],
+                                .events = POLLIN };
         p[2] = (struct pollfd){ .fd = fds[2], .events = POLLIN };
         if (poll(p, 3, left) < 0 && errno != EINTR)
             return -1;
@@ -477,6 +524,30 @@ static void test_server_closes_first_busy(void **state)
     run_free(&r);
 }
 
+/*
+ * Nobody reads plugcli's stdout until all of stdin was taken: plugcli must
+ * keep sending while its output is stuck, not block in a write to stdout.
+ */
+static void test_stdout_blocked(void **state)
+{
+    struct server s;
+    struct run r = { .in_len = SINK_LEN, .hold_stdout = 1 };
+    unsigned char *data = random_bytes(SINK_LEN);
+
+    (void)state;
+    r.in = data;
+    assert_int_equal(server_start(&s, "127.0.0.1", serve_source_and_sink), 0);
+    run_to(&r, "127.0.0.1", s.port, NULL, NULL);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(r.out_len, SOURCE_LEN);
+    for (size_t i = 0; i < SOURCE_LEN; i++)
+        if (r.out[i] != source_byte(i))
+            fail_msg("stdout differs at byte %zu", i);
+    assert_int_equal(server_wait(&s), 0);
+    free(data);
+    run_free(&r);
+}
+
 /* A bound socket that never listens: the port is ours, so refusal is sure. */
 static void refused(const char *addr, const char *shown)
 {
@@ -535,6 +606,33 @@ static void test_timeout(void **state)
     assert_non_null(strstr(r.err, "timed out"));
     assert_true(r.elapsed_ms >= 900 && r.elapsed_ms < 10000);
     assert_int_equal(server_wait(&s), 0);
+    run_free(&r);
+}
+
+/*
+ * A listener with backlog 0 holding one unaccepted connection drops new
+ * SYNs (Linux), so plugcli's connect hangs until -w gives up: exit 3.
+ */
+static void test_connect_timeout(void **state)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET };
+    struct run r = { .keep_stdin_open = 1 };
+    int port, lfd = listen_on("127.0.0.1", &port, 0);
+    int filler = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    (void)state;
+    assert_true(lfd >= 0 && filler >= 0);
+    assert_int_equal(listen(lfd, 0), 0);
+    sa.sin_port = htons((uint16_t)port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(filler, (struct sockaddr *)&sa, sizeof sa), 0);
+    run_to(&r, "127.0.0.1", port, "-w", "1");
+    close(filler);
+    close(lfd);
+    assert_int_equal(r.status, 3);
+    assert_non_null(strstr(r.err, "connect to 127.0.0.1"));
+    assert_non_null(strstr(r.err, "timed out"));
+    assert_true(r.elapsed_ms >= 900 && r.elapsed_ms < 10000);
     run_free(&r);
 }
 
@@ -635,10 +733,12 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_half_close),
         cmocka_unit_test(test_server_closes_first),
         cmocka_unit_test(test_server_closes_first_busy),
+        cmocka_unit_test(test_stdout_blocked),
         cmocka_unit_test(test_refused),
         cmocka_unit_test(test_refused_ipv6),
         cmocka_unit_test(test_reset),
         cmocka_unit_test(test_timeout),
+        cmocka_unit_test(test_connect_timeout),
         cmocka_unit_test(test_localhost),
         cmocka_unit_test(test_stdout_closed),
         cmocka_unit_test(test_usage),
