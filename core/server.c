@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -340,6 +341,7 @@ server_reload(struct server *s)
     s->ls = ls;
     s->nls = conf->nlisteners;
     server_pollset(s);
+    malloc_trim(0);
     server_log_listeners(s);
     log_event("reload status=ok config=%s listeners=%zu", conf->path, s->nls);
 }
@@ -504,6 +506,7 @@ server_run(struct config *conf)
         return EXIT_CONFIG;
     }
     server_stdin();
+    malloc_trim(0);     /* every page the parent keeps, fork copies */
     server_log_listeners(&s);
     log_event("ready listeners=%zu config=%s", s.nls, conf->path);
     while (!server_term)
