@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -72,6 +73,43 @@ module_check(const plugsrv_handler *h, const char *path, char *err,
     return 0;
 }
 
+/* One path's verdict: anyone who can write it can run code in plugsrv. */
+static int
+module_writable(const char *path, const char *what, char *err, size_t errlen)
+{
+    struct stat st;
+
+    if (stat(path, &st) == -1) {
+        snprintf(err, errlen, "cannot load: %s: %s", path, strerror(errno));
+        return -1;
+    }
+    /* A sticky folder (/tmp) lets others add files, not replace ours. */
+    if ((st.st_mode & S_IWOTH) &&
+        !(S_ISDIR(st.st_mode) && (st.st_mode & S_ISVTX))) {
+        snprintf(err, errlen, "refused: %s %s is writable by others "
+                 "(mode %04o); chmod o-w it", what, path,
+                 (unsigned)(st.st_mode & 07777));
+        return -1;
+    }
+    return 0;
+}
+
+static int
+module_safe(const char *path, char *err, size_t errlen)
+{
+    char dir[4096];
+    char *slash;
+
+    snprintf(dir, sizeof(dir), "%s", path);
+    if ((slash = strrchr(dir, '/')) != NULL)
+        *(slash == dir ? slash + 1 : slash) = '\0';
+    else
+        snprintf(dir, sizeof(dir), ".");
+    if (module_writable(path, "module", err, errlen) == -1)
+        return -1;
+    return module_writable(dir, "module folder", err, errlen);
+}
+
 int
 module_open(struct module *m, const char *path, char *err, size_t errlen)
 {
@@ -80,6 +118,8 @@ module_open(struct module *m, const char *path, char *err, size_t errlen)
     void *dl;
 
     memset(m, 0, sizeof(*m));
+    if (module_safe(path, err, errlen) == -1)
+        return -1;
     if ((dl = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
         snprintf(err, errlen, "cannot load: %s", dlerror());
         return -1;

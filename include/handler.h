@@ -240,7 +240,7 @@ typedef struct plugsrv_handler {
      * *module_state (NULL to start with), to be freed by fini().
      * Returns PLUGSRV_OK, or PLUGSRV_ERROR with a one-line, NUL-terminated
      * reason written into err (errlen bytes, at least 256), e.g.
-     * "option suffix: must be a string". plugsrv reports that reason with
+     * "option \"suffix\" must be a string". plugsrv reports that reason with
      * the listener's name and refuses to start.
      */
     int (*init)(const plugsrv_options *opts, void **module_state,
