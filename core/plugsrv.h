@@ -235,6 +235,7 @@ int prefork_refill(struct listener *ls, size_t n, const struct config *conf,
 void prefork_read(int notify);
 
 /* ---- priv.c: dropping root for good ---- */
+int priv_check(const struct config *conf, char *err, size_t errlen);
 int priv_drop(const struct config *conf, char *err, size_t errlen);
 
 /* ---- server.c: the parent's loop ---- */

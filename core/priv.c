@@ -37,6 +37,18 @@ priv_lookup(const struct config *conf, uid_t *uid, gid_t *gid, char *err,
     return 0;
 }
 
+/* For `plugsrv -t`: the user and group must exist. */
+int
+priv_check(const struct config *conf, char *err, size_t errlen)
+{
+    uid_t uid;
+    gid_t gid;
+
+    if (conf->user == NULL)
+        return 0;
+    return priv_lookup(conf, &uid, &gid, err, errlen);
+}
+
 int
 priv_drop(const struct config *conf, char *err, size_t errlen)
 {

@@ -30,6 +30,7 @@ struct server {
     int notify[2];              /* prefork spares report their connection */
     struct timespec paused;     /* accepting resumes then */
     int retry;                  /* a prefork refill failed */
+    int prefork;                /* a listener was ever in prefork mode */
     pid_t pid;
     sigset_t waitmask;          /* the mask inside ppoll(): nothing blocked */
 };
@@ -174,9 +175,11 @@ server_prepare(const struct config *conf, struct listener *old, size_t nold,
 int
 server_check(struct config *conf, char *err, size_t errlen)
 {
-    struct listener *ls = server_prepare(conf, NULL, 0, err, errlen);
+    struct listener *ls;
 
-    if (ls == NULL)
+    if (priv_check(conf, err, errlen) == -1)
+        return -1;
+    if ((ls = server_prepare(conf, NULL, 0, err, errlen)) == NULL)
         return -1;
     server_discard(ls, conf->nlisteners);
     return 0;
@@ -196,6 +199,8 @@ server_pollset(struct server *s)
     for (i = 0; i < s->nls; i++) {
         if (s->ls[i].conf->mode == MODE_FORK)
             p[n++] = (struct pollfd){ .fd = s->ls[i].fd, .events = POLLIN };
+        else
+            s->prefork = 1;
     }
     p[n++] = (struct pollfd){ .fd = s->notify[0], .events = POLLIN };
     s->npfds = n;
@@ -380,7 +385,8 @@ server_tick(struct server *s)
     size_t i, j = 0;
 
     server_wait(s);
-    prefork_read(s->notify[0]);     /* before the exits it may explain */
+    if (s->prefork)
+        prefork_read(s->notify[0]); /* before the exits it may explain */
     child_collect();
     if (server_hup) {
         server_hup = 0;
