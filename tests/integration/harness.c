@@ -375,7 +375,7 @@ int hs_teardown(void **state)
 /* ---- processes ---- */
 
 /* In the child: a clean slate, then exec. Never returns. */
-static void hs_exec(struct hs *h, const char *const *argv,
+static void hs_exec(const char *const *argv,
                     const char *outpath, const char *errpath)
 {
     struct rlimit core = { 0, 0 };
@@ -387,7 +387,9 @@ static void hs_exec(struct hs *h, const char *const *argv,
     for (sig = 1; sig < NSIG; sig++)
         signal(sig, SIG_DFL);
     setrlimit(RLIMIT_CORE, &core);
-    if (chdir(h->dir) < 0)
+    /* Not the config's folder: relative paths must be resolved against
+     * the config file, never against the working directory. */
+    if (chdir("/") < 0)
         _exit(126);
     fd = open("/dev/null", O_RDONLY);
     if (fd >= 0 && fd != 0) {
@@ -423,7 +425,7 @@ static pid_t hs_spawn(struct hs *h, const char *const *argv,
     fflush(NULL);
     pid = fork();
     if (pid == 0)
-        hs_exec(h, argv, outpath, errpath);
+        hs_exec(argv, outpath, errpath);
     return pid;
 }
 
