@@ -1,0 +1,155 @@
+/*
+ * test_prefork.c - listeners in "prefork" mode: the pool is there before
+ * the first client, each child serves one connection and is replaced, a
+ * crash costs one connection, a reload replaces the pool, SIGTERM ends it.
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+static int
+write_prefork_config(struct hs *h, int port, const char *module, int spare)
+{
+    return hs_write_config(h,
+        "{ \"modules_dir\": \"%s\", \"shutdown_timeout\": 5,\n"
+        "  \"listeners\": [ { \"address\": \"127.0.0.1\", \"port\": %d,\n"
+        "    \"module\": \"%s\", \"mode\": \"prefork\", \"spare\": %d } ] }\n",
+        PLUGSRV_MODULE_DIR, port, module, spare);
+}
+
+/* Waits until the daemon has exactly n children. */
+static int
+wait_children(struct hs *h, int n)
+{
+    long long end = hs_now_ms() + HS_IO_MS;
+
+    while (hs_children(h->pid) != n) {
+        if (hs_now_ms() > end)
+            return -1;
+        /* The pool changes only when a log line is written. */
+        hs_wait_log(h, hs_log_count(h, "plugsrv", NULL) + 1, 50, "plugsrv",
+                    NULL);
+    }
+    return 0;
+}
+
+static void
+test_pool_serves_and_refills(void **state)
+{
+    struct hs *h = *state;
+    int port = hs_port(), i, fd;
+    char line[32];
+
+    assert_int_equal(write_prefork_config(h, port, "echo", 3), 0);
+    assert_int_equal(hs_start_ready(h), 0);
+    assert_int_equal(wait_children(h, 3), 0);
+    for (i = 0; i < 20; i++) {
+        snprintf(line, sizeof(line), "hello %d\n", i);
+        fd = hs_connect("127.0.0.1", port, HS_IO_MS);
+        assert_true(fd >= 0);
+        assert_int_equal(hs_roundtrip(fd, line, line), 0);
+        close(fd);
+    }
+    assert_int_equal(hs_wait_log(h, 20, HS_IO_MS, " exit ", "reason=ok",
+                                 NULL), 0);
+    assert_int_equal(hs_log_count(h, " accept ", "listener=echo", NULL), 20);
+    assert_int_equal(wait_children(h, 3), 0);
+    assert_int_equal(hs_zombies(h->pid), 0);
+    h->passed = 1;
+}
+
+static void
+test_crash_costs_one_connection(void **state)
+{
+    struct hs *h = *state;
+    int port = hs_port(), fd;
+
+    assert_int_equal(hs_write_config(h,
+        "{ \"listeners\": [ { \"address\": \"127.0.0.1\", \"port\": %d,\n"
+        "    \"module\": \"%s\", \"mode\": \"prefork\", \"spare\": 2 } ] }\n",
+        port, TEST_MODULE("crash")), 0);
+    assert_int_equal(hs_start_ready(h), 0);
+    fd = hs_connect("127.0.0.1", port, HS_IO_MS);
+    assert_true(fd >= 0);
+    assert_int_equal(hs_send_str(fd, "boom\n"), 0);
+    assert_int_equal(hs_wait_closed(fd, HS_IO_MS), 1);
+    close(fd);
+    assert_int_equal(hs_wait_log(h, 1, HS_IO_MS, " exit ", "signal=SIGSEGV",
+                                 NULL), 0);
+    assert_true(hs_alive(h));
+    assert_int_equal(wait_children(h, 2), 0);
+    h->passed = 1;
+}
+
+static void
+test_reload_replaces_the_pool(void **state)
+{
+    struct hs *h = *state;
+    int port = hs_port(), fd;
+
+    assert_int_equal(write_prefork_config(h, port, "echo", 2), 0);
+    assert_int_equal(hs_start_ready(h), 0);
+    assert_int_equal(wait_children(h, 2), 0);
+    assert_int_equal(write_prefork_config(h, port, "uppercase", 4), 0);
+    assert_int_equal(hs_signal(h, SIGHUP), 0);
+    assert_int_equal(hs_wait_log(h, 1, HS_IO_MS, " reload ", "status=ok",
+                                 NULL), 0);
+    /* The old spares retire; four new ones serve the new module. */
+    assert_int_equal(hs_wait_log(h, 2, HS_IO_MS, " exit ", "spare=1", NULL),
+                     0);
+    assert_int_equal(wait_children(h, 4), 0);
+    fd = hs_connect("127.0.0.1", port, HS_IO_MS);
+    assert_true(fd >= 0);
+    assert_int_equal(hs_roundtrip(fd, "abc\n", "ABC\n"), 0);
+    close(fd);
+    h->passed = 1;
+}
+
+static void
+test_sigterm_ends_the_pool(void **state)
+{
+    struct hs *h = *state;
+    int port = hs_port(), fd, st;
+
+    assert_int_equal(write_prefork_config(h, port, "echo", 4), 0);
+    assert_int_equal(hs_start_ready(h), 0);
+    assert_int_equal(wait_children(h, 4), 0);
+    fd = hs_connect("127.0.0.1", port, HS_IO_MS);
+    assert_true(fd >= 0);
+    assert_int_equal(hs_roundtrip(fd, "x\n", "x\n"), 0);
+    assert_int_equal(hs_signal(h, SIGTERM), 0);
+    st = hs_wait_exit(h, HS_EXIT_MS);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    assert_int_equal(hs_wait_closed(fd, HS_IO_MS), 1);
+    close(fd);
+    assert_int_equal(hs_orphans(h), 0);
+    h->passed = 1;
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_pool_serves_and_refills,
+                                        hs_setup, hs_teardown),
+        cmocka_unit_test_setup_teardown(test_crash_costs_one_connection,
+                                        hs_setup, hs_teardown),
+        cmocka_unit_test_setup_teardown(test_reload_replaces_the_pool,
+                                        hs_setup, hs_teardown),
+        cmocka_unit_test_setup_teardown(test_sigterm_ends_the_pool,
+                                        hs_setup, hs_teardown),
+    };
+
+    hs_global_init();
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
