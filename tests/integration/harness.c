@@ -417,7 +417,7 @@ static void hs_exec(const char *const *argv,
     _exit(127);
 }
 
-static pid_t hs_spawn(struct hs *h, const char *const *argv,
+static pid_t hs_spawn(const char *const *argv,
                       const char *outpath, const char *errpath)
 {
     pid_t pid;
@@ -441,7 +441,7 @@ int hs_start(struct hs *h)
     hs_path(h, "plugsrv.out", outpath, sizeof outpath);
     h->reaped = 0;
     h->status = 0;
-    h->pid = hs_spawn(h, argv, outpath, h->log);
+    h->pid = hs_spawn(argv, outpath, h->log);
     if (h->pid < 0) {
         h->pid = 0;
         return -1;
@@ -469,7 +469,7 @@ int hs_run_prog(struct hs *h, int timeout_ms, const char *const *argv)
     hs_path(h, "run.err", errpath, sizeof errpath);
     unlink(outpath);
     unlink(errpath);
-    pid = hs_spawn(h, argv, outpath, errpath);
+    pid = hs_spawn(argv, outpath, errpath);
     if (pid < 0)
         return -1;
     pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
