@@ -26,7 +26,11 @@
 #define DEF_BACKLOG 511
 #define DEF_MODE MODE_FORK
 #define DEF_SPARE 4
-#define DEF_RLIMIT 0                    /* unlimited / inherit */
+/* A connection's process: enough for any honest handler, little enough
+ * that a runaway one cannot take the machine (0 = unlimited/inherit). */
+#define DEF_RLIMIT_CPU 300              /* seconds of CPU */
+#define DEF_RLIMIT_AS (1LL << 30)       /* bytes of address space */
+#define DEF_RLIMIT_NOFILE 1024
 
 /* Limits: beyond them a value is a typo, not a wish. */
 #define CONFIG_MAX_BYTES (1024 * 1024)
@@ -610,7 +614,9 @@ static int config_rlimits(struct cfgparse *p, json_t *root,
 {
     json_t *obj = json_object_get(root, "rlimits");
 
-    rl->cpu = rl->as = rl->nofile = DEF_RLIMIT;
+    rl->cpu = DEF_RLIMIT_CPU;
+    rl->as = DEF_RLIMIT_AS;
+    rl->nofile = DEF_RLIMIT_NOFILE;
     if (obj == NULL)
         return 0;
     if (!json_is_object(obj))
@@ -773,8 +779,8 @@ int config_load(const char *path, struct config **out, char *err,
                 size_t errlen)
 {
     struct cfgparse p = { path, NULL, err, errlen };
-    char *text;
-    size_t len;
+    char *text = NULL;
+    size_t len = 0;
     int rc;
 
     if (err != NULL && errlen > 0)

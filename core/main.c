@@ -2,6 +2,7 @@
  * main.c - plugsrv's command line: serve a config (-c), check one (-t),
  * print usage (-h) or the version (-V).
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -29,7 +30,7 @@ main_usage(FILE *out)
 int
 main(int argc, char *argv[])
 {
-    char err[ERRBUF];
+    char err[ERRBUF], abspath[PATH_MAX];
     struct config *conf;
     const char *path = NULL;
     int ch, check = 0, rc;
@@ -59,6 +60,9 @@ main(int argc, char *argv[])
         return EXIT_USAGE;
     }
     log_init("plugsrv");
+    /* SIGHUP re-reads it by this name, whatever the cwd is by then. */
+    if (path[0] != '/' && realpath(path, abspath) != NULL)
+        path = abspath;
     if (config_load(path, &conf, err, sizeof(err)) == -1) {
         fprintf(stderr, "plugsrv: %s\n", err);
         return EXIT_CONFIG;

@@ -91,8 +91,11 @@ proc_setlimit(int resource, long long value)
 {
     struct rlimit rl;
 
-    if (value <= 0)
+    if (value <= 0 || getrlimit(resource, &rl) == -1)
         return 0;
+    /* Only ever lower: a limit plugsrv was started under stays. */
+    if (rl.rlim_max != RLIM_INFINITY && (rlim_t)value > rl.rlim_max)
+        value = (long long)rl.rlim_max;
     rl.rlim_cur = rl.rlim_max = (rlim_t)value;
     return setrlimit(resource, &rl);
 }

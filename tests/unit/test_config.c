@@ -290,9 +290,9 @@ static void test_defaults(void **state)
     assert_int_equal(c->shutdown_timeout, 10);
     assert_null(c->user);
     assert_null(c->group);
-    assert_int_equal(c->rlimits.cpu, 0);
-    assert_int_equal(c->rlimits.as, 0);
-    assert_int_equal(c->rlimits.nofile, 0);
+    assert_int_equal(c->rlimits.cpu, 300);
+    assert_int_equal(c->rlimits.as, 1LL << 30);
+    assert_int_equal(c->rlimits.nofile, 1024);
     assert_int_equal(c->nlisteners, 1);
     assert_string_equal(l->name, "echo");
     assert_string_equal(l->address, "127.0.0.1");
