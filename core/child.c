@@ -119,7 +119,7 @@ child_reason(const struct child *c, int status)
         [CHILD_SETUP] = "setup", [CHILD_MODULE] = "module",
         [CHILD_HANDLER] = "handler-error", [CHILD_IDLE] = "idle-timeout",
         [CHILD_LINE] = "line-too-long", [CHILD_IO] = "io-error",
-        [CHILD_SHUTDOWN] = "shutdown",
+        [CHILD_SHUTDOWN] = "shutdown", [CHILD_STUCK] = "handler-timeout",
     };
     int code;
 
@@ -131,7 +131,7 @@ child_reason(const struct child *c, int status)
     code = WEXITSTATUS(status);
     if (code == 0)
         return "ok";
-    if (code >= CHILD_SETUP && code <= CHILD_SHUTDOWN && codes[code] != NULL)
+    if (code >= CHILD_SETUP && code <= CHILD_STUCK && codes[code] != NULL)
         return codes[code];
     return "exit";
 }

@@ -35,6 +35,7 @@ enum child_exit {
     CHILD_LINE = 14,      /* a line longer than max_line */
     CHILD_IO = 15,        /* the client reset or a read/write failed */
     CHILD_SHUTDOWN = 16,  /* closed because plugsrv is stopping */
+    CHILD_STUCK = 17,     /* a callback ran longer than idle_timeout */
 };
 #define EXIT_CONFIG 1
 #define EXIT_USAGE 2

@@ -4,6 +4,7 @@
  * the way it ended into the process's exit status (enum child_exit).
  */
 #include <errno.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -32,6 +33,52 @@ struct session {
 
 static char session_buf[SESSION_BUF];
 
+/*
+ * The watchdog. SO_RCVTIMEO and SO_SNDTIMEO bound the waits in plugsrv's
+ * own reads and writes; a handler that blocks or spins inside a callback
+ * for longer than idle_timeout is ended by SIGALRM instead.
+ */
+static unsigned session_watch;
+static volatile sig_atomic_t session_in_handler;
+
+static void
+session_on_alarm(int sig)
+{
+    (void)sig;
+    if (session_in_handler)
+        _exit(CHILD_STUCK);
+}
+
+static void
+session_enter(void)
+{
+    session_in_handler = 1;
+    if (session_watch > 0)
+        alarm(session_watch);
+}
+
+static void
+session_leave(void)
+{
+    if (session_watch > 0)
+        alarm(0);
+    session_in_handler = 0;
+}
+
+static void
+session_watchdog(int seconds)
+{
+    struct sigaction sa;
+
+    if (seconds <= 0)
+        return;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = session_on_alarm;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGALRM, &sa, NULL);
+    session_watch = (unsigned)seconds;
+}
+
 static int
 session_deliver(void *arg, const char *buf, size_t len)
 {
@@ -40,7 +87,9 @@ session_deliver(void *arg, const char *buf, size_t len)
 
     if (s->h->data == NULL)
         return SESSION_GO;
+    session_enter();
     rc = s->h->data(&s->conn, s->conn_state, buf, len);
+    session_leave();
     if (rc == PLUGSRV_ERROR || s->conn.failed)
         return SESSION_ERROR;
     if (rc == PLUGSRV_CLOSE || s->conn.closing)
@@ -151,24 +200,37 @@ static int
 session_open(struct session *s, const struct listener *l)
 {
     char err[ERRBUF] = "";
+    int rc = PLUGSRV_OK;
 
-    if (s->h->init != NULL &&
-        s->h->init(&l->conf->options, &s->module_state, err,
-                   sizeof(err)) != PLUGSRV_OK) {
+    session_enter();
+    if (s->h->init != NULL)
+        rc = s->h->init(&l->conf->options, &s->module_state, err, sizeof(err));
+    session_leave();
+    if (rc != PLUGSRV_OK) {
         log_warnx("error what=init listener=%s msg=\"%s\"", l->conf->name,
                   err);
         return CHILD_MODULE;
     }
     if (s->h->open == NULL)
         return SESSION_GO;
-    switch (s->h->open(&s->conn, s->module_state, &s->conn_state)) {
-    case PLUGSRV_OK:
-        return s->conn.closing ? SESSION_CLOSE : SESSION_GO;
-    case PLUGSRV_CLOSE:
-        return SESSION_CLOSE;
-    default:
+    session_enter();
+    rc = s->h->open(&s->conn, s->module_state, &s->conn_state);
+    session_leave();
+    if (rc == PLUGSRV_ERROR)
         return SESSION_ERROR;
-    }
+    return rc == PLUGSRV_CLOSE || s->conn.closing ? SESSION_CLOSE : SESSION_GO;
+}
+
+/* The handler's last word: close() and fini(), under the watchdog too. */
+static void
+session_end(struct session *s)
+{
+    session_enter();
+    if (s->h->close != NULL)
+        s->h->close(&s->conn, s->conn_state);
+    if (s->h->fini != NULL)
+        s->h->fini(s->module_state);
+    session_leave();
 }
 
 int
@@ -184,16 +246,14 @@ session_run(const struct listener *l, int fd, const char *peer)
     s.h = l->module.handler;
     frame_init(&s.frame, l->conf->max_line);
     session_timeouts(fd, l->conf->idle_timeout);
+    session_watchdog(l->conf->idle_timeout);
 
     rc = session_open(&s, l);
     if (rc == CHILD_MODULE)
         return CHILD_MODULE;
     status = rc == SESSION_GO ? session_loop(&s, &eof)
                               : session_verdict(&s, rc);
-    if (s.h->close != NULL)
-        s.h->close(&s.conn, s.conn_state);
-    if (s.h->fini != NULL)
-        s.h->fini(s.module_state);
+    session_end(&s);
     frame_free(&s.frame);
     if (!eof && (status == CHILD_OK || status == CHILD_LINE ||
                  status == CHILD_HANDLER))
