@@ -183,6 +183,7 @@ int listen_same(const struct listener_conf *a, const struct listener_conf *b);
 
 /* ---- proc.c: a fork of the parent made into a connection's process ---- */
 extern volatile sig_atomic_t proc_stop, proc_retire;
+void proc_snapshot(void);
 void proc_reset_signals(void);
 void proc_die_with_parent(pid_t parent);
 int proc_keep_fds(int *fds, int n);

@@ -26,21 +26,43 @@ proc_on_signal(int sig)
         proc_retire = 1;
 }
 
-/* Handlers as the parent left them are meaningless here; everything goes
- * back to the default, except that SIGPIPE must not kill a handler that
- * writes to a client that has gone, and SIGTERM asks for a clean end. */
+/* Signals whose disposition the parent changed (its own handlers, and any
+ * a library or a sanitizer runtime installed): the ones a child resets. */
+static sigset_t proc_changed;
+
+void
+proc_snapshot(void)
+{
+    struct sigaction sa;
+    int sig;
+
+    sigemptyset(&proc_changed);
+    for (sig = 1; sig < NSIG; sig++) {
+        if (sig == SIGKILL || sig == SIGSTOP || sig == SIGPIPE)
+            continue;
+        if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler != SIG_DFL)
+            sigaddset(&proc_changed, sig);
+    }
+}
+
+/* Everything back to the default, except that SIGPIPE stays ignored (a
+ * handler writing to a client that has gone must not die of it) and
+ * SIGTERM asks for a clean end. */
 void
 proc_reset_signals(void)
 {
     struct sigaction sa;
     sigset_t none;
+    int sig;
 
     memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = SIG_DFL;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGCHLD, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
+    for (sig = 1; sig < NSIG; sig++) {
+        if (sigismember(&proc_changed, sig) == 1) {
+            sa.sa_handler = SIG_DFL;
+            sigaction(sig, &sa, NULL);
+        }
+    }
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
     sa.sa_handler = proc_on_signal;     /* no SA_RESTART: wake up a read */

@@ -177,6 +177,7 @@ server_check(struct config *conf, char *err, size_t errlen)
 {
     struct listener *ls;
 
+    proc_snapshot();
     if (priv_check(conf, err, errlen) == -1)
         return -1;
     if ((ls = server_prepare(conf, NULL, 0, err, errlen)) == NULL)
@@ -471,6 +472,7 @@ server_signals(struct server *s)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
+    proc_snapshot();
     return 0;
 }
 
