@@ -19,6 +19,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <setjmp.h>
+#include <stdarg.h>
+#include <cmocka.h>
+
 /* The harness's clean slate in the child, the hook, then exec. */
 static void st_exec(const char *const *argv, const char *outpath,
                     const char *errpath, st_prep_fn prep, void *arg)
@@ -437,6 +441,13 @@ int st_teardown(void **state)
         h->passed = 1;  /* the summary stands for the whole log */
     }
     return hs_teardown(state);
+}
+
+void st_init(int argc, char **argv)
+{
+    hs_global_init();
+    if (argc > 1)
+        cmocka_set_test_filter(argv[1]);
 }
 
 int st_root(void)

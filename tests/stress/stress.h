@@ -77,6 +77,10 @@ int st_copy(const char *from, const char *to, int mode);
  * instead of the whole log, then hs_free(). */
 int st_teardown(void **state);
 
+/* Call first in main(): hs_global_init(), and argv[1], if there is one,
+ * becomes cmocka's test filter (ctest runs each test on its own). */
+void st_init(int argc, char **argv);
+
 /* Are we root? (the privilege tests skip otherwise) */
 int st_root(void);
 

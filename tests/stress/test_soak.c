@@ -7,6 +7,7 @@
  * sanitizers; by hand: 50000).
  */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -87,12 +88,12 @@ static void test_soak(void **state)
     h->passed = 1;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_soak, hs_setup, st_teardown),
     };
 
-    hs_global_init();
+    st_init(argc, argv);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
