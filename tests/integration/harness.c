@@ -21,13 +21,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -118,25 +118,28 @@ static int hs_bindable(int family, int port)
     return ok;
 }
 
-/* Takes the cross-process lock on port (kept until we exit); 1 if ours. */
+/* Takes the cross-process claim on port, kept until we exit; 1 if ours.
+ * The claim is an abstract AF_UNIX socket name: only one process can bind
+ * it, the kernel drops it when we exit, and it leaves no file behind. */
 static int hs_port_lock(int port)
 {
-    const char *tmp = getenv("TMPDIR");
-    char path[512];
+    struct sockaddr_un sun;
+    socklen_t len;
     int fd;
 
     if (hs_nport_fds >= HS_PORT_LOCKS)
         return 0;
-    snprintf(path, sizeof path, "%s/plugsrv-test-ports",
-             tmp && *tmp ? tmp : "/tmp");
-    if (mkdir(path, 0777) < 0 && errno != EEXIST)
-        return 0;
-    snprintf(path + strlen(path), sizeof path - strlen(path), "/%d.lock",
-             port);
-    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    memset(&sun, 0, sizeof sun);
+    sun.sun_family = AF_UNIX;
+    /* sun_path[0] stays '\0': the abstract namespace. */
+    snprintf(sun.sun_path + 1, sizeof sun.sun_path - 1,
+             "plugsrv-test-port-%d", port);
+    len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
+                      strlen(sun.sun_path + 1));
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return 0;
-    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+    if (bind(fd, (struct sockaddr *)&sun, len) < 0) {
         close(fd);
         return 0;
     }
@@ -374,6 +377,25 @@ int hs_teardown(void **state)
 
 /* ---- processes ---- */
 
+/* Under ASan, let faults be faults: the tests check that plugsrv reports
+ * a handler's SIGSEGV or SIGABRT, not ASan's report of it. Options the
+ * user set come after ours, so they win. */
+static void hs_asan_options(void)
+{
+    static const char ours[] = "handle_segv=0:handle_sigbus=0:"
+                               "handle_sigfpe=0:handle_sigill=0:"
+                               "handle_abort=0";
+    const char *user = getenv("ASAN_OPTIONS");
+    char buf[2048];
+
+    if (user == NULL || *user == '\0') {
+        setenv("ASAN_OPTIONS", ours, 1);
+        return;
+    }
+    snprintf(buf, sizeof buf, "%s:%s", ours, user);
+    setenv("ASAN_OPTIONS", buf, 1);
+}
+
 /* In the child: a clean slate, then exec. Never returns. */
 static void hs_exec(const char *const *argv,
                     const char *outpath, const char *errpath)
@@ -406,13 +428,10 @@ static void hs_exec(const char *const *argv,
         dup2(fd, 2);
         close(fd);
     }
-    syscall(SYS_close_range, 3U, ~0U, 0U);
-    /* Under ASan, let faults be faults: the tests check that plugsrv
-     * reports a handler's SIGSEGV or SIGABRT, not ASan's report of it. */
-    if (getenv("ASAN_OPTIONS") == NULL)
-        setenv("ASAN_OPTIONS",
-               "handle_segv=0:handle_sigbus=0:handle_sigfpe=0:"
-               "handle_sigill=0:handle_abort=0", 1);
+    if (syscall(SYS_close_range, 3U, ~0U, 0U) < 0)
+        for (fd = 3; fd < 4096; fd++)
+            close(fd);
+    hs_asan_options();
     execv(argv[0], (char *const *)argv);
     _exit(127);
 }
