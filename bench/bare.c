@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 static int upper_mode;
+static int nagle_mode;
 
 /* Reaps every finished child. waitpid() may clobber errno, and the accept()
  * this interrupts still needs its own errno, hence the save. */
@@ -42,10 +44,16 @@ static int bare_write_all(int fd, const char *buf, size_t len)
     return 0;
 }
 
-/* The child: echo until the client closes, then exit. */
+/* The child: echo until the client closes, then exit. TCP_NODELAY as
+ * plugsrv does, so that the floor measures the process model and not the
+ * 40 ms Nagle + delayed-ACK stall at the end of a stream (-N keeps Nagle). */
 static void bare_serve(int fd)
 {
     char buf[16384];
+    int one = 1;
+
+    if (!nagle_mode)
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 
     for (;;) {
         ssize_t n = read(fd, buf, sizeof(buf));
@@ -86,8 +94,9 @@ static int bare_listen(int port, int backlog)
 
 static void bare_usage(FILE *f)
 {
-    fprintf(f, "usage: bare_echo -p PORT [-u] [-b BACKLOG]\n"
-               "  fork-per-connection echo on 127.0.0.1:PORT; -u uppercases\n");
+    fprintf(f, "usage: bare_echo -p PORT [-u] [-N] [-b BACKLOG]\n"
+               "  fork-per-connection echo on 127.0.0.1:PORT; -u uppercases,\n"
+               "  -N keeps Nagle (no TCP_NODELAY)\n");
 }
 
 /* The accept loop. No SA_RESTART, so accept() sees EINTR on every SIGCHLD
@@ -123,11 +132,12 @@ int main(int argc, char **argv)
     struct sigaction sa;
     int port = 0, backlog = 1024, opt, lfd;
 
-    while ((opt = getopt(argc, argv, "p:b:uh")) != -1) {
+    while ((opt = getopt(argc, argv, "p:b:uNh")) != -1) {
         switch (opt) {
         case 'p': port = atoi(optarg); break;
         case 'b': backlog = atoi(optarg); break;
         case 'u': upper_mode = 1; break;
+        case 'N': nagle_mode = 1; break;
         case 'h': bare_usage(stdout); return 0;
         default: bare_usage(stderr); return 2;
         }
