@@ -93,7 +93,7 @@ static void test_global_max_connections(void **state)
     }
     assert_int_equal(hs_wait_log(h, 1, HS_IO_MS, ": refuse ",
                                  "listener=echo6", "peer=[::1]:",
-                                 "max_connections", NULL), 0);
+                                 " reason=max_connections", NULL), 0);
     close(a1);
     assert_int_equal(hs_wait_log(h, 1, HS_IO_MS, ": exit ", NULL), 0);
     b2 = hs_connect("::1", pb, HS_IO_MS);
