@@ -6,18 +6,25 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/time.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "plugsrv.h"
 
-/* Fork-mode listeners are accepted on by the parent, which must never
- * block; prefork children block in accept() on theirs. */
+/*
+ * What the listener's config asks of its socket. Fork-mode listeners are
+ * accepted on by the parent, which must never block; prefork children
+ * block in accept() on theirs. TCP_NODELAY and the idle timeouts are set
+ * here once rather than per connection: accepted sockets inherit them.
+ */
 int
-listen_set_mode(struct listener *l)
+listen_configure(struct listener *l)
 {
-    int flags = fcntl(l->fd, F_GETFL);
+    struct timeval tv = { .tv_sec = l->conf->idle_timeout, .tv_usec = 0 };
+    int flags = fcntl(l->fd, F_GETFL), one = 1;
 
     if (flags == -1)
         return -1;
@@ -25,7 +32,12 @@ listen_set_mode(struct listener *l)
         flags |= O_NONBLOCK;
     else
         flags &= ~O_NONBLOCK;
-    return fcntl(l->fd, F_SETFL, flags);
+    if (fcntl(l->fd, F_SETFL, flags) == -1 ||
+        setsockopt(l->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == -1 ||
+        setsockopt(l->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1 ||
+        setsockopt(l->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == -1)
+        return -1;
+    return 0;
 }
 
 static int
@@ -65,8 +77,8 @@ listen_open(struct listener *l, char *err, size_t errlen)
         return listen_fail(l, "bind", err, errlen);
     if (listen(l->fd, l->conf->backlog) == -1)
         return listen_fail(l, "listen", err, errlen);
-    if (listen_set_mode(l) == -1)
-        return listen_fail(l, "fcntl", err, errlen);
+    if (listen_configure(l) == -1)
+        return listen_fail(l, "socket options", err, errlen);
     return 0;
 }
 

@@ -164,7 +164,7 @@ module_probe_child(const struct listener_conf *lc, int fd)
     void *state = NULL;
     const plugsrv_handler *h;
 
-    proc_reset_signals();
+    proc_reset_signals(0);
     if (module_open(&m, lc->module_path, err, sizeof(err)) == 0) {
         h = m.handler;
         if (h->init != NULL &&

@@ -178,16 +178,17 @@ struct listener {
 /* Bind and listen; -1 with "address: why" in err. */
 int listen_open(struct listener *l, char *err, size_t errlen);
 void listen_close(struct listener *l);
-int listen_set_mode(struct listener *l);
+int listen_configure(struct listener *l);
 int listen_same(const struct listener_conf *a, const struct listener_conf *b);
 
 /* ---- proc.c: a fork of the parent made into a connection's process ---- */
 extern volatile sig_atomic_t proc_stop, proc_retire;
 void proc_snapshot(void);
-void proc_reset_signals(void);
+void proc_reset_signals(int spare);
 void proc_die_with_parent(pid_t parent);
-int proc_keep_fds(int *fds, int n);
-int proc_rlimits(const struct rlimits *rl);
+void proc_keep_fds(const int *keep, int n);
+void proc_limits_prepare(const struct rlimits *rl);
+int proc_limits_apply(void);
 const char *proc_signame(int sig);
 
 /* ---- session.c and host.c: one connection, in its own process ---- */

@@ -20,8 +20,7 @@ struct prefork_msg {
 
 /* The spare's life: wait for one connection, report it, serve it. */
 static __attribute__((noreturn)) void
-prefork_child(const struct listener *l, int notify, const struct rlimits *rl,
-              pid_t parent)
+prefork_child(const struct listener *l, int notify, pid_t parent)
 {
     struct prefork_msg msg;
     struct sockaddr_storage ss;
@@ -29,10 +28,11 @@ prefork_child(const struct listener *l, int notify, const struct rlimits *rl,
     int fds[2] = { l->fd, notify };
     int fd;
 
-    proc_reset_signals();
+    proc_reset_signals(1);
     proc_die_with_parent(parent);
     setpgid(0, 0);
-    if (proc_keep_fds(fds, 2) == -1 || proc_rlimits(rl) == -1)
+    proc_keep_fds(fds, 2);
+    if (proc_limits_apply() == -1)
         _exit(CHILD_SETUP);
     for (;;) {
         len = sizeof(ss);
@@ -41,7 +41,8 @@ prefork_child(const struct listener *l, int notify, const struct rlimits *rl,
             break;
         if (proc_stop || proc_retire)
             _exit(CHILD_OK);
-        if (errno != EINTR && errno != ECONNABORTED)
+        /* EAGAIN: the listener's SO_RCVTIMEO (idle_timeout) ran out. */
+        if (errno != EINTR && errno != ECONNABORTED && errno != EAGAIN)
             _exit(CHILD_SETUP);
     }
     memset(&msg, 0, sizeof(msg));
@@ -56,7 +57,7 @@ prefork_child(const struct listener *l, int notify, const struct rlimits *rl,
 }
 
 static int
-prefork_spawn(struct listener *l, int notify, const struct rlimits *rl)
+prefork_spawn(struct listener *l, int notify)
 {
     pid_t parent = getpid(), pid;
 
@@ -65,7 +66,7 @@ prefork_spawn(struct listener *l, int notify, const struct rlimits *rl)
         return -1;
     }
     if (pid == 0)
-        prefork_child(l, notify, rl, parent);
+        prefork_child(l, notify, parent);
     if (child_add(pid, l, CHILD_SPARE) == NULL) {
         kill(pid, SIGKILL);
         return -1;
@@ -88,7 +89,7 @@ prefork_refill(struct listener *ls, size_t n, const struct config *conf,
                child_count() < (size_t)conf->max_connections &&
                (ls[i].conf->max_connections == 0 ||
                 ls[i].active + ls[i].spare < ls[i].conf->max_connections)) {
-            if (prefork_spawn(&ls[i], notify, &conf->rlimits) == -1)
+            if (prefork_spawn(&ls[i], notify) == -1)
                 return -1;
         }
     }

@@ -45,11 +45,12 @@ proc_snapshot(void)
     }
 }
 
-/* Everything back to the default, except that SIGPIPE stays ignored (a
- * handler writing to a client that has gone must not die of it) and
- * SIGTERM asks for a clean end. */
+/* Everything back to the default, except that SIGPIPE stays ignored (as
+ * the parent left it: a handler writing to a client that has gone must not
+ * die of it) and SIGTERM asks for a clean end; a prefork spare also hears
+ * SIGUSR2, "retire". */
 void
-proc_reset_signals(void)
+proc_reset_signals(int spare)
 {
     struct sigaction sa;
     sigset_t none;
@@ -58,16 +59,15 @@ proc_reset_signals(void)
     memset(&sa, 0, sizeof(sa));
     sigemptyset(&sa.sa_mask);
     for (sig = 1; sig < NSIG; sig++) {
-        if (sigismember(&proc_changed, sig) == 1) {
+        if (sig != SIGTERM && sigismember(&proc_changed, sig) == 1) {
             sa.sa_handler = SIG_DFL;
             sigaction(sig, &sa, NULL);
         }
     }
-    sa.sa_handler = SIG_IGN;
-    sigaction(SIGPIPE, &sa, NULL);
     sa.sa_handler = proc_on_signal;     /* no SA_RESTART: wake up a read */
     sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGUSR2, &sa, NULL);
+    if (spare)
+        sigaction(SIGUSR2, &sa, NULL);
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
 }
@@ -81,63 +81,88 @@ proc_die_with_parent(pid_t parent)
         _exit(CHILD_SHUTDOWN);
 }
 
-/*
- * Keeps fds[0..n-1] open as 3, 4, ... (in that order, updating fds[]) and
- * closes every other fd above 2: a handler gets no listener, pipe or log
- * file of the parent's. Returns 0, or -1 if a dup failed.
- */
-int
-proc_keep_fds(int *fds, int n)
+/* Closes every fd above 2 but the n in keep: a handler gets no listener,
+ * pipe or log file of the parent's. */
+void
+proc_keep_fds(const int *keep, int n)
 {
-    int i, top = 3 + n, tmp[8];
+    int fds[4], i, j, t;
+    unsigned lo = 3;
 
-    for (i = 0; i < n; i++) {
-        if (fds[i] > top)
-            top = fds[i];
+    for (i = 0; i < n && i < 4; i++) {
+        for (j = i; j > 0 && fds[j - 1] > keep[i]; j--)
+            fds[j] = fds[j - 1];
+        fds[j] = keep[i];
     }
-    for (i = 0; i < n; i++) {
-        if ((tmp[i] = fcntl(fds[i], F_DUPFD, top + 1)) == -1)
-            return -1;
+    for (i = 0; i < n && i < 4; i++) {
+        t = fds[i];
+        if (t < (int)lo)
+            continue;
+        if (t > (int)lo)
+            close_range(lo, (unsigned)t - 1, 0);
+        lo = (unsigned)t + 1;
     }
-    for (i = 0; i < n; i++) {
-        if (dup2(tmp[i], 3 + i) == -1)
-            return -1;
-        fds[i] = 3 + i;
-    }
-    close_range((unsigned)(3 + n), ~0U, 0);
-    return 0;
+    close_range(lo, ~0U, 0);
 }
 
-static int
-proc_setlimit(int resource, long long value)
-{
+/* The limits a connection's process gets, worked out once in the parent
+ * (whose own limits the children inherit), so that a child only sets. */
+static struct {
+    int resource;
     struct rlimit rl;
+    int set;
+} proc_limits[3] = {
+    { .resource = RLIMIT_CPU }, { .resource = RLIMIT_AS },
+    { .resource = RLIMIT_NOFILE },
+};
 
-    if (value <= 0 || getrlimit(resource, &rl) == -1)
-        return 0;
+static void
+proc_limit_prepare(int i, long long value)
+{
+    struct rlimit cur;
+
+    proc_limits[i].set = 0;
+    if (value <= 0 || getrlimit(proc_limits[i].resource, &cur) == -1)
+        return;
     /* Only ever lower: a limit plugsrv was started under stays. */
-    if (rl.rlim_max != RLIM_INFINITY && (rlim_t)value > rl.rlim_max)
-        value = (long long)rl.rlim_max;
-    rl.rlim_cur = rl.rlim_max = (rlim_t)value;
-    return setrlimit(resource, &rl);
+    if (cur.rlim_max != RLIM_INFINITY && (rlim_t)value >= cur.rlim_max)
+        return;
+    proc_limits[i].rl.rlim_cur = proc_limits[i].rl.rlim_max = (rlim_t)value;
+    /* At the soft CPU limit the kernel sends SIGXCPU, at the hard one
+     * SIGKILL: a second apart, the log can say "cpu-limit". */
+    if (proc_limits[i].resource == RLIMIT_CPU &&
+        (cur.rlim_max == RLIM_INFINITY || (rlim_t)value + 1 <= cur.rlim_max))
+        proc_limits[i].rl.rlim_max = (rlim_t)value + 1;
+    proc_limits[i].set = 1;
 }
 
-int
-proc_rlimits(const struct rlimits *rl)
-{
-    if (proc_setlimit(RLIMIT_CPU, rl->cpu) == -1 ||
-        proc_setlimit(RLIMIT_NOFILE, rl->nofile) == -1)
-        return -1;
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer)
 #define PROC_ASAN 1
 #endif
 #endif
+
+void
+proc_limits_prepare(const struct rlimits *rl)
+{
+    proc_limit_prepare(0, rl->cpu);
 #if !defined(__SANITIZE_ADDRESS__) && !defined(PROC_ASAN)
     /* AddressSanitizer reserves terabytes of address space up front. */
-    if (proc_setlimit(RLIMIT_AS, rl->as) == -1)
-        return -1;
+    proc_limit_prepare(1, rl->as);
 #endif
+    proc_limit_prepare(2, rl->nofile);
+}
+
+int
+proc_limits_apply(void)
+{
+    int i;
+
+    for (i = 0; i < 3; i++) {
+        if (proc_limits[i].set &&
+            setrlimit(proc_limits[i].resource, &proc_limits[i].rl) == -1)
+            return -1;
+    }
     return 0;
 }
 

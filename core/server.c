@@ -97,7 +97,7 @@ server_adopt(struct listener *l, struct listener *old, size_t nold)
             l->fd = old[i].fd;
             l->from = &old[i];
             memcpy(l->addr, old[i].addr, sizeof(l->addr));
-            return listen_set_mode(l);
+            return listen_configure(l);
         }
     }
     return 1;
@@ -112,7 +112,7 @@ server_unadopt(struct listener *ls, size_t n)
     for (i = 0; i < n; i++) {
         if (ls[i].from == NULL)
             continue;
-        listen_set_mode(ls[i].from);
+        listen_configure(ls[i].from);
         ls[i].fd = -1;
         ls[i].from = NULL;
     }
@@ -225,10 +225,11 @@ server_log_listeners(const struct server *s)
 static __attribute__((noreturn)) void
 server_child(struct server *s, struct listener *l, int fd, const char *peer)
 {
-    proc_reset_signals();
+    proc_reset_signals(0);
     proc_die_with_parent(s->pid);
     setpgid(0, 0);
-    if (proc_keep_fds(&fd, 1) == -1 || proc_rlimits(&s->conf->rlimits) == -1)
+    proc_keep_fds(&fd, 1);
+    if (proc_limits_apply() == -1)
         _exit(CHILD_SETUP);
     _exit(session_run(l, fd, peer));
 }
@@ -347,6 +348,7 @@ server_reload(struct server *s)
     s->ls = ls;
     s->nls = conf->nlisteners;
     server_pollset(s);
+    proc_limits_prepare(&conf->rlimits);
     malloc_trim(0);
     server_log_listeners(s);
     log_event("reload status=ok config=%s listeners=%zu", conf->path, s->nls);
@@ -514,6 +516,7 @@ server_run(struct config *conf)
         return EXIT_CONFIG;
     }
     server_stdin();
+    proc_limits_prepare(&conf->rlimits);
     malloc_trim(0);     /* every page the parent keeps, fork copies */
     server_log_listeners(&s);
     log_event("ready listeners=%zu config=%s", s.nls, conf->path);

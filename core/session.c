@@ -152,20 +152,6 @@ session_loop(struct session *s, int *eof)
     }
 }
 
-static void
-session_timeouts(int fd, int seconds)
-{
-    struct timeval tv = { .tv_sec = seconds, .tv_usec = 0 };
-    int one = 1;
-
-    /* Replies are small and wanted now: no Nagle delay on them. */
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    if (seconds <= 0)
-        return;
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-}
-
 /*
  * Closing a socket with unread input makes the kernel send a reset, which
  * can destroy replies the client has not read yet. So when we end first,
@@ -245,7 +231,6 @@ session_run(const struct listener *l, int fd, const char *peer)
     snprintf(s.conn.peer, sizeof(s.conn.peer), "%s", peer);
     s.h = l->module.handler;
     frame_init(&s.frame, l->conf->max_line);
-    session_timeouts(fd, l->conf->idle_timeout);
     session_watchdog(l->conf->idle_timeout);
 
     rc = session_open(&s, l);
