@@ -156,6 +156,18 @@ static void test_reload_bad(void **state)
     close(fd);
     assert_int_equal(hs_roundtrip(kept, "d\n", "d-old\n"), 0);
     close(kept);
+
+    /* Once the config is fixed, the next SIGHUP takes it. */
+    write_conf(h, pk, "-fixed", pa, pb);
+    reload(h, 3, "status=ok");
+    fd = hs_connect("::1", pb, HS_IO_MS);
+    assert_true(fd >= 0);
+    assert_int_equal(hs_roundtrip(fd, "up\n", "UP\n"), 0);
+    close(fd);
+    fd = hs_connect("::1", pk, HS_IO_MS);
+    assert_true(fd >= 0);
+    assert_int_equal(hs_roundtrip(fd, "e\n", "e-fixed\n"), 0);
+    close(fd);
     assert_true(hs_alive(h));
     h->passed = 1;
 }
