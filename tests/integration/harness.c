@@ -772,7 +772,7 @@ int hs_send_all(int fd, const void *buf, size_t len, size_t chunk,
     const char *p = buf;
     size_t off = 0;
 
-    while (off < len) {
+    while (off < len && hs_left(deadline) > 0) {
         size_t want = len - off;
         ssize_t n;
 
@@ -788,7 +788,7 @@ int hs_send_all(int fd, const void *buf, size_t len, size_t chunk,
         if (!hs_wait_fd(fd, POLLOUT, deadline))
             return -1;
     }
-    return 0;
+    return off == len ? 0 : -1;
 }
 
 int hs_send_str(int fd, const char *s)
@@ -802,7 +802,7 @@ ssize_t hs_recv_n(int fd, void *buf, size_t n, int timeout_ms)
     char *p = buf;
     size_t got = 0;
 
-    while (got < n) {
+    while (got < n && hs_left(deadline) > 0) {
         ssize_t r = recv(fd, p + got, n - got, 0);
 
         if (r > 0) {
@@ -823,7 +823,7 @@ ssize_t hs_recv_eof(int fd, void *buf, size_t cap, int timeout_ms)
     char *p = buf;
     size_t got = 0;
 
-    for (;;) {
+    while (hs_left(deadline) > 0) {
         char extra;
         ssize_t r = got < cap ? recv(fd, p + got, cap - got, 0)
                               : recv(fd, &extra, 1, 0);
@@ -841,6 +841,7 @@ ssize_t hs_recv_eof(int fd, void *buf, size_t cap, int timeout_ms)
         if (!hs_wait_fd(fd, POLLIN, deadline))
             return -1;
     }
+    return -1;
 }
 
 int hs_wait_closed(int fd, int timeout_ms)
@@ -848,7 +849,8 @@ int hs_wait_closed(int fd, int timeout_ms)
     long long deadline = hs_now_ms() + timeout_ms;
     char buf[4096];
 
-    for (;;) {
+    /* Bounded by the deadline even while data keeps coming. */
+    while (hs_left(deadline) > 0) {
         ssize_t r = recv(fd, buf, sizeof buf, 0);
 
         if (r == 0)
@@ -858,6 +860,7 @@ int hs_wait_closed(int fd, int timeout_ms)
         if (r < 0 && !hs_wait_fd(fd, POLLIN, deadline))
             return 0;
     }
+    return 0;
 }
 
 int hs_is_closed(int fd)
