@@ -15,6 +15,7 @@ OUT=""
 SMOKE=0
 REPS=3
 PORT_BASE=23400
+PORT_SET=0
 BUDGET=900          # seconds for the whole run; what is left over is skipped
 CONN1_OPS=3000      # conn at concurrency 1
 CONN32_OPS=5000     # conn at concurrency 32 (kept moderate: TIME_WAIT)
@@ -38,7 +39,7 @@ while [ $# -gt 0 ]; do
     --smoke) SMOKE=1 ;;
     --reps) REPS=$2; shift ;;
     --out) OUT=$2; shift ;;
-    --port-base) PORT_BASE=$2; shift ;;
+    --port-base) PORT_BASE=$2; PORT_SET=1; shift ;;
     --budget) BUDGET=$2; shift ;;
     --servers) ONLY=$2; shift ;;
     --conn-ops) CONN1_OPS=$2; CONN32_OPS=$2; shift ;;
@@ -55,6 +56,8 @@ done
 
 if [ $SMOKE = 1 ]; then
     REPS=1; CONN1_OPS=100; CONN32_OPS=300; STREAM_BYTES=262144; BUDGET=40
+    # Below the test harness's 20000-32000, so parallel tests never collide.
+    [ "$PORT_SET" = 1 ] || PORT_BASE=$((15000 + RANDOM % 4000))
     SERVERS=${ONLY:-"bare plugsrv-echo plugsrv-upper"}
 else
     SERVERS=${ONLY:-"bare plugsrv-echo plugsrv-upper plugsrv-prefork socat tcpserver xinetd"}

@@ -633,7 +633,8 @@ static void report(int deadline_hit)
     double secs = st.t_last > st.t_first ? st.t_last - st.t_first : 0;
     int k;
 
-    qsort(st.samples, st.nsamples, sizeof(*st.samples), cmp_u32);
+    if (st.nsamples > 1)
+        qsort(st.samples, st.nsamples, sizeof(*st.samples), cmp_u32);
     for (k = 0; k < F_NKINDS; k++)
         if (st.fails[k])
             fprintf(stderr, "plugload: %llu %s, first: %s\n",
