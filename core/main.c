@@ -76,7 +76,5 @@ main(int argc, char *argv[])
         config_free(conf);
         return rc == 0 ? 0 : EXIT_CONFIG;
     }
-    rc = server_run(conf);
-    config_free(conf);
-    return rc;
+    return server_run(conf);    /* takes conf */
 }

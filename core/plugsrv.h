@@ -242,6 +242,7 @@ int priv_check(const struct config *conf, char *err, size_t errlen);
 int priv_drop(const struct config *conf, char *err, size_t errlen);
 
 /* ---- server.c: the parent's loop ---- */
+/* Serves conf until SIGTERM or SIGINT; takes ownership of conf. */
 int server_run(struct config *conf);
 /* Check everything a start would, without serving (`plugsrv -t`). */
 int server_check(struct config *conf, char *err, size_t errlen);

@@ -356,6 +356,23 @@ server_reload(struct server *s)
 
 /* ---- the loop ---- */
 
+/*
+ * ppoll() runs the handlers of pending signals only when it has nothing
+ * else to report: under a steady load, with a listener always readable,
+ * SIGCHLD would wait for ever. So when it returns with work, let through
+ * what is pending.
+ */
+static void
+server_deliver(struct server *s)
+{
+    sigset_t pending, old;
+
+    if (sigpending(&pending) == -1 || sigisemptyset(&pending))
+        return;
+    sigprocmask(SIG_SETMASK, &s->waitmask, &old);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
 static void
 server_wait(struct server *s)
 {
@@ -379,7 +396,8 @@ server_wait(struct server *s)
         ts.tv_nsec = (ms % 1000) * 1000000;
         tsp = &ts;
     }
-    ppoll(p, n, tsp, &s->waitmask);
+    if (ppoll(p, n, tsp, &s->waitmask) > 0)
+        server_deliver(s);
 }
 
 static void
@@ -491,42 +509,64 @@ server_stdin(void)
     }
 }
 
+/* Binds, loads and drops privileges: everything before the first accept. */
+static int
+server_start(struct server *s)
+{
+    char err[ERRBUF];
+
+    if (server_signals(s) == -1 ||
+        pipe2(s->notify, O_CLOEXEC | O_NONBLOCK) == -1) {
+        fprintf(stderr, "plugsrv: %s\n", strerror(errno));
+        return EXIT_CONFIG;
+    }
+    s->ls = server_prepare(s->conf, NULL, 0, err, sizeof(err));
+    if (s->ls == NULL) {
+        fprintf(stderr, "plugsrv: %s\n", err);
+        return EXIT_CONFIG;
+    }
+    s->nls = s->conf->nlisteners;
+    if (server_pollset(s) == -1 || priv_drop(s->conf, err, sizeof(err)) == -1) {
+        fprintf(stderr, "plugsrv: %s\n", err);
+        return EXIT_CONFIG;
+    }
+    server_stdin();
+    proc_limits_prepare(&s->conf->rlimits);
+    malloc_trim(0);     /* every page the parent keeps, fork copies */
+    server_log_listeners(s);
+    log_event("ready listeners=%zu config=%s", s->nls, s->conf->path);
+    return 0;
+}
+
+static void
+server_free(struct server *s)
+{
+    server_discard(s->ls, s->nls);
+    free(s->pfds);
+    if (s->notify[0] != -1) {
+        close(s->notify[0]);
+        close(s->notify[1]);
+    }
+    child_table_free();
+    config_free(s->conf);       /* the last one read: reloads replace it */
+}
+
+/* Serves conf until SIGTERM or SIGINT; takes ownership of conf. */
 int
 server_run(struct config *conf)
 {
     struct server s;
-    char err[ERRBUF];
+    int rc;
 
     memset(&s, 0, sizeof(s));
     s.conf = conf;
     s.pid = getpid();
-    if (server_signals(&s) == -1 ||
-        pipe2(s.notify, O_CLOEXEC | O_NONBLOCK) == -1) {
-        fprintf(stderr, "plugsrv: %s\n", strerror(errno));
-        return EXIT_CONFIG;
+    s.notify[0] = s.notify[1] = -1;
+    if ((rc = server_start(&s)) == 0) {
+        while (!server_term)
+            server_tick(&s);
+        server_shutdown(&s);
     }
-    if ((s.ls = server_prepare(conf, NULL, 0, err, sizeof(err))) == NULL) {
-        fprintf(stderr, "plugsrv: %s\n", err);
-        return EXIT_CONFIG;
-    }
-    s.nls = conf->nlisteners;
-    if (server_pollset(&s) == -1 || priv_drop(conf, err, sizeof(err)) == -1) {
-        fprintf(stderr, "plugsrv: %s\n", err);
-        server_discard(s.ls, s.nls);
-        return EXIT_CONFIG;
-    }
-    server_stdin();
-    proc_limits_prepare(&conf->rlimits);
-    malloc_trim(0);     /* every page the parent keeps, fork copies */
-    server_log_listeners(&s);
-    log_event("ready listeners=%zu config=%s", s.nls, conf->path);
-    while (!server_term)
-        server_tick(&s);
-    server_shutdown(&s);
-    server_discard(s.ls, s.nls);
-    free(s.pfds);
-    close(s.notify[0]);
-    close(s.notify[1]);
-    child_table_free();
-    return 0;
+    server_free(&s);
+    return rc;
 }
