@@ -23,12 +23,14 @@ RR_SECS=3
 STREAM_BYTES=16777216   # per stream; streams restart for STREAM_SECS
 STREAM_SECS=2
 ONLY=""
+REPORT=""      # re-print the table of an earlier run's DIR/raw.txt
 
 usage() {
     cat <<EOF
 usage: compare.sh [--smoke] [--reps N] [--out DIR] [--port-base P] [--budget S]
                   [--servers "bare plugsrv-echo ..."] [--conn-ops N] [--rr-secs S]
                   [--plugsrv PATH] [--plugload PATH] [--bare PATH] [--modules DIR]
+       compare.sh --report DIR    (re-print the table of DIR/raw.txt)
 servers: bare plugsrv-echo plugsrv-upper plugsrv-prefork socat tcpserver xinetd
 Env: PLUGSRV PLUGLOAD BARE_ECHO PLUGSRV_MODULE_DIR. Results go to DIR/results.txt.
 EOF
@@ -37,6 +39,7 @@ EOF
 while [ $# -gt 0 ]; do
     case $1 in
     --smoke) SMOKE=1 ;;
+    --report) REPORT=$2; shift ;;
     --reps) REPS=$2; shift ;;
     --out) OUT=$2; shift ;;
     --port-base) PORT_BASE=$2; PORT_SET=1; shift ;;
@@ -310,14 +313,18 @@ table() {
         for (i = 1; i <= NF; i++) { split($i, kvp, "="); kv[kvp[1]] = kvp[2] }
         k = kv["server"] SUBSEP kv["load"]
         v = kv["load"] == "stream4" ? kv["mbps"] : kv["rate"]
-        if (kv["rc"] == 0) { rate[k] = rate[k] " " v; p99[k] = p99[k] " " kv["p99_us"] }
+        # A rep counts unless it saw a wrong reply, hit the deadline or did
+        # nothing; its refused/reset/timeout/eof show in the errors column.
+        if ((kv["rc"] == 0 || kv["rc"] == 3) && kv["ops"] > 0 && kv["deadline"] == 0) {
+            rate[k] = rate[k] " " v; p99[k] = p99[k] " " kv["p99_us"]
+        }
         reps[k]++
         if (kv["rc"] != 0) bad[k]++
         errs[k] += kv["refused"] + kv["reset"] + kv["timeout"] + kv["wrong"] + kv["eof"] + kv["other"]
     }
     END {
         printf "%-16s %-8s %5s %12s %7s %10s %8s %8s %s\n", "server", "load", "conc",
-            "median", "unit", "p99_us", "x_bare", "p99/bare", "reps(failed) errors"
+            "median", "unit", "p99_us", "x_bare", "p99/bare", "reps(rc!=0) errors"
         ns = split(servers, sv, " ")
         nl = split("conn1 conn32 rr32 stream4", ld, " ")
         for (l = 1; l <= nl; l++) {
@@ -358,11 +365,13 @@ machine() {
         "kernel $(uname -r)"
     echo "loads: conn1 -n $CONN1_OPS, conn32 -n $CONN32_OPS, rr32 $( [ $SMOKE = 1 ] && echo '-n 2000' || echo "-d $RR_SECS")," \
         "stream4 $( [ $SMOKE = 1 ] && echo '8 streams' || echo "${STREAM_SECS} s of streams") of $STREAM_BYTES B;" \
-        "reps $REPS; median of successful reps"
+        "reps $REPS; median over reps without wrong replies"
 }
 
 main() {
     local s
+    if [ -n "$REPORT" ]; then RAW=$REPORT/raw.txt; table; exit 0; fi
+    LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
     mkdir -p "$TMP/run"
     for s in $SERVERS; do server_start "$s"; done
     if [ $SMOKE = 1 ]; then
@@ -373,7 +382,8 @@ main() {
     run_all
     {
         machine
-        echo "date: $(date -u +%Y-%m-%dT%H:%MZ)  time_wait sockets now: $(ss -Htan state time-wait | wc -l)"
+        echo "date: $(date -u +%Y-%m-%dT%H:%MZ)  loadavg before: $LOAD0, after: $(cut -d' ' -f1-3 /proc/loadavg)"
+        echo "time_wait sockets now: $(ss -Htan state time-wait | wc -l)"
         echo
         table
         echo
