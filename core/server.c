@@ -28,6 +28,7 @@ struct server {
     struct pollfd *pfds;        /* fork-mode listeners, then the notify pipe */
     size_t npfds;
     int notify[2];              /* prefork spares report their connection */
+    int reserve;                /* an fd to give back when out of fds */
     struct timespec paused;     /* accepting resumes then */
     int retry;                  /* a prefork refill failed */
     int prefork;                /* a listener was ever in prefork mode */
@@ -272,6 +273,32 @@ server_fork(struct server *s, struct listener *l, int fd, const char *peer)
               (long)pid);
 }
 
+/*
+ * Out of fds: a connection left in the backlog would hang until its client
+ * gives up, so the fd kept in reserve is given back for a moment to take
+ * the connection and close it (nginx and libevent do the same).
+ */
+static void
+server_shed(struct server *s, struct listener *l)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    char peer[ADDRSTRLEN];
+    int fd;
+
+    if (s->reserve == -1)
+        return;
+    close(s->reserve);
+    fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
+    if (fd != -1) {
+        addr_format((struct sockaddr *)&ss, peer, sizeof(peer));
+        log_event("refuse listener=%s peer=%s reason=no_fds", l->conf->name,
+                  peer);
+        close(fd);
+    }
+    s->reserve = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
 /* Out of fds or buffers: waiting a moment is all that helps, and keeps
  * the loop from spinning on a listener that stays readable. */
 static int
@@ -284,6 +311,12 @@ server_accept_failed(struct server *s, struct listener *l)
     case ECONNABORTED:
     case EPROTO:
         return 0;
+    case EMFILE:
+    case ENFILE:
+        log_warn("error what=accept listener=%s", l->conf->name);
+        server_shed(s, l);
+        server_deadline(&s->paused, PAUSE_MS);
+        return 1;
     default:
         log_warn("error what=accept listener=%s", l->conf->name);
         server_deadline(&s->paused, PAUSE_MS);
@@ -531,6 +564,7 @@ server_start(struct server *s)
         return EXIT_CONFIG;
     }
     server_stdin();
+    s->reserve = open("/dev/null", O_RDONLY | O_CLOEXEC);
     proc_limits_prepare(&s->conf->rlimits);
     malloc_trim(0);     /* every page the parent keeps, fork copies */
     server_log_listeners(s);
@@ -547,6 +581,8 @@ server_free(struct server *s)
         close(s->notify[0]);
         close(s->notify[1]);
     }
+    if (s->reserve != -1)
+        close(s->reserve);
     child_table_free();
     config_free(s->conf);       /* the last one read: reloads replace it */
 }
@@ -561,7 +597,7 @@ server_run(struct config *conf)
     memset(&s, 0, sizeof(s));
     s.conf = conf;
     s.pid = getpid();
-    s.notify[0] = s.notify[1] = -1;
+    s.notify[0] = s.notify[1] = s.reserve = -1;
     if ((rc = server_start(&s)) == 0) {
         while (!server_term)
             server_tick(&s);
