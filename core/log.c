@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "plugsrv.h"
@@ -22,19 +23,26 @@ log_init(const char *name)
     log_name = name;
 }
 
+/* The date is formatted once a second, not once a line: the parent logs
+ * twice per connection, and gmtime_r() writes libc's memory, which after a
+ * fork costs a page copy. */
 static size_t
 log_stamp(char *buf, size_t len)
 {
+    static char date[32];
+    static time_t date_sec = -1;
     struct timeval tv;
     struct tm tm;
-    size_t n;
 
     gettimeofday(&tv, NULL);
-    gmtime_r(&tv.tv_sec, &tm);
-    n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-    n += snprintf(buf + n, len - n, ".%03ldZ %s[%ld]: ",
-                  (long)(tv.tv_usec / 1000), log_name, (long)getpid());
-    return n;
+    if (tv.tv_sec != date_sec) {
+        gmtime_r(&tv.tv_sec, &tm);
+        strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+        date_sec = tv.tv_sec;
+    }
+    return (size_t)snprintf(buf, len, "%s.%03ldZ %s[%ld]: ", date,
+                            (long)(tv.tv_usec / 1000), log_name,
+                            (long)getpid());
 }
 
 /* Writes one line; errstr, when not NULL, is added as err="...". */

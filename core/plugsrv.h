@@ -218,6 +218,7 @@ struct child {
     struct timespec start;
 };
 
+int child_table_init(void);
 /* The SIGCHLD handler: reaps without blocking, records, logs nothing. */
 void child_sigchld(int sig);
 /* Logs and forgets the children reaped since the last call. */

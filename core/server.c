@@ -548,7 +548,7 @@ server_start(struct server *s)
 {
     char err[ERRBUF];
 
-    if (server_signals(s) == -1 ||
+    if (child_table_init() == -1 || server_signals(s) == -1 ||
         pipe2(s->notify, O_CLOEXEC | O_NONBLOCK) == -1) {
         fprintf(stderr, "plugsrv: %s\n", strerror(errno));
         return EXIT_CONFIG;

@@ -36,7 +36,10 @@ static char session_buf[SESSION_BUF];
 /*
  * The watchdog. SO_RCVTIMEO and SO_SNDTIMEO bound the waits in plugsrv's
  * own reads and writes; a handler that blocks or spins inside a callback
- * for longer than idle_timeout is ended by SIGALRM instead.
+ * for longer than idle_timeout is ended by SIGALRM instead. Each callback
+ * re-arms the alarm and none disarms it (one syscall per callback, not
+ * two): an alarm that goes off outside a callback only interrupts a read,
+ * and session_loop() then checks the idle time itself.
  */
 static unsigned session_watch;
 static volatile sig_atomic_t session_in_handler;
@@ -60,9 +63,26 @@ session_enter(void)
 static void
 session_leave(void)
 {
-    if (session_watch > 0)
-        alarm(0);
     session_in_handler = 0;
+}
+
+static long long
+session_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A read interrupted by the watchdog's alarm: is the client idle? The
+ * alarm was armed as the last input arrived, so it goes off a little
+ * before SO_RCVTIMEO would. */
+static int
+session_idle(long long last_input)
+{
+    return session_watch > 0 &&
+           session_ms() - last_input + 100 >= (long long)session_watch * 1000;
 }
 
 static void
@@ -130,6 +150,7 @@ session_verdict(const struct session *s, int rc)
 static int
 session_loop(struct session *s, int *eof)
 {
+    long long last_input = session_ms();
     ssize_t n;
     int rc;
 
@@ -139,6 +160,7 @@ session_loop(struct session *s, int *eof)
             return CHILD_SHUTDOWN;
         n = read(s->conn.fd, session_buf, sizeof(session_buf));
         if (n > 0) {
+            last_input = session_ms();
             if ((rc = session_input(s, session_buf, (size_t)n)) != 0)
                 return session_verdict(s, rc);
         } else if (n == 0) {
@@ -148,6 +170,8 @@ session_loop(struct session *s, int *eof)
             return CHILD_IDLE;
         } else if (errno != EINTR) {
             return CHILD_IO;
+        } else if (session_idle(last_input)) {
+            return CHILD_IDLE;
         }
     }
 }
