@@ -11,25 +11,41 @@
 #include "plugsrv.h"
 
 static int
+host_write_fail(plugsrv_conn *c, int timedout)
+{
+    watchdog_write(0);
+    c->timedout = timedout;
+    c->failed = 1;
+    return PLUGSRV_ERROR;
+}
+
+/* Waiting for a slow client is not the handler being stuck: the watchdog
+ * stands aside, and the client may stall for idle_timeout at most. */
+static int
 host_write(plugsrv_conn *c, const void *buf, size_t len)
 {
     const char *p = buf;
+    long long progress = watchdog_ms();
     ssize_t n;
 
     if (c->failed)
         return PLUGSRV_ERROR;
+    watchdog_write(1);
     while (len > 0) {
         n = send(c->fd, p, len, MSG_NOSIGNAL);
         if (n >= 0) {
             p += n;
             len -= (size_t)n;
+            progress = watchdog_ms();
+        } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            return host_write_fail(c, 1);   /* SO_SNDTIMEO ran out */
         } else if (errno != EINTR) {
-            /* SO_SNDTIMEO ran out: the client stopped reading. */
-            c->timedout = errno == EAGAIN || errno == EWOULDBLOCK;
-            c->failed = 1;
-            return PLUGSRV_ERROR;
+            return host_write_fail(c, 0);
+        } else if (watchdog_stalled(progress)) {
+            return host_write_fail(c, 1);
         }
     }
+    watchdog_write(0);
     return PLUGSRV_OK;
 }
 

@@ -182,7 +182,8 @@ int listen_configure(struct listener *l);
 int listen_same(const struct listener_conf *a, const struct listener_conf *b);
 
 /* ---- proc.c: a fork of the parent made into a connection's process ---- */
-extern volatile sig_atomic_t proc_stop, proc_retire;
+extern volatile sig_atomic_t proc_stop, proc_retire, proc_conn_fd,
+    proc_accepting;
 void proc_snapshot(void);
 void proc_reset_signals(int spare);
 void proc_die_with_parent(pid_t parent);
@@ -204,6 +205,14 @@ struct plugsrv_conn {
 
 /* Serve fd with the listener's handler; returns an enum child_exit. */
 int session_run(const struct listener *l, int fd, const char *peer);
+
+/* ---- watchdog.c: a handler stuck inside a callback ---- */
+void watchdog_start(int seconds);
+void watchdog_enter(void);
+void watchdog_leave(void);
+void watchdog_write(int writing);
+long long watchdog_ms(void);
+int watchdog_stalled(long long since);
 
 /* ---- child.c: the parent's table of children and their reaping ---- */
 enum child_state { CHILD_SERVING, CHILD_SPARE };

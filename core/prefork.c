@@ -34,23 +34,29 @@ prefork_child(const struct listener *l, int notify, pid_t parent)
     proc_keep_fds(fds, 2);
     if (proc_limits_apply() == -1)
         _exit(CHILD_SETUP);
+    proc_accepting = 1;
     for (;;) {
+        if (proc_stop || proc_retire)
+            _exit(CHILD_OK);
         len = sizeof(ss);
         fd = accept(fds[0], (struct sockaddr *)&ss, &len);
         if (fd >= 0)
             break;
-        if (proc_stop || proc_retire)
-            _exit(CHILD_OK);
         /* EAGAIN: the listener's SO_RCVTIMEO (idle_timeout) ran out. */
         if (errno != EINTR && errno != ECONNABORTED && errno != EAGAIN)
             _exit(CHILD_SETUP);
     }
+    proc_conn_fd = fd;
+    proc_accepting = 0;
     memset(&msg, 0, sizeof(msg));
     msg.pid = getpid();
     addr_format((struct sockaddr *)&ss, msg.peer, sizeof(msg.peer));
-    /* Smaller than PIPE_BUF: the write is atomic among all the spares. */
-    if (write(fds[1], &msg, sizeof(msg)) != (ssize_t)sizeof(msg))
-        _exit(CHILD_SETUP);
+    /* Smaller than PIPE_BUF: the write is atomic among all the spares. It
+     * blocks while the parent is busy (a reload); if it fails all the
+     * same, the parent learns of the connection at its exit. */
+    if (write(fds[1], &msg, sizeof(msg)) != (ssize_t)sizeof(msg)) {
+        /* Served all the same. */
+    }
     close(fds[0]);
     close(fds[1]);
     _exit(session_run(l, fd, msg.peer));

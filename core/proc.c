@@ -10,20 +10,33 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "plugsrv.h"
 
 volatile sig_atomic_t proc_stop;     /* SIGTERM: finish and exit */
 volatile sig_atomic_t proc_retire;   /* SIGUSR2: a prefork spare retires */
+volatile sig_atomic_t proc_conn_fd = -1;    /* the connection, once there */
+volatile sig_atomic_t proc_accepting;       /* a spare waits in accept() */
 
+/*
+ * SIGTERM must end a process wherever it waits, even if it came just
+ * before the wait began: shutting the connection's read side makes any
+ * read return at once, and a spare with no connection yet just exits.
+ */
 static void
 proc_on_signal(int sig)
 {
-    if (sig == SIGTERM)
-        proc_stop = 1;
-    else
+    if (sig == SIGUSR2) {
         proc_retire = 1;
+        return;
+    }
+    proc_stop = 1;
+    if (proc_conn_fd >= 0)
+        shutdown(proc_conn_fd, SHUT_RD);
+    else if (proc_accepting)
+        _exit(CHILD_OK);
 }
 
 /* Signals whose disposition the parent changed (its own handlers, and any

@@ -226,6 +226,7 @@ server_log_listeners(const struct server *s)
 static __attribute__((noreturn)) void
 server_child(struct server *s, struct listener *l, int fd, const char *peer)
 {
+    proc_conn_fd = fd;
     proc_reset_signals(0);
     proc_die_with_parent(s->pid);
     setpgid(0, 0);
@@ -507,12 +508,14 @@ server_signals(struct server *s)
     sigaddset(&block, SIGTERM);
     sigaddset(&block, SIGINT);
     sigaddset(&block, SIGHUP);
+    sigaddset(&block, SIGUSR2);     /* a spare's, held until it is ready */
     if (sigprocmask(SIG_BLOCK, &block, &s->waitmask) == -1)
         return -1;
     sigdelset(&s->waitmask, SIGCHLD);
     sigdelset(&s->waitmask, SIGTERM);
     sigdelset(&s->waitmask, SIGINT);
     sigdelset(&s->waitmask, SIGHUP);
+    sigaddset(&s->waitmask, SIGUSR2);
     memset(&sa, 0, sizeof(sa));
     sigfillset(&sa.sa_mask);
     sa.sa_handler = SIG_IGN;
@@ -548,8 +551,11 @@ server_start(struct server *s)
 {
     char err[ERRBUF];
 
+    /* Only the parent's end of the pipe is non-blocking: a spare's report
+     * waits while the parent is busy rather than being lost. */
     if (child_table_init() == -1 || server_signals(s) == -1 ||
-        pipe2(s->notify, O_CLOEXEC | O_NONBLOCK) == -1) {
+        pipe2(s->notify, O_CLOEXEC) == -1 ||
+        fcntl(s->notify[0], F_SETFL, O_NONBLOCK) == -1) {
         fprintf(stderr, "plugsrv: %s\n", strerror(errno));
         return EXIT_CONFIG;
     }

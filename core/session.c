@@ -33,72 +33,6 @@ struct session {
 
 static char session_buf[SESSION_BUF];
 
-/*
- * The watchdog. SO_RCVTIMEO and SO_SNDTIMEO bound the waits in plugsrv's
- * own reads and writes; a handler that blocks or spins inside a callback
- * for longer than idle_timeout is ended by SIGALRM instead. Each callback
- * re-arms the alarm and none disarms it (one syscall per callback, not
- * two): an alarm that goes off outside a callback only interrupts a read,
- * and session_loop() then checks the idle time itself.
- */
-static unsigned session_watch;
-static volatile sig_atomic_t session_in_handler;
-
-static void
-session_on_alarm(int sig)
-{
-    (void)sig;
-    if (session_in_handler)
-        _exit(CHILD_STUCK);
-}
-
-static void
-session_enter(void)
-{
-    session_in_handler = 1;
-    if (session_watch > 0)
-        alarm(session_watch);
-}
-
-static void
-session_leave(void)
-{
-    session_in_handler = 0;
-}
-
-static long long
-session_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* A read interrupted by the watchdog's alarm: is the client idle? The
- * alarm was armed as the last input arrived, so it goes off a little
- * before SO_RCVTIMEO would. */
-static int
-session_idle(long long last_input)
-{
-    return session_watch > 0 &&
-           session_ms() - last_input + 100 >= (long long)session_watch * 1000;
-}
-
-static void
-session_watchdog(int seconds)
-{
-    struct sigaction sa;
-
-    if (seconds <= 0)
-        return;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = session_on_alarm;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGALRM, &sa, NULL);
-    session_watch = (unsigned)seconds;
-}
-
 static int
 session_deliver(void *arg, const char *buf, size_t len)
 {
@@ -107,9 +41,9 @@ session_deliver(void *arg, const char *buf, size_t len)
 
     if (s->h->data == NULL)
         return SESSION_GO;
-    session_enter();
+    watchdog_enter();
     rc = s->h->data(&s->conn, s->conn_state, buf, len);
-    session_leave();
+    watchdog_leave();
     if (rc == PLUGSRV_ERROR || s->conn.failed)
         return SESSION_ERROR;
     if (rc == PLUGSRV_CLOSE || s->conn.closing)
@@ -150,7 +84,6 @@ session_verdict(const struct session *s, int rc)
 static int
 session_loop(struct session *s, int *eof)
 {
-    long long last_input = session_ms();
     ssize_t n;
     int rc;
 
@@ -160,18 +93,17 @@ session_loop(struct session *s, int *eof)
             return CHILD_SHUTDOWN;
         n = read(s->conn.fd, session_buf, sizeof(session_buf));
         if (n > 0) {
-            last_input = session_ms();
             if ((rc = session_input(s, session_buf, (size_t)n)) != 0)
                 return session_verdict(s, rc);
         } else if (n == 0) {
+            if (proc_stop)              /* shut down by the SIGTERM handler */
+                return CHILD_SHUTDOWN;
             *eof = 1;
             return session_verdict(s, session_eof(s));
         } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
             return CHILD_IDLE;
         } else if (errno != EINTR) {
             return CHILD_IO;
-        } else if (session_idle(last_input)) {
-            return CHILD_IDLE;
         }
     }
 }
@@ -212,10 +144,10 @@ session_open(struct session *s, const struct listener *l)
     char err[ERRBUF] = "";
     int rc = PLUGSRV_OK;
 
-    session_enter();
+    watchdog_enter();
     if (s->h->init != NULL)
         rc = s->h->init(&l->conf->options, &s->module_state, err, sizeof(err));
-    session_leave();
+    watchdog_leave();
     if (rc != PLUGSRV_OK) {
         log_warnx("error what=init listener=%s msg=\"%s\"", l->conf->name,
                   err);
@@ -223,9 +155,9 @@ session_open(struct session *s, const struct listener *l)
     }
     if (s->h->open == NULL)
         return SESSION_GO;
-    session_enter();
+    watchdog_enter();
     rc = s->h->open(&s->conn, s->module_state, &s->conn_state);
-    session_leave();
+    watchdog_leave();
     if (rc == PLUGSRV_ERROR)
         return SESSION_ERROR;
     return rc == PLUGSRV_CLOSE || s->conn.closing ? SESSION_CLOSE : SESSION_GO;
@@ -235,12 +167,12 @@ session_open(struct session *s, const struct listener *l)
 static void
 session_end(struct session *s)
 {
-    session_enter();
+    watchdog_enter();
     if (s->h->close != NULL)
         s->h->close(&s->conn, s->conn_state);
     if (s->h->fini != NULL)
         s->h->fini(s->module_state);
-    session_leave();
+    watchdog_leave();
 }
 
 int
@@ -255,7 +187,7 @@ session_run(const struct listener *l, int fd, const char *peer)
     snprintf(s.conn.peer, sizeof(s.conn.peer), "%s", peer);
     s.h = l->module.handler;
     frame_init(&s.frame, l->conf->max_line);
-    session_watchdog(l->conf->idle_timeout);
+    watchdog_start(l->conf->idle_timeout);
 
     rc = session_open(&s, l);
     if (rc == CHILD_MODULE)
