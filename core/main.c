@@ -2,7 +2,6 @@
  * main.c - plugsrv's command line: serve a config (-c), check one (-t),
  * print usage (-h) or the version (-V).
  */
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -30,7 +29,7 @@ main_usage(FILE *out)
 int
 main(int argc, char *argv[])
 {
-    char err[ERRBUF], abspath[PATH_MAX];
+    char err[ERRBUF];
     struct config *conf;
     const char *path = NULL;
     int ch, check = 0, rc;
@@ -60,9 +59,8 @@ main(int argc, char *argv[])
         return EXIT_USAGE;
     }
     log_init("plugsrv");
-    /* SIGHUP re-reads it by this name, whatever the cwd is by then. */
-    if (path[0] != '/' && realpath(path, abspath) != NULL)
-        path = abspath;
+    /* The path stays as given, in messages and for SIGHUP: plugsrv never
+     * changes its working directory. */
     if (config_load(path, &conf, err, sizeof(err)) == -1) {
         fprintf(stderr, "plugsrv: %s\n", err);
         return EXIT_CONFIG;

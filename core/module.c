@@ -73,41 +73,74 @@ module_check(const plugsrv_handler *h, const char *path, char *err,
     return 0;
 }
 
-/* One path's verdict: anyone who can write it can run code in plugsrv. */
+/* Anyone who can write the module or replace it in its folder can run
+ * code in plugsrv (as root, if it was started as root). */
 static int
-module_writable(const char *path, const char *what, char *err, size_t errlen)
+module_writable(const struct stat *st, const char *what, const char *path,
+                char *err, size_t errlen)
 {
-    struct stat st;
-
-    if (stat(path, &st) == -1) {
-        snprintf(err, errlen, "cannot load: %s: %s", path, strerror(errno));
-        return -1;
-    }
     /* A sticky folder (/tmp) lets others add files, not replace ours. */
-    if ((st.st_mode & S_IWOTH) &&
-        !(S_ISDIR(st.st_mode) && (st.st_mode & S_ISVTX))) {
+    if ((st->st_mode & S_IWOTH) &&
+        !(S_ISDIR(st->st_mode) && (st->st_mode & S_ISVTX))) {
         snprintf(err, errlen, "refused: %s %s is writable by others "
                  "(mode %04o); chmod o-w it", what, path,
-                 (unsigned)(st.st_mode & 07777));
+                 (unsigned)(st->st_mode & 07777));
         return -1;
     }
     return 0;
 }
 
 static int
-module_safe(const char *path, char *err, size_t errlen)
+module_safe(int fd, const char *path, char *err, size_t errlen)
 {
     char dir[4096];
+    struct stat st;
     char *slash;
 
+    if (fstat(fd, &st) == -1 ||
+        module_writable(&st, "module", path, err, errlen) == -1)
+        return -1;
     snprintf(dir, sizeof(dir), "%s", path);
     if ((slash = strrchr(dir, '/')) != NULL)
         *(slash == dir ? slash + 1 : slash) = '\0';
     else
         snprintf(dir, sizeof(dir), ".");
-    if (module_writable(path, "module", err, errlen) == -1)
-        return -1;
-    return module_writable(dir, "module folder", err, errlen);
+    if (stat(dir, &st) == -1)
+        return 0;
+    return module_writable(&st, "module folder", dir, err, errlen);
+}
+
+/*
+ * dlopen() by the open file, not by name: glibc then tells modules apart
+ * by device and inode, so a module replaced at the same path (installed
+ * with mv) is loaded anew on reload, while an unchanged one is shared.
+ * The checks are made on the very file that is loaded.
+ */
+static void *
+module_load(const char *path, char *err, size_t errlen)
+{
+    char byfd[64];
+    const char *why;
+    void *dl;
+    int fd;
+
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+        snprintf(err, errlen, "cannot load: %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (module_safe(fd, path, err, errlen) == -1) {
+        close(fd);
+        return NULL;
+    }
+    snprintf(byfd, sizeof(byfd), "/proc/self/fd/%d", fd);
+    if ((dl = dlopen(byfd, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+        why = dlerror();
+        if (strncmp(why, byfd, strlen(byfd)) == 0 && why[strlen(byfd)] == ':')
+            why += strlen(byfd) + 2;
+        snprintf(err, errlen, "cannot load: %s: %s", path, why);
+    }
+    close(fd);
+    return dl;
 }
 
 int
@@ -118,12 +151,8 @@ module_open(struct module *m, const char *path, char *err, size_t errlen)
     void *dl;
 
     memset(m, 0, sizeof(*m));
-    if (module_safe(path, err, errlen) == -1)
+    if ((dl = module_load(path, err, errlen)) == NULL)
         return -1;
-    if ((dl = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
-        snprintf(err, errlen, "cannot load: %s", dlerror());
-        return -1;
-    }
     *(void **)&entry = dlsym(dl, PLUGSRV_ENTRY_SYMBOL);
     if (entry == NULL) {
         module_no_entry(dl, path, err, errlen);
