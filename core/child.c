@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "plugsrv.h"
@@ -30,38 +31,49 @@ struct exit_rec {
  * parent writes these on every connection. Measured: 8 page faults per
  * connection in the parent before, 5 after.
  */
-#define PAGE 4096
-static struct exit_rec exits[EXITS_MAX] __attribute__((aligned(PAGE)));
+static struct exit_rec *exits;         /* EXITS_MAX of them */
 static size_t nexits;
 static struct child *children;
-static size_t nchildren, capchildren;
+static size_t nchildren, capchildren, nserving;
+
+static void *
+child_map(size_t len)
+{
+    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+    if (p == MAP_FAILED)
+        return NULL;
+    if (madvise(p, len, MADV_DONTFORK) == -1) {
+        munmap(p, len);
+        return NULL;
+    }
+    return p;
+}
 
 int
 child_table_init(void)
 {
-    _Static_assert(sizeof(exits) % PAGE == 0, "exits: whole pages");
-    return madvise(exits, sizeof(exits), MADV_DONTFORK);
+    if (exits == NULL && (exits = child_map(EXITS_MAX * sizeof(*exits))) == NULL)
+        return -1;
+    return 0;
 }
 
 static int
 child_grow(void)
 {
-    size_t cap = capchildren ? capchildren * 2 : PAGE / sizeof(struct child);
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t cap = capchildren ? capchildren * 2 : page / sizeof(struct child);
     size_t old = capchildren * sizeof(struct child);
     size_t len = cap * sizeof(struct child);
     void *p;
 
     if (children == NULL)
-        p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    else
-        p = mremap(children, old, len, MREMAP_MAYMOVE);
-    if (p == MAP_FAILED)
+        p = child_map(len);
+    else if ((p = mremap(children, old, len, MREMAP_MAYMOVE)) == MAP_FAILED)
+        p = NULL;
+    if (p == NULL)
         return -1;
-    if (children == NULL && madvise(p, len, MADV_DONTFORK) == -1) {
-        munmap(p, len);
-        return -1;
-    }
     children = p;
     capchildren = cap;
     return 0;
@@ -98,10 +110,12 @@ child_add(pid_t pid, struct listener *l, enum child_state st)
     c->listener = l;
     snprintf(c->listener_name, sizeof(c->listener_name), "%s", l->conf->name);
     clock_gettime(CLOCK_MONOTONIC, &c->start);
-    if (st == CHILD_SERVING)
+    if (st == CHILD_SERVING) {
         l->active++;
-    else
+        nserving++;
+    } else {
         l->spare++;
+    }
     return c;
 }
 
@@ -126,11 +140,7 @@ child_count(void)
 size_t
 child_serving(void)
 {
-    size_t i, n = 0;
-
-    for (i = 0; i < nchildren; i++)
-        n += children[i].state == CHILD_SERVING;
-    return n;
+    return nserving;
 }
 
 /* A spare prefork child took a connection. */
@@ -138,7 +148,9 @@ void
 child_serve(struct child *c, const char *peer)
 {
     c->state = CHILD_SERVING;
+    nserving++;
     snprintf(c->peer, sizeof(c->peer), "%s", peer);
+    clock_gettime(CLOCK_MONOTONIC, &c->start);  /* not the time it waited */
     if (c->listener != NULL) {
         c->listener->spare--;
         c->listener->active++;
@@ -196,6 +208,8 @@ child_log_exit(const struct child *c, const struct exit_rec *e)
 static void
 child_forget(struct child *c)
 {
+    if (c->state == CHILD_SERVING)
+        nserving--;
     if (c->listener != NULL) {
         if (c->state == CHILD_SERVING)
             c->listener->active--;
@@ -292,5 +306,6 @@ child_table_free(void)
     if (children != NULL)
         munmap(children, capchildren * sizeof(struct child));
     children = NULL;
+    nserving = 0;
     nchildren = capchildren = 0;
 }

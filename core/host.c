@@ -79,6 +79,8 @@ host_local_addr(plugsrv_conn *c)
 
 static const char *const host_levels[] = { "error", "warn", "info", "debug" };
 
+const char *host_listener = "-";    /* for log lines without a connection */
+
 /* Quotes and control bytes would break the key=value log line. */
 static void
 host_sanitize(char *s)
@@ -108,8 +110,8 @@ host_log(plugsrv_conn *c, int level, const char *fmt, ...)
                   c->listener, (long)getpid(), c->peer, host_levels[level],
                   msg);
     else
-        log_event("handler pid=%ld level=%s msg=\"%s\"", (long)getpid(),
-                  host_levels[level], msg);
+        log_event("handler listener=%s pid=%ld level=%s msg=\"%s\"",
+                  host_listener, (long)getpid(), host_levels[level], msg);
 }
 
 const plugsrv_host module_host = {

@@ -2,6 +2,7 @@
  * main.c - plugsrv's command line: serve a config (-c), check one (-t),
  * print usage (-h) or the version (-V).
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -26,6 +27,19 @@ main_usage(FILE *out)
             "Exit status: 0 ok, 1 bad config or start failure, 2 usage.\n");
 }
 
+/* A closed stdin, stdout or stderr would be taken by the next fd opened:
+ * a listener, or the pipe log lines would then go into. */
+static void
+main_std_fds(void)
+{
+    int fd;
+
+    while ((fd = open("/dev/null", O_RDWR)) >= 0 && fd <= STDERR_FILENO)
+        ;
+    if (fd > STDERR_FILENO)
+        close(fd);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -34,6 +48,7 @@ main(int argc, char *argv[])
     const char *path = NULL;
     int ch, check = 0, rc;
 
+    main_std_fds();
     while ((ch = getopt(argc, argv, "c:thV")) != -1) {
         switch (ch) {
         case 'c':

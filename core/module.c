@@ -91,14 +91,14 @@ module_writable(const struct stat *st, const char *what, const char *path,
 }
 
 static int
-module_safe(int fd, const char *path, char *err, size_t errlen)
+module_safe(const struct stat *file, const char *path, char *err,
+            size_t errlen)
 {
     char dir[4096];
     struct stat st;
     char *slash;
 
-    if (fstat(fd, &st) == -1 ||
-        module_writable(&st, "module", path, err, errlen) == -1)
+    if (module_writable(file, "module", path, err, errlen) == -1)
         return -1;
     snprintf(dir, sizeof(dir), "%s", path);
     if ((slash = strrchr(dir, '/')) != NULL)
@@ -111,25 +111,72 @@ module_safe(int fd, const char *path, char *err, size_t errlen)
 }
 
 /*
- * dlopen() by the open file, not by name: glibc then tells modules apart
- * by device and inode, so a module replaced at the same path (installed
- * with mv) is loaded anew on reload, while an unchanged one is shared.
- * The checks are made on the very file that is loaded.
+ * dlopen() by the open file, not by name: glibc would return the copy
+ * loaded already for a path, even after a new module was installed there
+ * with mv. Modules are told apart by device and inode instead: an
+ * unchanged one is shared, a replaced one loaded anew, and the checks
+ * above are made on the very file that is loaded.
+ *
+ * glibc names each object "/proc/self/fd/N" after the fd it came from and
+ * matches later dlopen()s against those names first, so the fd stays open
+ * as long as its object is loaded, and an object already loaded is never
+ * dlopen()ed again under another fd's name.
  */
+struct loaded {
+    void *dl;
+    int fd;
+    dev_t dev;
+    ino_t ino;
+    int refs;
+};
+
+static struct loaded loaded[256];
+static size_t nloaded;
+
+static struct loaded *
+module_find(void *dl, const struct stat *st)
+{
+    size_t i;
+
+    for (i = 0; i < nloaded; i++) {
+        if (dl != NULL ? loaded[i].dl == dl
+                       : loaded[i].dev == st->st_dev &&
+                             loaded[i].ino == st->st_ino)
+            return &loaded[i];
+    }
+    return NULL;
+}
+
+static void
+module_release(void *dl)
+{
+    struct loaded *l = module_find(dl, NULL);
+    char name[64];
+
+    if (l == NULL || --l->refs > 0)
+        return;
+    dlclose(dl);
+    /* An object glibc keeps (C++ unique symbols make it NODELETE) keeps
+     * its name, and so its fd. */
+    snprintf(name, sizeof(name), "/proc/self/fd/%d", l->fd);
+    if (dlopen(name, RTLD_NOW | RTLD_NOLOAD) != NULL) {
+        dlclose(dl);
+        return;
+    }
+    close(l->fd);
+    *l = loaded[--nloaded];
+}
+
 static void *
-module_load(const char *path, char *err, size_t errlen)
+module_dlopen(int fd, const struct stat *st, const char *path, char *err,
+              size_t errlen)
 {
     char byfd[64];
     const char *why;
     void *dl;
-    int fd;
 
-    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-        snprintf(err, errlen, "cannot load: %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    if (module_safe(fd, path, err, errlen) == -1) {
-        close(fd);
+    if (nloaded == sizeof(loaded) / sizeof(loaded[0])) {
+        snprintf(err, errlen, "cannot load: %s: too many modules", path);
         return NULL;
     }
     snprintf(byfd, sizeof(byfd), "/proc/self/fd/%d", fd);
@@ -138,8 +185,41 @@ module_load(const char *path, char *err, size_t errlen)
         if (strncmp(why, byfd, strlen(byfd)) == 0 && why[strlen(byfd)] == ':')
             why += strlen(byfd) + 2;
         snprintf(err, errlen, "cannot load: %s: %s", path, why);
+        return NULL;
     }
-    close(fd);
+    loaded[nloaded++] = (struct loaded){ .dl = dl, .fd = fd,
+        .dev = st->st_dev, .ino = st->st_ino, .refs = 1 };
+    return dl;
+}
+
+static void *
+module_load(const char *path, char *err, size_t errlen)
+{
+    struct loaded *l;
+    struct stat st;
+    void *dl;
+    int fd;
+
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+        snprintf(err, errlen, "cannot load: %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (fstat(fd, &st) == -1) {
+        snprintf(err, errlen, "cannot load: %s: %s", path, strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    if (module_safe(&st, path, err, errlen) == -1) {
+        close(fd);
+        return NULL;
+    }
+    if ((l = module_find(NULL, &st)) != NULL) {
+        close(fd);
+        l->refs++;
+        return l->dl;
+    }
+    if ((dl = module_dlopen(fd, &st, path, err, errlen)) == NULL)
+        close(fd);
     return dl;
 }
 
@@ -156,17 +236,17 @@ module_open(struct module *m, const char *path, char *err, size_t errlen)
     *(void **)&entry = dlsym(dl, PLUGSRV_ENTRY_SYMBOL);
     if (entry == NULL) {
         module_no_entry(dl, path, err, errlen);
-        dlclose(dl);
+        module_release(dl);
         return -1;
     }
     h = entry(&module_host);
     if (module_check(h, path, err, errlen) == -1) {
-        dlclose(dl);
+        module_release(dl);
         return -1;
     }
     if ((m->path = strdup(path)) == NULL) {
         snprintf(err, errlen, "%s: out of memory", path);
-        dlclose(dl);
+        module_release(dl);
         return -1;
     }
     m->dl = dl;
@@ -178,7 +258,7 @@ void
 module_close(struct module *m)
 {
     if (m->dl != NULL)
-        dlclose(m->dl);
+        module_release(m->dl);
     free(m->path);
     memset(m, 0, sizeof(*m));
 }
@@ -186,15 +266,22 @@ module_close(struct module *m)
 /* The throwaway process: everything a connection's process will do before
  * its first byte, with the verdict written to fd. */
 static __attribute__((noreturn)) void
-module_probe_child(const struct listener_conf *lc, int fd)
+module_probe_child(const struct listener_conf *lc, int fd, pid_t parent)
 {
     char err[ERRBUF] = "";
     struct module m;
     void *state = NULL;
     const plugsrv_handler *h;
 
+    /* As isolated as a connection's process: whatever init() forks must
+     * not hold the listeners, and dies with it. The parent's fds are
+     * closed only once the module is loaded: they hold the names of the
+     * modules loaded already (see module_hold). */
     proc_reset_signals(0);
+    proc_die_with_parent(parent);
+    setpgid(0, 0);
     if (module_open(&m, lc->module_path, err, sizeof(err)) == 0) {
+        proc_keep_fds(&fd, 1);
         h = m.handler;
         if (h->init != NULL &&
             h->init(&lc->options, &state, err, sizeof(err)) != PLUGSRV_OK) {
@@ -260,7 +347,7 @@ module_probe(const struct listener_conf *lc, char *err, size_t errlen)
 {
     char msg[ERRBUF];
     int fds[2], status = 0, timedout;
-    pid_t pid;
+    pid_t pid, parent = getpid();
 
     if (pipe2(fds, O_CLOEXEC) == -1) {
         snprintf(err, errlen, "cannot check %s: pipe: %s", lc->module_path,
@@ -276,7 +363,7 @@ module_probe(const struct listener_conf *lc, char *err, size_t errlen)
     }
     if (pid == 0) {
         close(fds[0]);
-        module_probe_child(lc, fds[1]);
+        module_probe_child(lc, fds[1], parent);
     }
     close(fds[1]);
     timedout = module_probe_read(fds[0], msg, sizeof(msg)) == -1;
@@ -285,6 +372,7 @@ module_probe(const struct listener_conf *lc, char *err, size_t errlen)
         kill(pid, SIGKILL);
     while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
         ;
+    kill(-pid, SIGKILL);        /* anything init() left behind */
     err[0] = '\0';
     module_probe_verdict(lc, status, timedout, msg, err, errlen);
     return err[0] ? -1 : 0;

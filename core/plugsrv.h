@@ -155,6 +155,7 @@ struct module {
 };
 
 extern const plugsrv_host module_host;   /* defined in host.c */
+extern const char *host_listener;        /* host.c: for host->log(NULL) */
 
 /* dlopen path, find the entry point, check the ABI; -1 with a message. */
 int module_open(struct module *m, const char *path, char *err,

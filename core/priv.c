@@ -37,6 +37,18 @@ priv_lookup(const struct config *conf, uid_t *uid, gid_t *gid, char *err,
     return 0;
 }
 
+/* A group alone would leave handlers running as root with another gid:
+ * more likely a mistake than a wish. */
+static int
+priv_no_user(const struct config *conf, char *err, size_t errlen)
+{
+    if (conf->group == NULL)
+        return 0;
+    snprintf(err, errlen, "%s: group: needs \"user\" too (handlers would "
+             "still run as root)", conf->path);
+    return -1;
+}
+
 /* For `plugsrv -t`: the user and group must exist. */
 int
 priv_check(const struct config *conf, char *err, size_t errlen)
@@ -45,7 +57,7 @@ priv_check(const struct config *conf, char *err, size_t errlen)
     gid_t gid;
 
     if (conf->user == NULL)
-        return 0;
+        return priv_no_user(conf, err, errlen);
     return priv_lookup(conf, &uid, &gid, err, errlen);
 }
 
@@ -56,6 +68,8 @@ priv_drop(const struct config *conf, char *err, size_t errlen)
     gid_t gid;
 
     if (conf->user == NULL) {
+        if (priv_no_user(conf, err, errlen) == -1)
+            return -1;
         if (geteuid() == 0)
             log_warnx("warning what=privileges msg=\"no user in %s: handlers "
                       "will run as root\"", conf->path);

@@ -189,14 +189,13 @@ server_check(struct config *conf, char *err, size_t errlen)
 
 /* ---- the poll set ---- */
 
-static int
-server_pollset(struct server *s)
+/* Fills p, room for every listener and the notify pipe, and takes it. */
+static void
+server_pollset(struct server *s, struct pollfd *p)
 {
-    struct pollfd *p;
     size_t i, n = 0;
 
-    if ((p = realloc(s->pfds, (s->nls + 1) * sizeof(*p))) == NULL)
-        return -1;
+    free(s->pfds);
     s->pfds = p;
     for (i = 0; i < s->nls; i++) {
         if (s->ls[i].conf->mode == MODE_FORK)
@@ -206,7 +205,6 @@ server_pollset(struct server *s)
     }
     p[n++] = (struct pollfd){ .fd = s->notify[0], .events = POLLIN };
     s->npfds = n;
-    return 0;
 }
 
 static void
@@ -268,8 +266,13 @@ server_fork(struct server *s, struct listener *l, int fd, const char *peer)
     if (pid == 0)
         server_child(s, l, fd, peer);
     close(fd);
-    if ((c = child_add(pid, l, CHILD_SERVING)) != NULL)
-        snprintf(c->peer, sizeof(c->peer), "%s", peer);
+    if ((c = child_add(pid, l, CHILD_SERVING)) == NULL) {
+        /* Untracked, it could not be counted or logged: end it. */
+        log_warn("error what=table listener=%s peer=%s", l->conf->name, peer);
+        kill(pid, SIGKILL);
+        return;
+    }
+    snprintf(c->peer, sizeof(c->peer), "%s", peer);
     log_event("accept listener=%s peer=%s pid=%ld", l->conf->name, peer,
               (long)pid);
 }
@@ -353,7 +356,8 @@ server_reload(struct server *s)
 {
     char err[ERRBUF];
     struct config *conf;
-    struct listener *ls;
+    struct listener *ls = NULL;
+    struct pollfd *pfds;
     size_t i;
 
     if (config_load(s->conf->path, &conf, err, sizeof(err)) == -1) {
@@ -361,9 +365,15 @@ server_reload(struct server *s)
                   err);
         return;
     }
-    if ((ls = server_prepare(conf, s->ls, s->nls, err, sizeof(err))) == NULL) {
+    pfds = calloc(conf->nlisteners + 1, sizeof(*pfds));
+    if (pfds == NULL)
+        snprintf(err, sizeof(err), "out of memory");
+    else
+        ls = server_prepare(conf, s->ls, s->nls, err, sizeof(err));
+    if (pfds == NULL || ls == NULL) {
         log_warnx("reload status=error config=%s error=\"%s\"", s->conf->path,
                   err);
+        free(pfds);
         config_free(conf);
         return;
     }
@@ -381,7 +391,7 @@ server_reload(struct server *s)
     s->conf = conf;
     s->ls = ls;
     s->nls = conf->nlisteners;
-    server_pollset(s);
+    server_pollset(s, pfds);
     proc_limits_prepare(&conf->rlimits);
     malloc_trim(0);
     server_log_listeners(s);
@@ -549,6 +559,7 @@ server_stdin(void)
 static int
 server_start(struct server *s)
 {
+    struct pollfd *pfds;
     char err[ERRBUF];
 
     /* Only the parent's end of the pipe is non-blocking: a spare's report
@@ -565,7 +576,12 @@ server_start(struct server *s)
         return EXIT_CONFIG;
     }
     s->nls = s->conf->nlisteners;
-    if (server_pollset(s) == -1 || priv_drop(s->conf, err, sizeof(err)) == -1) {
+    if ((pfds = calloc(s->nls + 1, sizeof(*pfds))) == NULL) {
+        fprintf(stderr, "plugsrv: %s\n", strerror(errno));
+        return EXIT_CONFIG;
+    }
+    server_pollset(s, pfds);
+    if (priv_drop(s->conf, err, sizeof(err)) == -1) {
         fprintf(stderr, "plugsrv: %s\n", err);
         return EXIT_CONFIG;
     }

@@ -138,6 +138,16 @@ session_linger(int fd)
     }
 }
 
+/* A client that stopped reading would keep our unsent replies in the
+ * kernel after we are gone: reset instead of a FIN. */
+static void
+session_abort(int fd)
+{
+    struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+}
+
 static int
 session_open(struct session *s, const struct listener *l)
 {
@@ -186,6 +196,7 @@ session_run(const struct listener *l, int fd, const char *peer)
     s.conn.listener = l->conf->name;
     snprintf(s.conn.peer, sizeof(s.conn.peer), "%s", peer);
     s.h = l->module.handler;
+    host_listener = l->conf->name;
     frame_init(&s.frame, l->conf->max_line);
     watchdog_start(l->conf->idle_timeout);
 
@@ -199,6 +210,8 @@ session_run(const struct listener *l, int fd, const char *peer)
     if (!eof && (status == CHILD_OK || status == CHILD_LINE ||
                  status == CHILD_HANDLER))
         session_linger(fd);
+    else if (s.conn.timedout)
+        session_abort(fd);
     close(fd);
     return status;
 }
