@@ -16,11 +16,20 @@
 #include "plugsrv.h"
 
 static const char *log_name = "plugsrv";
+static long log_pid;
 
 void
 log_init(const char *name)
 {
     log_name = name;
+    log_pid = (long)getpid();
+}
+
+/* In a new process: its own pid from now on (asked once, not per line). */
+void
+log_forked(void)
+{
+    log_pid = (long)getpid();
 }
 
 /* The date is formatted once a second, not once a line: the parent logs
@@ -41,8 +50,7 @@ log_stamp(char *buf, size_t len)
         date_sec = tv.tv_sec;
     }
     return (size_t)snprintf(buf, len, "%s.%03ldZ %s[%ld]: ", date,
-                            (long)(tv.tv_usec / 1000), log_name,
-                            (long)getpid());
+                            (long)(tv.tv_usec / 1000), log_name, log_pid);
 }
 
 /* Writes one line; errstr, when not NULL, is added as err="...". */

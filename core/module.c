@@ -277,6 +277,7 @@ module_probe_child(const struct listener_conf *lc, int fd, pid_t parent)
      * not hold the listeners, and dies with it. The parent's fds are
      * closed only once the module is loaded: they hold the names of the
      * modules loaded already (see module_hold). */
+    log_forked();
     proc_reset_signals(0);
     proc_die_with_parent(parent);
     setpgid(0, 0);

@@ -42,6 +42,7 @@ enum child_exit {
 
 /* ---- log.c: one line per event on stderr, key=value ---- */
 void log_init(const char *name);
+void log_forked(void);
 void log_event(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

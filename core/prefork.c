@@ -28,6 +28,7 @@ prefork_child(const struct listener *l, int notify, pid_t parent)
     int fds[2] = { l->fd, notify };
     int fd;
 
+    log_forked();
     proc_reset_signals(1);
     proc_die_with_parent(parent);
     setpgid(0, 0);

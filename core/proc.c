@@ -68,7 +68,6 @@ proc_reset_signals(int spare)
     struct sigaction sa;
     sigset_t none;
     int sig;
-
     memset(&sa, 0, sizeof(sa));
     sigemptyset(&sa.sa_mask);
     for (sig = 1; sig < NSIG; sig++) {

@@ -224,6 +224,7 @@ server_log_listeners(const struct server *s)
 static __attribute__((noreturn)) void
 server_child(struct server *s, struct listener *l, int fd, const char *peer)
 {
+    log_forked();
     proc_conn_fd = fd;
     proc_reset_signals(0);
     proc_die_with_parent(s->pid);

@@ -154,10 +154,11 @@ session_open(struct session *s, const struct listener *l)
     char err[ERRBUF] = "";
     int rc = PLUGSRV_OK;
 
-    watchdog_enter();
-    if (s->h->init != NULL)
+    if (s->h->init != NULL) {
+        watchdog_enter();
         rc = s->h->init(&l->conf->options, &s->module_state, err, sizeof(err));
-    watchdog_leave();
+        watchdog_leave();
+    }
     if (rc != PLUGSRV_OK) {
         log_warnx("error what=init listener=%s msg=\"%s\"", l->conf->name,
                   err);
@@ -177,6 +178,8 @@ session_open(struct session *s, const struct listener *l)
 static void
 session_end(struct session *s)
 {
+    if (s->h->close == NULL && s->h->fini == NULL)
+        return;
     watchdog_enter();
     if (s->h->close != NULL)
         s->h->close(&s->conn, s->conn_state);
