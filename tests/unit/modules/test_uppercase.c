@@ -69,10 +69,10 @@ static void test_text(void **unused)
     fake_stop(&s);
 }
 
-/* More than the handler's stack buffer in one call: written in chunks. */
+/* More than the handler's buffer in one call: written in chunks. */
 static void test_large(void **unused)
 {
-    size_t len = 100000;
+    size_t len = 200000;
     char *in = malloc(len), *want = malloc(len);
     struct fake_session s;
 
@@ -95,7 +95,7 @@ static void test_large(void **unused)
 
 static void test_write_fails(void **unused)
 {
-    static char in[20000];
+    static char in[200000];
     struct fake_session s;
 
     (void)unused;
