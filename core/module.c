@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -297,84 +298,153 @@ module_probe_child(const struct listener_conf *lc, int fd, pid_t parent)
     _exit(err[0] ? CHILD_MODULE : CHILD_OK);
 }
 
-/* Reads the probe's verdict until it closes its end or time runs out. */
-static int
-module_probe_read(int fd, char *buf, size_t len)
-{
-    struct pollfd pfd = { .fd = fd, .events = POLLIN };
-    size_t n = 0;
-    ssize_t r;
-    int left = PROBE_TIMEOUT_MS;
-    struct timespec t0, t1;
-
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    while (left > 0 && n < len - 1) {
-        if (poll(&pfd, 1, left) == 0)
-            return -1;
-        r = read(fd, buf + n, len - 1 - n);
-        if (r == 0)
-            break;
-        if (r > 0)
-            n += (size_t)r;
-        else if (errno != EINTR)
-            break;
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        left = PROBE_TIMEOUT_MS - (int)((t1.tv_sec - t0.tv_sec) * 1000 +
-                                        (t1.tv_nsec - t0.tv_nsec) / 1000000);
-    }
-    buf[n] = '\0';
-    return left > 0 ? 0 : -1;
-}
-
-static void
-module_probe_verdict(const struct listener_conf *lc, int status, int timedout,
-                     const char *msg, char *err, size_t errlen)
-{
-    if (timedout)
-        snprintf(err, errlen, "%s: did not finish loading and init() in %d s",
-                 lc->module_path, PROBE_TIMEOUT_MS / 1000);
-    else if (WIFSIGNALED(status))
-        snprintf(err, errlen, "%s: crashed while loading or in init() (%s)",
-                 lc->module_path, proc_signame(WTERMSIG(status)));
-    else if (msg[0] != '\0')
-        snprintf(err, errlen, "%s", msg);
-    else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        snprintf(err, errlen, "%s: the check exited with status %d",
-                 lc->module_path, WEXITSTATUS(status));
-}
-
-int
-module_probe(const struct listener_conf *lc, char *err, size_t errlen)
-{
+/* One throwaway process at work on one listener's module. */
+struct probe {
+    pid_t pid;
+    int fd;                 /* its verdict, -1 once read to the end */
     char msg[ERRBUF];
-    int fds[2], status = 0, timedout;
-    pid_t pid, parent = getpid();
+    size_t len;
+    int status;
+};
+
+static int
+module_probe_start(const struct listener_conf *lc, struct probe *p,
+                   pid_t parent, char *err, size_t errlen)
+{
+    int fds[2];
 
     if (pipe2(fds, O_CLOEXEC) == -1) {
         snprintf(err, errlen, "cannot check %s: pipe: %s", lc->module_path,
                  strerror(errno));
         return -1;
     }
-    if ((pid = fork()) == -1) {
+    if ((p->pid = fork()) == -1) {
         snprintf(err, errlen, "cannot check %s: fork: %s", lc->module_path,
                  strerror(errno));
         close(fds[0]);
         close(fds[1]);
         return -1;
     }
-    if (pid == 0) {
+    if (p->pid == 0) {
         close(fds[0]);
         module_probe_child(lc, fds[1], parent);
     }
     close(fds[1]);
-    timedout = module_probe_read(fds[0], msg, sizeof(msg)) == -1;
-    close(fds[0]);
-    if (timedout)
-        kill(pid, SIGKILL);
-    while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+    p->fd = fds[0];
+    return 0;
+}
+
+static void
+module_probe_input(struct probe *p)
+{
+    ssize_t r = read(p->fd, p->msg + p->len, sizeof(p->msg) - 1 - p->len);
+
+    if (r > 0)
+        p->len += (size_t)r;
+    if (r == 0 || (r == -1 && errno != EINTR) || p->len == sizeof(p->msg) - 1) {
+        close(p->fd);
+        p->fd = -1;
+    }
+    p->msg[p->len] = '\0';
+}
+
+/* Reads every verdict, all at once, until each is complete or the time
+ * for them all has run out: one slow module delays a start or a reload by
+ * PROBE_TIMEOUT_MS at most, not once per listener. */
+static void
+module_probe_collect(struct probe *ps, size_t n)
+{
+    struct pollfd pfds[n > 0 ? n : 1];
+    struct timespec now, end;
+    size_t i, k, map[n > 0 ? n : 1];
+    long ms;
+
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    end.tv_sec += PROBE_TIMEOUT_MS / 1000;
+    for (;;) {
+        for (i = k = 0; i < n; i++) {
+            if (ps[i].fd != -1) {
+                pfds[k] = (struct pollfd){ .fd = ps[i].fd, .events = POLLIN };
+                map[k++] = i;
+            }
+        }
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        ms = (end.tv_sec - now.tv_sec) * 1000 +
+             (end.tv_nsec - now.tv_nsec) / 1000000;
+        if (k == 0 || ms <= 0 || poll(pfds, k, (int)ms) == 0)
+            return;
+        for (i = 0; i < k; i++) {
+            if (pfds[i].revents != 0)
+                module_probe_input(&ps[map[i]]);
+        }
+    }
+}
+
+/* Ends a probe; its verdict into err, or "" if the module passed. */
+static void
+module_probe_end(const struct listener_conf *lc, struct probe *p, char *err,
+                 size_t errlen)
+{
+    int timedout = p->fd != -1;
+
+    if (timedout) {
+        kill(p->pid, SIGKILL);
+        close(p->fd);
+    }
+    while (waitpid(p->pid, &p->status, 0) == -1 && errno == EINTR)
         ;
-    kill(-pid, SIGKILL);        /* anything init() left behind */
+    kill(-p->pid, SIGKILL);        /* anything init() left behind */
     err[0] = '\0';
-    module_probe_verdict(lc, status, timedout, msg, err, errlen);
-    return err[0] ? -1 : 0;
+    if (timedout)
+        snprintf(err, errlen, "%s: did not finish loading and init() in %d s",
+                 lc->module_path, PROBE_TIMEOUT_MS / 1000);
+    else if (WIFSIGNALED(p->status))
+        snprintf(err, errlen, "%s: crashed while loading or in init() (%s)",
+                 lc->module_path, proc_signame(WTERMSIG(p->status)));
+    else if (p->msg[0] != '\0')
+        snprintf(err, errlen, "%s", p->msg);
+    else if (!WIFEXITED(p->status) || WEXITSTATUS(p->status) != 0)
+        snprintf(err, errlen, "%s: the check exited with status %d",
+                 lc->module_path, WEXITSTATUS(p->status));
+}
+
+int
+module_probe_all(const struct listener_conf *lcs, size_t n, size_t *bad,
+                 char *err, size_t errlen)
+{
+    char why[ERRBUF];
+    struct probe *ps;
+    size_t i, started, len;
+    pid_t parent = getpid();
+    int rc = 0;
+
+    /* mmap(), not malloc(): each probe is a fork that exits without
+     * freeing the parent's heap, which valgrind would call a leak. */
+    len = (n > 0 ? n : 1) * sizeof(*ps);
+    ps = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+              -1, 0);
+    if (ps == MAP_FAILED) {
+        snprintf(err, errlen, "out of memory");
+        *bad = 0;
+        return -1;
+    }
+    for (started = 0; started < n; started++) {
+        if (module_probe_start(&lcs[started], &ps[started], parent, err,
+                               errlen) == -1) {
+            *bad = started;
+            rc = -1;
+            break;
+        }
+    }
+    module_probe_collect(ps, started);
+    for (i = 0; i < started; i++) {
+        module_probe_end(&lcs[i], &ps[i], why, sizeof(why));
+        if (why[0] != '\0' && (rc == 0 || i < *bad)) {
+            snprintf(err, errlen, "%s", why);
+            *bad = i;
+            rc = -1;
+        }
+    }
+    munmap(ps, len);
+    return rc;
 }

@@ -126,8 +126,7 @@ server_prepare_one(struct listener *l, size_t i, const struct config *conf,
     char why[ERRBUF];
     int rc;
 
-    if (module_probe(l->conf, why, sizeof(why)) == -1 ||
-        module_open(&l->module, l->conf->module_path, why, sizeof(why)) == -1) {
+    if (module_open(&l->module, l->conf->module_path, why, sizeof(why)) == -1) {
         snprintf(err, errlen, "%s: listeners[%zu].module: %s", conf->path, i,
                  why);
         return -1;
@@ -153,7 +152,8 @@ server_prepare(const struct config *conf, struct listener *old, size_t nold,
                char *err, size_t errlen)
 {
     struct listener *ls;
-    size_t i;
+    char why[ERRBUF];
+    size_t i, bad;
 
     if ((ls = calloc(conf->nlisteners, sizeof(*ls))) == NULL) {
         snprintf(err, errlen, "%s: out of memory", conf->path);
@@ -162,6 +162,13 @@ server_prepare(const struct config *conf, struct listener *old, size_t nold,
     for (i = 0; i < conf->nlisteners; i++) {
         ls[i].conf = &conf->listeners[i];
         ls[i].fd = -1;
+    }
+    if (module_probe_all(conf->listeners, conf->nlisteners, &bad, why,
+                         sizeof(why)) == -1) {
+        snprintf(err, errlen, "%s: listeners[%zu].module: %s", conf->path,
+                 bad, why);
+        free(ls);
+        return NULL;
     }
     for (i = 0; i < conf->nlisteners; i++) {
         if (server_prepare_one(&ls[i], i, conf, old, nold, err, errlen) == 0)
