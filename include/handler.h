@@ -23,6 +23,15 @@
  * cannot hurt other connections by crashing or leaking. Global variables
  * are private to the connection's process.
  *
+ * Limits. The process runs under the config's rlimits (by default 300 s of
+ * CPU, 1 GiB of address space, 1024 files). A callback that runs longer
+ * than the listener's idle_timeout (time spent waiting in host->write()
+ * for a slow client does not count) is taken to be stuck: the process is
+ * ended and the parent logs reason=handler-timeout. SIGPIPE is ignored and
+ * every other signal has its default action; SIGTERM and SIGALRM are
+ * plugsrv's (shutdown and the watchdog), so a handler must not take them
+ * over.
+ *
  * A minimal handler (an echo server):
  *
  *     #include "handler.h"
