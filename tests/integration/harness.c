@@ -1,6 +1,7 @@
 /*
- * harness.c - runs the real plugsrv for the integration tests and talks to
- * it over loopback. Waits are bounded and wait for a condition: poll() on a
+ * harness.c - runs the real plugsrv for the integration tests (the stress
+ * tests too, with a hook in the child before exec) and talks to it over
+ * loopback. Waits are bounded and wait for a condition: poll() on a
  * socket, on a pidfd for a process's end, on inotify for the log to grow.
  */
 #define _GNU_SOURCE
@@ -396,9 +397,10 @@ static void hs_asan_options(void)
     setenv("ASAN_OPTIONS", buf, 1);
 }
 
-/* In the child: a clean slate, then exec. Never returns. */
-static void hs_exec(const char *const *argv,
-                    const char *outpath, const char *errpath)
+/* In the child: a clean slate, prep(arg) if there is one, then exec.
+ * Never returns. */
+static void hs_exec(const char *const *argv, const char *outpath,
+                    const char *errpath, hs_prep_fn prep, void *arg)
 {
     struct rlimit core = { 0, 0 };
     sigset_t none;
@@ -432,25 +434,28 @@ static void hs_exec(const char *const *argv,
         for (fd = 3; fd < 4096; fd++)
             close(fd);
     hs_asan_options();
+    if (prep != NULL)
+        prep(arg);
     execv(argv[0], (char *const *)argv);
     _exit(127);
 }
 
-static pid_t hs_spawn(const char *const *argv,
-                      const char *outpath, const char *errpath)
+pid_t hs_spawn(const char *const *argv, const char *outpath,
+               const char *errpath, hs_prep_fn prep, void *arg)
 {
     pid_t pid;
 
     fflush(NULL);
     pid = fork();
     if (pid == 0)
-        hs_exec(argv, outpath, errpath);
+        hs_exec(argv, outpath, errpath, prep, arg);
     return pid;
 }
 
-int hs_start(struct hs *h)
+int hs_start_prep(struct hs *h, const char *const *argv, hs_prep_fn prep,
+                  void *arg)
 {
-    const char *argv[] = { PLUGSRV_BIN, "-c", h->conf, NULL };
+    const char *def[] = { PLUGSRV_BIN, "-c", h->conf, NULL };
     char outpath[512];
 
     if (h->pid > 0 && !h->reaped)
@@ -460,15 +465,21 @@ int hs_start(struct hs *h)
     hs_path(h, "plugsrv.out", outpath, sizeof outpath);
     h->reaped = 0;
     h->status = 0;
-    h->pid = hs_spawn(argv, outpath, h->log);
+    h->pid = hs_spawn(argv ? argv : def, outpath, h->log, prep, arg);
     if (h->pid < 0) {
         h->pid = 0;
+        h->pidfd = -1;
         return -1;
     }
     h->pidfd = (int)syscall(SYS_pidfd_open, h->pid, 0);
     if (h->pidfd >= 0)
         fcntl(h->pidfd, F_SETFD, FD_CLOEXEC);
     return 0;
+}
+
+int hs_start(struct hs *h)
+{
+    return hs_start_prep(h, NULL, NULL, NULL);
 }
 
 int hs_start_ready(struct hs *h)
@@ -488,7 +499,7 @@ int hs_run_prog(struct hs *h, int timeout_ms, const char *const *argv)
     hs_path(h, "run.err", errpath, sizeof errpath);
     unlink(outpath);
     unlink(errpath);
-    pid = hs_spawn(argv, outpath, errpath);
+    pid = hs_spawn(argv, outpath, errpath, NULL, NULL);
     if (pid < 0)
         return -1;
     pidfd = (int)syscall(SYS_pidfd_open, pid, 0);

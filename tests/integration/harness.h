@@ -1,8 +1,9 @@
 /*
  * harness.h - what the integration tests need to use plugsrv as a user
- * does: a temp folder with a config, the real binary started on it, loopback
- * sockets, and the log. Every wait here has a deadline and is a wait for a
- * condition (poll on a socket, a pidfd, inotify on the log), never a sleep.
+ * does: a temp folder with a config, the real binary started on it (with an
+ * optional hook run in the child before exec), loopback sockets, and the
+ * log. Every wait here has a deadline and is a wait for a condition (poll
+ * on a socket, a pidfd, inotify on the log), never a sleep.
  */
 #ifndef HARNESS_H
 #define HARNESS_H
@@ -58,8 +59,19 @@ int hs_write_config(struct hs *h, const char *fmt, ...)
 /* path = dir/name */
 void hs_path(struct hs *h, const char *name, char *path, size_t len);
 
+/* Runs in the forked child, after the clean slate (default signals, no
+ * core, cwd /, stdin /dev/null, no inherited fds, ASan options), just
+ * before exec. It may call setrlimit(), setuid()... and _exit() on error. */
+typedef void (*hs_prep_fn)(void *arg);
+
 /* Starts plugsrv -c dir/server.json, stderr into dir/plugsrv.log. */
 int hs_start(struct hs *h);
+/* Like hs_start(), but runs argv (argv[0] is the program; NULL means
+ * plugsrv -c dir/server.json) with prep(arg) in the child first (no hook if
+ * prep is NULL). The process is then h->pid, so that every hs_* function
+ * works on it. */
+int hs_start_prep(struct hs *h, const char *const *argv, hs_prep_fn prep,
+                  void *arg);
 /* hs_start(), then waits for the " ready " line; 0 when it is there, -1 if
  * the daemon died or the deadline passed. */
 int hs_start_ready(struct hs *h);
@@ -70,6 +82,11 @@ int hs_start_ready(struct hs *h);
 int hs_run(struct hs *h, int timeout_ms, const char *const *argv);
 /* The same for any program (argv[0] is the path). */
 int hs_run_prog(struct hs *h, int timeout_ms, const char *const *argv);
+/* Starts any program (argv[0] is the path) in the background, with the
+ * clean slate and prep(arg) (if not NULL) in the child, stdout/stderr
+ * appended to the files; its pid, or -1. */
+pid_t hs_spawn(const char *const *argv, const char *outpath,
+               const char *errpath, hs_prep_fn prep, void *arg);
 
 /* Sends sig to the daemon. */
 int hs_signal(struct hs *h, int sig);

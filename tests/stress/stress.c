@@ -1,6 +1,7 @@
 /*
  * stress.c - helpers of the stress tests (see stress.h): a start with a
- * hook in the child, background plugload runs, /proc numbers, log pids.
+ * hook in the child (the harness's hs_start_prep()) that waits for ready,
+ * background plugload runs, /proc numbers, log pids.
  * Every wait has a deadline and waits for a condition, never a sleep.
  */
 #define _GNU_SOURCE
@@ -13,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -23,94 +23,10 @@
 #include <stdarg.h>
 #include <cmocka.h>
 
-/* The harness's clean slate in the child, the hook, then exec. */
-static void st_exec(const char *const *argv, const char *outpath,
-                    const char *errpath, st_prep_fn prep, void *arg)
-{
-    struct rlimit core = { 0, 0 };
-    sigset_t none;
-    int sig, fd;
-
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    for (sig = 1; sig < NSIG; sig++)
-        signal(sig, SIG_DFL);
-    setrlimit(RLIMIT_CORE, &core);
-    if (chdir("/") < 0)
-        _exit(126);
-    fd = open("/dev/null", O_RDONLY);
-    if (fd >= 0 && fd != 0) {
-        dup2(fd, 0);
-        close(fd);
-    }
-    fd = open(outpath, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (fd >= 0 && fd != 1) {
-        dup2(fd, 1);
-        close(fd);
-    }
-    fd = open(errpath, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (fd >= 0 && fd != 2) {
-        dup2(fd, 2);
-        close(fd);
-    }
-    syscall(SYS_close_range, 3U, ~0U, 0U);
-    if (getenv("ASAN_OPTIONS") == NULL)
-        setenv("ASAN_OPTIONS",
-               "handle_segv=0:handle_sigbus=0:handle_sigfpe=0:"
-               "handle_sigill=0:handle_abort=0", 1);
-    if (prep != NULL)
-        prep(arg);
-    execv(argv[0], (char *const *)argv);
-    _exit(127);
-}
-
-static pid_t st_fork_exec(const char *const *argv, const char *outpath,
-                          const char *errpath, st_prep_fn prep, void *arg)
-{
-    pid_t pid;
-
-    fflush(NULL);
-    pid = fork();
-    if (pid == 0)
-        st_exec(argv, outpath, errpath, prep, arg);
-    return pid;
-}
-
-pid_t st_spawn(const char *const *argv, const char *outpath,
-               const char *errpath)
-{
-    return st_fork_exec(argv, outpath, errpath, NULL, NULL);
-}
-
-int st_start(struct hs *h, const char *const *argv, st_prep_fn prep,
-             void *arg)
-{
-    const char *def[] = { PLUGSRV_BIN, "-c", h->conf, NULL };
-    char outpath[512];
-
-    if (h->pid > 0 && !h->reaped)
-        return -1;
-    if (h->pidfd >= 0)
-        close(h->pidfd);
-    hs_path(h, "plugsrv.out", outpath, sizeof outpath);
-    h->reaped = 0;
-    h->status = 0;
-    h->pid = st_fork_exec(argv ? argv : def, outpath, h->log, prep, arg);
-    if (h->pid < 0) {
-        h->pid = 0;
-        h->pidfd = -1;
-        return -1;
-    }
-    h->pidfd = (int)syscall(SYS_pidfd_open, h->pid, 0);
-    if (h->pidfd >= 0)
-        fcntl(h->pidfd, F_SETFD, FD_CLOEXEC);
-    return 0;
-}
-
-int st_start_ready(struct hs *h, const char *const *argv, st_prep_fn prep,
+int st_start_ready(struct hs *h, const char *const *argv, hs_prep_fn prep,
                    void *arg, int timeout_ms)
 {
-    if (st_start(h, argv, prep, arg) < 0)
+    if (hs_start_prep(h, argv, prep, arg) < 0)
         return -1;
     return hs_wait_log(h, 1, timeout_ms, " ready ", NULL);
 }
@@ -169,7 +85,7 @@ int st_load_start(struct hs *h, struct st_load *ld, const char *tag,
     hs_path(h, name, ld->err, sizeof ld->err);
     unlink(ld->out);
     unlink(ld->err);
-    ld->pid = st_spawn(argv, ld->out, ld->err);
+    ld->pid = hs_spawn(argv, ld->out, ld->err, NULL, NULL);
     return ld->pid > 0 ? 0 : -1;
 }
 

@@ -1,8 +1,9 @@
 /*
  * stress.h - what the stress tests need beyond the integration harness:
- * starting a program with a hook run in the forked child before exec (an
- * rlimit, another user, valgrind), plugload runs in the background, and
- * numbers read from /proc (RSS, CPU time) and from the log (pids).
+ * starting a program with the harness's hook run in the forked child before
+ * exec (an rlimit, another user) or under valgrind and waiting for it to be
+ * ready, plugload runs in the background, and numbers read from /proc (RSS,
+ * CPU time) and from the log (pids).
  */
 #ifndef STRESS_H
 #define STRESS_H
@@ -12,22 +13,12 @@
 
 #include "harness.h"
 
-/* Runs in the forked child, after the harness-like clean slate, just
- * before exec. It may call setrlimit(), setuid()... and _exit() on error. */
-typedef void (*st_prep_fn)(void *arg);
-
-/* Like hs_start(), but runs argv (argv[0] is the program; NULL means
- * plugsrv -c h->conf) with prep(arg) in the child first. The daemon is
- * then h->pid, so that every hs_* function works on it. */
-int st_start(struct hs *h, const char *const *argv, st_prep_fn prep,
-             void *arg);
-/* st_start(), then waits up to timeout_ms for the " ready " line. */
-int st_start_ready(struct hs *h, const char *const *argv, st_prep_fn prep,
+/* hs_start_prep(): runs argv (argv[0] is the program; NULL means plugsrv
+ * -c h->conf) with prep(arg) in the child first, as h->pid; then waits up
+ * to timeout_ms for the " ready " line. */
+int st_start_ready(struct hs *h, const char *const *argv, hs_prep_fn prep,
                    void *arg, int timeout_ms);
 
-/* Starts a program in the background, stdout/stderr into the files. */
-pid_t st_spawn(const char *const *argv, const char *outpath,
-               const char *errpath);
 /* Waits for pid up to timeout_ms; its wait status, or -1 (then it was
  * killed and reaped). */
 int st_wait(pid_t pid, int timeout_ms);
