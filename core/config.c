@@ -82,8 +82,9 @@ static int config_fail(struct cfgparse *p, const char *key,
 
 /* "FILE: KEY: what" (or "FILE: what" without a key) into the caller's
  * buffer; always returns -1 so that callers can return it. */
-static int config_fail(struct cfgparse *p, const char *key,
-                       const char *fmt, ...)
+static int
+config_fail(struct cfgparse *p, const char *key,
+            const char *fmt, ...)
 {
     char what[ERRBUF];
     va_list ap;
@@ -102,7 +103,8 @@ static int config_fail(struct cfgparse *p, const char *key,
 
 /* The message must stay one line whatever a key or jansson's "near '...'"
  * held, so control bytes become '?'. */
-static void config_sanitize(char *err, size_t errlen)
+static void
+config_sanitize(char *err, size_t errlen)
 {
     unsigned char *c;
 
@@ -113,13 +115,15 @@ static void config_sanitize(char *err, size_t errlen)
             *c = '?';
 }
 
-static void config_key(char *key, size_t len, const char *prefix,
-                       const char *name)
+static void
+config_key(char *key, size_t len, const char *prefix,
+           const char *name)
 {
     snprintf(key, len, "%s%s", prefix, name);
 }
 
-static int config_strdup(struct cfgparse *p, const char *s, char **out)
+static int
+config_strdup(struct cfgparse *p, const char *s, char **out)
 {
     *out = strdup(s);
     if (*out == NULL)
@@ -127,7 +131,8 @@ static int config_strdup(struct cfgparse *p, const char *s, char **out)
     return 0;
 }
 
-static int config_has_suffix(const char *s, const char *suffix)
+static int
+config_has_suffix(const char *s, const char *suffix)
 {
     size_t n = strlen(s), m = strlen(suffix);
 
@@ -137,7 +142,8 @@ static int config_has_suffix(const char *s, const char *suffix)
 /* ---- paths ---- */
 
 /* dir "/" rel, with leading "./" of rel dropped; rel "." is dir itself. */
-static char *config_join(const char *dir, const char *rel)
+static char *
+config_join(const char *dir, const char *rel)
 {
     size_t dlen = strlen(dir);
     char *s;
@@ -164,7 +170,8 @@ static char *config_join(const char *dir, const char *rel)
  * The absolute folder of the config file. A relative path is taken from
  * the cwd now, so that a later chdir (daemons chdir "/") changes nothing.
  */
-static int config_dir(struct cfgparse *p)
+static int
+config_dir(struct cfgparse *p)
 {
     const char *slash = strrchr(p->file, '/');
     char *head, *cwd;
@@ -191,7 +198,8 @@ static int config_dir(struct cfgparse *p)
 }
 
 /* path made absolute against the config's folder, into *out. */
-static int config_resolve(struct cfgparse *p, const char *path, char **out)
+static int
+config_resolve(struct cfgparse *p, const char *path, char **out)
 {
     if (path[0] == '/')
         return config_strdup(p, path, out);
@@ -201,8 +209,9 @@ static int config_resolve(struct cfgparse *p, const char *path, char **out)
 
 /* ---- typed members ---- */
 
-static int config_check_keys(struct cfgparse *p, json_t *obj,
-                             const char *prefix, const char *const *names)
+static int
+config_check_keys(struct cfgparse *p, json_t *obj,
+                  const char *prefix, const char *const *names)
 {
     char key[KEYLEN];
     void *it;
@@ -222,9 +231,10 @@ static int config_check_keys(struct cfgparse *p, json_t *obj,
 }
 
 /* An optional integer member in [lo, hi]; *val is left alone if absent. */
-static int config_int(struct cfgparse *p, json_t *obj, const char *prefix,
-                      const char *name, long long lo, long long hi,
-                      long long *val)
+static int
+config_int(struct cfgparse *p, json_t *obj, const char *prefix,
+           const char *name, long long lo, long long hi,
+           long long *val)
 {
     json_t *v = json_object_get(obj, name);
     char key[KEYLEN];
@@ -241,9 +251,10 @@ static int config_int(struct cfgparse *p, json_t *obj, const char *prefix,
     return 0;
 }
 
-static int config_int_as_int(struct cfgparse *p, json_t *obj,
-                             const char *prefix, const char *name,
-                             long long lo, long long hi, int *val)
+static int
+config_int_as_int(struct cfgparse *p, json_t *obj,
+                  const char *prefix, const char *name,
+                  long long lo, long long hi, int *val)
 {
     long long v = *val;
 
@@ -253,9 +264,10 @@ static int config_int_as_int(struct cfgparse *p, json_t *obj,
     return 0;
 }
 
-static int config_int_as_size(struct cfgparse *p, json_t *obj,
-                              const char *prefix, const char *name,
-                              long long lo, long long hi, size_t *val)
+static int
+config_int_as_size(struct cfgparse *p, json_t *obj,
+                   const char *prefix, const char *name,
+                   long long lo, long long hi, size_t *val)
 {
     long long v = (long long)*val;
 
@@ -268,8 +280,9 @@ static int config_int_as_size(struct cfgparse *p, json_t *obj,
 /* An optional non-empty string member, copied into *out (left alone if
  * absent). A "\u0000" inside would silently cut a path or an address, so
  * it is refused here (option values are another matter). */
-static int config_str(struct cfgparse *p, json_t *obj, const char *prefix,
-                      const char *name, char **out)
+static int
+config_str(struct cfgparse *p, json_t *obj, const char *prefix,
+           const char *name, char **out)
 {
     json_t *v = json_object_get(obj, name);
     char key[KEYLEN];
@@ -287,8 +300,9 @@ static int config_str(struct cfgparse *p, json_t *obj, const char *prefix,
     return config_strdup(p, json_string_value(v), out);
 }
 
-static int config_required(struct cfgparse *p, json_t *obj,
-                           const char *prefix, const char *name)
+static int
+config_required(struct cfgparse *p, json_t *obj,
+                const char *prefix, const char *name)
 {
     char key[KEYLEN];
 
@@ -300,8 +314,9 @@ static int config_required(struct cfgparse *p, json_t *obj,
 
 /* ---- options ---- */
 
-static int config_option(struct cfgparse *p, const char *prefix,
-                         const char *k, json_t *v, struct option *o)
+static int
+config_option(struct cfgparse *p, const char *prefix,
+              const char *k, json_t *v, struct option *o)
 {
     char key[KEYLEN];
 
@@ -326,8 +341,9 @@ static int config_option(struct cfgparse *p, const char *prefix,
 }
 
 /* The listener's "options" object, copied out of jansson in file order. */
-static int config_options(struct cfgparse *p, json_t *obj,
-                          const char *prefix, struct plugsrv_options *opts)
+static int
+config_options(struct cfgparse *p, json_t *obj,
+               const char *prefix, struct plugsrv_options *opts)
 {
     json_t *v = json_object_get(obj, "options");
     char key[KEYLEN], optprefix[KEYLEN];
@@ -354,7 +370,8 @@ static int config_options(struct cfgparse *p, json_t *obj,
     return 0;
 }
 
-static void config_free_options(struct plugsrv_options *opts)
+static void
+config_free_options(struct plugsrv_options *opts)
 {
     size_t i;
 
@@ -370,7 +387,8 @@ static void config_free_options(struct plugsrv_options *opts)
 /* ---- one listener ---- */
 
 /* Numeric IPv4 or IPv6 text into its bytes; -1 if it is neither. */
-static int config_addrkey(const char *text, int port, struct addrkey *k)
+static int
+config_addrkey(const char *text, int port, struct addrkey *k)
 {
     memset(k, 0, sizeof *k);
     k->port = port;
@@ -383,9 +401,10 @@ static int config_addrkey(const char *text, int port, struct addrkey *k)
     return 0;
 }
 
-static int config_listener_addr(struct cfgparse *p, json_t *obj,
-                                const char *prefix, struct listener_conf *lc,
-                                struct addrkey *k)
+static int
+config_listener_addr(struct cfgparse *p, json_t *obj,
+                     const char *prefix, struct listener_conf *lc,
+                     struct addrkey *k)
 {
     char key[KEYLEN];
 
@@ -404,7 +423,8 @@ static int config_listener_addr(struct cfgparse *p, json_t *obj,
 }
 
 /* A name goes into key=value log lines: no spaces, quotes or '='. */
-static int config_name_ok(const char *name)
+static int
+config_name_ok(const char *name)
 {
     const unsigned char *c;
 
@@ -417,7 +437,8 @@ static int config_name_ok(const char *name)
 }
 
 /* The listener's name by default: the module's file name without ".so". */
-static int config_default_name(struct cfgparse *p, struct listener_conf *lc)
+static int
+config_default_name(struct cfgparse *p, struct listener_conf *lc)
 {
     const char *slash = strrchr(lc->module, '/');
     const char *base = slash ? slash + 1 : lc->module;
@@ -434,9 +455,10 @@ static int config_default_name(struct cfgparse *p, struct listener_conf *lc)
  * name already ending in ".so" is not given a second one); anything with
  * a '/' is a path, relative to the config's folder.
  */
-static int config_module_path(struct cfgparse *p, const char *key,
-                              const char *modules_dir,
-                              struct listener_conf *lc)
+static int
+config_module_path(struct cfgparse *p, const char *key,
+                   const char *modules_dir,
+                   struct listener_conf *lc)
 {
     const char *m = lc->module;
     char *file;
@@ -458,10 +480,11 @@ static int config_module_path(struct cfgparse *p, const char *key,
     return rc;
 }
 
-static int config_listener_module(struct cfgparse *p, json_t *obj,
-                                  const char *prefix,
-                                  const struct config *conf,
-                                  struct listener_conf *lc)
+static int
+config_listener_module(struct cfgparse *p, json_t *obj,
+                       const char *prefix,
+                       const struct config *conf,
+                       struct listener_conf *lc)
 {
     char key[KEYLEN];
 
@@ -484,8 +507,9 @@ static int config_listener_module(struct cfgparse *p, json_t *obj,
     return 0;
 }
 
-static int config_listener_mode(struct cfgparse *p, json_t *obj,
-                                const char *prefix, struct listener_conf *lc)
+static int
+config_listener_mode(struct cfgparse *p, json_t *obj,
+                     const char *prefix, struct listener_conf *lc)
 {
     json_t *v = json_object_get(obj, "mode");
     char key[KEYLEN];
@@ -506,10 +530,11 @@ static int config_listener_mode(struct cfgparse *p, json_t *obj,
 
 /* Limits of a listener; absent ones come from the top level, except
  * max_connections whose 0 means "only the global cap". */
-static int config_listener_limits(struct cfgparse *p, json_t *obj,
-                                  const char *prefix,
-                                  const struct config *conf,
-                                  struct listener_conf *lc)
+static int
+config_listener_limits(struct cfgparse *p, json_t *obj,
+                       const char *prefix,
+                       const struct config *conf,
+                       struct listener_conf *lc)
 {
     lc->max_connections = 0;
     lc->idle_timeout = conf->idle_timeout;
@@ -532,9 +557,10 @@ static int config_listener_limits(struct cfgparse *p, json_t *obj,
     return 0;
 }
 
-static int config_listener(struct cfgparse *p, json_t *obj, size_t i,
-                           const struct config *conf,
-                           struct listener_conf *lc, struct addrkey *k)
+static int
+config_listener(struct cfgparse *p, json_t *obj, size_t i,
+                const struct config *conf,
+                struct listener_conf *lc, struct addrkey *k)
 {
     char prefix[KEYLEN];
 
@@ -553,8 +579,9 @@ static int config_listener(struct cfgparse *p, json_t *obj, size_t i,
 
 /* Two listeners on one address and port would fail at bind time with a
  * vaguer message; say which two here. */
-static int config_duplicates(struct cfgparse *p, const struct config *conf,
-                             const struct addrkey *keys)
+static int
+config_duplicates(struct cfgparse *p, const struct config *conf,
+                  const struct addrkey *keys)
 {
     char key[KEYLEN];
     size_t i, j;
@@ -575,8 +602,9 @@ static int config_duplicates(struct cfgparse *p, const struct config *conf,
     return 0;
 }
 
-static int config_listeners(struct cfgparse *p, json_t *root,
-                            struct config *conf)
+static int
+config_listeners(struct cfgparse *p, json_t *root,
+                 struct config *conf)
 {
     json_t *arr = json_object_get(root, "listeners");
     struct addrkey *keys;
@@ -609,8 +637,9 @@ static int config_listeners(struct cfgparse *p, json_t *root,
 
 /* ---- the top level ---- */
 
-static int config_rlimits(struct cfgparse *p, json_t *root,
-                          struct rlimits *rl)
+static int
+config_rlimits(struct cfgparse *p, json_t *root,
+               struct rlimits *rl)
 {
     json_t *obj = json_object_get(root, "rlimits");
 
@@ -630,8 +659,9 @@ static int config_rlimits(struct cfgparse *p, json_t *root,
     return 0;
 }
 
-static int config_modules_dir(struct cfgparse *p, json_t *root,
-                              struct config *conf)
+static int
+config_modules_dir(struct cfgparse *p, json_t *root,
+                   struct config *conf)
 {
     char *dir = NULL;
     size_t len;
@@ -648,7 +678,8 @@ static int config_modules_dir(struct cfgparse *p, json_t *root,
     return rc;
 }
 
-static int config_top(struct cfgparse *p, json_t *root, struct config *conf)
+static int
+config_top(struct cfgparse *p, json_t *root, struct config *conf)
 {
     conf->max_connections = DEF_MAX_CONNECTIONS;
     conf->idle_timeout = DEF_IDLE_TIMEOUT;
@@ -675,7 +706,8 @@ static int config_top(struct cfgparse *p, json_t *root, struct config *conf)
 
 /* ---- entry points ---- */
 
-static json_t *config_json(struct cfgparse *p, const char *text, size_t len)
+static json_t *
+config_json(struct cfgparse *p, const char *text, size_t len)
 {
     json_error_t je;
     json_t *root;
@@ -702,8 +734,9 @@ static json_t *config_json(struct cfgparse *p, const char *text, size_t len)
     return root;
 }
 
-int config_parse(const char *text, size_t len, const char *path,
-                 struct config **out, char *err, size_t errlen)
+int
+config_parse(const char *text, size_t len, const char *path,
+             struct config **out, char *err, size_t errlen)
 {
     struct cfgparse p = { path ? path : "(config)", NULL, err, errlen };
     struct config *conf = NULL;
@@ -731,7 +764,8 @@ int config_parse(const char *text, size_t len, const char *path,
 
 /* The whole file into a new buffer, refusing what is too large to be a
  * config (a log file named by mistake, /dev/zero). */
-static int config_read(struct cfgparse *p, char **text, size_t *len)
+static int
+config_read(struct cfgparse *p, char **text, size_t *len)
 {
     struct stat st;
     char *buf;
@@ -775,8 +809,9 @@ static int config_read(struct cfgparse *p, char **text, size_t *len)
     return 0;
 }
 
-int config_load(const char *path, struct config **out, char *err,
-                size_t errlen)
+int
+config_load(const char *path, struct config **out, char *err,
+            size_t errlen)
 {
     struct cfgparse p = { path, NULL, err, errlen };
     char *text = NULL;
@@ -798,7 +833,8 @@ int config_load(const char *path, struct config **out, char *err,
     return rc;
 }
 
-static void config_free_listener(struct listener_conf *lc)
+static void
+config_free_listener(struct listener_conf *lc)
 {
     free(lc->name);
     free(lc->address);
@@ -807,7 +843,8 @@ static void config_free_listener(struct listener_conf *lc)
     config_free_options(&lc->options);
 }
 
-void config_free(struct config *conf)
+void
+config_free(struct config *conf)
 {
     size_t i;
 

@@ -8,8 +8,9 @@
 #include "plugsrv.h"
 
 /* The option named key, or NULL; a NULL table is an empty one. */
-static const struct option *options_find(const plugsrv_options *o,
-                                         const char *key)
+static const struct option *
+options_find(const plugsrv_options *o,
+             const char *key)
 {
     size_t i;
 
@@ -25,15 +26,17 @@ static const struct option *options_find(const plugsrv_options *o,
  * Absent: def and PLUGSRV_OK. Present with another type: def and
  * PLUGSRV_ERROR, so that init() can refuse "7" where it wanted 7.
  */
-static int options_status(const struct option *opt, enum option_type type)
+static int
+options_status(const struct option *opt, enum option_type type)
 {
     if (opt == NULL)
         return PLUGSRV_OK;
     return opt->type == type ? PLUGSRV_OK : PLUGSRV_ERROR;
 }
 
-int options_string(const plugsrv_options *o, const char *key,
-                   const char *def, const char **out)
+int
+options_string(const plugsrv_options *o, const char *key,
+               const char *def, const char **out)
 {
     const struct option *opt = options_find(o, key);
     int rc = options_status(opt, OPTION_STRING);
@@ -43,8 +46,9 @@ int options_string(const plugsrv_options *o, const char *key,
     return rc;
 }
 
-int options_int(const plugsrv_options *o, const char *key, long long def,
-                long long *out)
+int
+options_int(const plugsrv_options *o, const char *key, long long def,
+            long long *out)
 {
     const struct option *opt = options_find(o, key);
     int rc = options_status(opt, OPTION_INT);
@@ -54,8 +58,9 @@ int options_int(const plugsrv_options *o, const char *key, long long def,
     return rc;
 }
 
-int options_bool(const plugsrv_options *o, const char *key, int def,
-                 int *out)
+int
+options_bool(const plugsrv_options *o, const char *key, int def,
+             int *out)
 {
     const struct option *opt = options_find(o, key);
     int rc = options_status(opt, OPTION_BOOL);
@@ -65,12 +70,14 @@ int options_bool(const plugsrv_options *o, const char *key, int def,
     return rc;
 }
 
-size_t options_count(const plugsrv_options *o)
+size_t
+options_count(const plugsrv_options *o)
 {
     return o == NULL ? 0 : o->count;
 }
 
-const char *options_key(const plugsrv_options *o, size_t i)
+const char *
+options_key(const plugsrv_options *o, size_t i)
 {
     if (o == NULL || i >= o->count)
         return NULL;
