@@ -32,6 +32,8 @@ struct hs {
     char *out, *err;    /* stdout and stderr of the last hs_run() */
 };
 
+/* ---- harness.c: the struct, its folder and files, ports ---- */
+
 /* Makes the test process a subreaper (so that processes orphaned by the
  * daemon come to us and can be counted) and seeds the port picker. Call
  * once from main(). */
@@ -58,6 +60,11 @@ int hs_write_config(struct hs *h, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* path = dir/name */
 void hs_path(struct hs *h, const char *name, char *path, size_t len);
+
+/* Milliseconds on the monotonic clock. */
+long long hs_now_ms(void);
+
+/* ---- harness_proc.c: processes ---- */
 
 /* Runs in the forked child, after the clean slate (default signals, no
  * core, cwd /, stdin /dev/null, no inherited fds, ASan options), just
@@ -95,6 +102,22 @@ int hs_wait_exit(struct hs *h, int timeout_ms);
 /* Is the daemon still running (not reaped, not a zombie)? */
 int hs_alive(struct hs *h);
 
+/* Processes whose parent is pid; zombies counts only those in state Z. */
+int hs_children(pid_t pid);
+int hs_zombies(pid_t pid);
+/* Open fds of pid. */
+int hs_fd_count(pid_t pid);
+/* Processes left to the test process (the subreaper) other than the
+ * daemon: orphans of the daemon's children. */
+int hs_orphans(struct hs *h);
+/* Does a process with this pid exist (zombie or not)? */
+int hs_pid_exists(pid_t pid);
+
+/* Nonzero when the build uses AddressSanitizer (no RLIMIT_AS then). */
+int hs_sanitized(void);
+
+/* ---- harness_log.c: the log ---- */
+
 /* Lines of the log that hold every one of the strings (NULL-terminated). */
 int hs_log_count(struct hs *h, ...) __attribute__((sentinel));
 /* Waits until at least min lines hold every string; 0, or -1 at the
@@ -108,6 +131,8 @@ int hs_log_last(struct hs *h, char *buf, size_t len, ...)
 void hs_log_value(const char *line, const char *key, char *buf, size_t len);
 /* Prints the log to stderr (for a failing test). */
 void hs_dump_log(struct hs *h);
+
+/* ---- harness_net.c: sockets ---- */
 
 /* TCP connect to addr:port (numeric v4/v6) with a deadline. Returns a
  * non-blocking, close-on-exec socket with TCP_NODELAY, or -1 (errno set:
@@ -148,22 +173,5 @@ struct hs_xfer {
                            its end, like EOF) */
 };
 ssize_t hs_exchange(int fd, struct hs_xfer *x);
-
-/* Processes whose parent is pid; zombies counts only those in state Z. */
-int hs_children(pid_t pid);
-int hs_zombies(pid_t pid);
-/* Open fds of pid. */
-int hs_fd_count(pid_t pid);
-/* Processes left to the test process (the subreaper) other than the
- * daemon: orphans of the daemon's children. */
-int hs_orphans(struct hs *h);
-/* Does a process with this pid exist (zombie or not)? */
-int hs_pid_exists(pid_t pid);
-
-/* Nonzero when the build uses AddressSanitizer (no RLIMIT_AS then). */
-int hs_sanitized(void);
-
-/* Milliseconds on the monotonic clock. */
-long long hs_now_ms(void);
 
 #endif /* HARNESS_H */
