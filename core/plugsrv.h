@@ -162,11 +162,13 @@ extern const char *host_listener;        /* host.c: for host->log(NULL) */
 int module_open(struct module *m, const char *path, char *err,
                 size_t errlen);
 void module_close(struct module *m);
+
+/* ---- probe.c: modules proven in throwaway processes ---- */
 /* Prove each listener's module in a throwaway process, all at once: load,
  * ABI, init() with its options, fini(). 0, or -1 with the first failing
  * listener's index in *bad and the module's or the crash's words. */
-int module_probe_all(const struct listener_conf *lcs, size_t n, size_t *bad,
-                     char *err, size_t errlen);
+int probe_all(const struct listener_conf *lcs, size_t n, size_t *bad,
+              char *err, size_t errlen);
 
 /* ---- listen.c: the listening sockets ---- */
 struct listener {

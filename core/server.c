@@ -163,8 +163,8 @@ server_prepare(const struct config *conf, struct listener *old, size_t nold,
         ls[i].conf = &conf->listeners[i];
         ls[i].fd = -1;
     }
-    if (module_probe_all(conf->listeners, conf->nlisteners, &bad, why,
-                         sizeof(why)) == -1) {
+    if (probe_all(conf->listeners, conf->nlisteners, &bad, why,
+                  sizeof(why)) == -1) {
         snprintf(err, errlen, "%s: listeners[%zu].module: %s", conf->path,
                  bad, why);
         free(ls);

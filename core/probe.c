@@ -1,0 +1,205 @@
+/*
+ * probe.c - proving a config's modules before they are used: each in a
+ * throwaway process, all at once, that loads it, checks its ABI and runs
+ * init() with the listener's options, so that a module that crashes, hangs
+ * or refuses its options fails the start or the reload, not the server.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "plugsrv.h"
+
+#define PROBE_TIMEOUT_MS 10000  /* a module's load and init() together */
+
+/* The throwaway process: everything a connection's process will do before
+ * its first byte, with the verdict written to fd. */
+static __attribute__((noreturn)) void
+probe_child(const struct listener_conf *lc, int fd, pid_t parent)
+{
+    char err[ERRBUF] = "";
+    struct module m;
+    void *state = NULL;
+    const plugsrv_handler *h;
+
+    /* As isolated as a connection's process: whatever init() forks must
+     * not hold the listeners, and dies with it. The parent's fds are
+     * closed only once the module is loaded: they hold the names of the
+     * modules loaded already (see module_hold). */
+    log_forked();
+    proc_reset_signals(0);
+    proc_die_with_parent(parent);
+    setpgid(0, 0);
+    if (module_open(&m, lc->module_path, err, sizeof(err)) == 0) {
+        proc_keep_fds(&fd, 1);
+        h = m.handler;
+        if (h->init != NULL &&
+            h->init(&lc->options, &state, err, sizeof(err)) != PLUGSRV_OK) {
+            if (err[0] == '\0')
+                snprintf(err, sizeof(err), "init() failed");
+        } else if (h->fini != NULL) {
+            h->fini(state);
+        }
+    }
+    if (write(fd, err, strlen(err)) < 0)
+        _exit(CHILD_SETUP);
+    _exit(err[0] ? CHILD_MODULE : CHILD_OK);
+}
+
+/* One throwaway process at work on one listener's module. */
+struct probe {
+    pid_t pid;
+    int fd;                 /* its verdict, -1 once read to the end */
+    char msg[ERRBUF];
+    size_t len;
+    int status;
+};
+
+static int
+probe_start(const struct listener_conf *lc, struct probe *p,
+                   pid_t parent, char *err, size_t errlen)
+{
+    int fds[2];
+
+    if (pipe2(fds, O_CLOEXEC) == -1) {
+        snprintf(err, errlen, "cannot check %s: pipe: %s", lc->module_path,
+                 strerror(errno));
+        return -1;
+    }
+    if ((p->pid = fork()) == -1) {
+        snprintf(err, errlen, "cannot check %s: fork: %s", lc->module_path,
+                 strerror(errno));
+        close(fds[0]);
+        close(fds[1]);
+        return -1;
+    }
+    if (p->pid == 0) {
+        close(fds[0]);
+        probe_child(lc, fds[1], parent);
+    }
+    close(fds[1]);
+    p->fd = fds[0];
+    return 0;
+}
+
+static void
+probe_input(struct probe *p)
+{
+    ssize_t r = read(p->fd, p->msg + p->len, sizeof(p->msg) - 1 - p->len);
+
+    if (r > 0)
+        p->len += (size_t)r;
+    if (r == 0 || (r == -1 && errno != EINTR) || p->len == sizeof(p->msg) - 1) {
+        close(p->fd);
+        p->fd = -1;
+    }
+    p->msg[p->len] = '\0';
+}
+
+/* Reads every verdict, all at once, until each is complete or the time
+ * for them all has run out: one slow module delays a start or a reload by
+ * PROBE_TIMEOUT_MS at most, not once per listener. */
+static void
+probe_collect(struct probe *ps, size_t n)
+{
+    struct pollfd pfds[n > 0 ? n : 1];
+    struct timespec now, end;
+    size_t i, k, map[n > 0 ? n : 1];
+    long ms;
+
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    end.tv_sec += PROBE_TIMEOUT_MS / 1000;
+    for (;;) {
+        for (i = k = 0; i < n; i++) {
+            if (ps[i].fd != -1) {
+                pfds[k] = (struct pollfd){ .fd = ps[i].fd, .events = POLLIN };
+                map[k++] = i;
+            }
+        }
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        ms = (end.tv_sec - now.tv_sec) * 1000 +
+             (end.tv_nsec - now.tv_nsec) / 1000000;
+        if (k == 0 || ms <= 0 || poll(pfds, k, (int)ms) == 0)
+            return;
+        for (i = 0; i < k; i++) {
+            if (pfds[i].revents != 0)
+                probe_input(&ps[map[i]]);
+        }
+    }
+}
+
+/* Ends a probe; its verdict into err, or "" if the module passed. */
+static void
+probe_end(const struct listener_conf *lc, struct probe *p, char *err,
+                 size_t errlen)
+{
+    int timedout = p->fd != -1;
+
+    if (timedout) {
+        kill(p->pid, SIGKILL);
+        close(p->fd);
+    }
+    while (waitpid(p->pid, &p->status, 0) == -1 && errno == EINTR)
+        ;
+    kill(-p->pid, SIGKILL);        /* anything init() left behind */
+    err[0] = '\0';
+    if (timedout)
+        snprintf(err, errlen, "%s: did not finish loading and init() in %d s",
+                 lc->module_path, PROBE_TIMEOUT_MS / 1000);
+    else if (WIFSIGNALED(p->status))
+        snprintf(err, errlen, "%s: crashed while loading or in init() (%s)",
+                 lc->module_path, proc_signame(WTERMSIG(p->status)));
+    else if (p->msg[0] != '\0')
+        snprintf(err, errlen, "%s", p->msg);
+    else if (!WIFEXITED(p->status) || WEXITSTATUS(p->status) != 0)
+        snprintf(err, errlen, "%s: the check exited with status %d",
+                 lc->module_path, WEXITSTATUS(p->status));
+}
+
+int
+probe_all(const struct listener_conf *lcs, size_t n, size_t *bad,
+                 char *err, size_t errlen)
+{
+    char why[ERRBUF];
+    struct probe *ps;
+    size_t i, started, len;
+    pid_t parent = getpid();
+    int rc = 0;
+
+    /* mmap(), not malloc(): each probe is a fork that exits without
+     * freeing the parent's heap, which valgrind would call a leak. */
+    len = (n > 0 ? n : 1) * sizeof(*ps);
+    ps = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+              -1, 0);
+    if (ps == MAP_FAILED) {
+        snprintf(err, errlen, "out of memory");
+        *bad = 0;
+        return -1;
+    }
+    for (started = 0; started < n; started++) {
+        if (probe_start(&lcs[started], &ps[started], parent, err,
+                               errlen) == -1) {
+            *bad = started;
+            rc = -1;
+            break;
+        }
+    }
+    probe_collect(ps, started);
+    for (i = 0; i < started; i++) {
+        probe_end(&lcs[i], &ps[i], why, sizeof(why));
+        if (why[0] != '\0' && (rc == 0 || i < *bad)) {
+            snprintf(err, errlen, "%s", why);
+            *bad = i;
+            rc = -1;
+        }
+    }
+    munmap(ps, len);
+    return rc;
+}
