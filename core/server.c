@@ -98,6 +98,9 @@ server_adopt(struct listener *l, struct listener *old, size_t nold)
             l->fd = old[i].fd;
             l->from = &old[i];
             memcpy(l->addr, old[i].addr, sizeof(l->addr));
+            /* listen() again takes the new backlog; the queue stays. */
+            if (listen(l->fd, l->conf->backlog) == -1)
+                return -1;
             return listen_configure(l);
         }
     }
