@@ -33,7 +33,7 @@ struct server {
     int retry;                  /* a prefork refill failed */
     int prefork;                /* a listener was ever in prefork mode */
     pid_t pid;
-    sigset_t waitmask;          /* the mask inside ppoll(): nothing blocked */
+    sigset_t waitmask;          /* the mask inside ppoll(): ours let through */
 };
 
 static volatile sig_atomic_t server_term, server_termsig, server_hup;
@@ -480,7 +480,7 @@ server_tick(struct server *s)
 }
 
 static void
-server_reap_until(const struct timespec *deadline, int notify)
+server_reap_until(const struct server *s, const struct timespec *deadline)
 {
     struct timespec ts;
     long ms;
@@ -489,8 +489,8 @@ server_reap_until(const struct timespec *deadline, int notify)
            server_term < 2) {
         ts.tv_sec = ms / 1000;
         ts.tv_nsec = (ms % 1000) * 1000000;
-        ppoll(NULL, 0, &ts, &((sigset_t){ 0 }));
-        prefork_read(notify);
+        ppoll(NULL, 0, &ts, &s->waitmask);
+        prefork_read(s->notify[0]);
         child_collect();
     }
 }
@@ -509,12 +509,12 @@ server_shutdown(struct server *s)
               child_count());
     child_signal_all(SIGTERM, 0);
     server_deadline(&deadline, (long)s->conf->shutdown_timeout * 1000);
-    server_reap_until(&deadline, s->notify[0]);
+    server_reap_until(s, &deadline);
     if (child_count() > 0) {
         child_signal_all(SIGKILL, 0);
         server_term = 1;
         server_deadline(&deadline, KILL_WAIT_MS);
-        server_reap_until(&deadline, s->notify[0]);
+        server_reap_until(s, &deadline);
     }
     log_event("stop children=%zu", child_count());
 }
