@@ -3,10 +3,15 @@
  * services of plugsrv_host over an in-memory connection and option table,
  * and a driver that calls a handler's callbacks as the core would.
  */
+#include <setjmp.h>
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <cmocka.h>
 
 #include "fake_host.h"
 
@@ -208,4 +213,15 @@ void fake_stop(struct fake_session *s)
     free(s->conn.out);
     s->conn.out = NULL;
     s->opened = s->inited = 0;
+}
+
+void fake_check_refused(const plugsrv_handler *h, const struct fake_opt *opts,
+                        size_t count, const char *msg)
+{
+    struct fake_session s;
+
+    assert_int_equal(fake_start(&s, h, opts, count), PLUGSRV_ERROR);
+    assert_non_null(memchr(s.err, '\0', sizeof s.err));
+    assert_string_equal(s.err, msg);
+    fake_stop(&s);
 }

@@ -52,6 +52,11 @@ struct fake_session {
 };
 
 /* init() with the given options, then open(); returns the first non-OK. */
+/* Asserts that the handler's init() with these options fails with exactly
+ * msg (a NUL-terminated line in the error buffer). */
+void fake_check_refused(const plugsrv_handler *h, const struct fake_opt *opts,
+                        size_t count, const char *msg);
+
 int fake_start(struct fake_session *s, const plugsrv_handler *handler,
                const struct fake_opt *opts, size_t count);
 /* Frames in as plugsrv's line mode does, one data() per line. */

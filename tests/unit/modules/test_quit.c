@@ -29,18 +29,6 @@ static void check(const struct fake_opt *opts, size_t count, const char *in,
     fake_stop(&s);
 }
 
-static void check_refused(const struct fake_opt *opts, size_t count,
-                          const char *msg)
-{
-    struct fake_session s;
-
-    assert_int_equal(fake_start(&s, plugsrv_handler_v1(&fake_host), opts,
-                                count), PLUGSRV_ERROR);
-    assert_non_null(memchr(s.err, '\0', sizeof s.err));
-    assert_string_equal(s.err, msg);
-    fake_stop(&s);
-}
-
 static void test_entry(void **unused)
 {
     const plugsrv_handler *h = plugsrv_handler_v1(&fake_host);
@@ -92,6 +80,7 @@ static void test_custom_word(void **unused)
 
 static void test_bad_options(void **unused)
 {
+    const plugsrv_handler *h = plugsrv_handler_v1(&fake_host);
     static const struct fake_opt num[] = { { "word", FAKE_INT, NULL, 1 } };
     static const struct fake_opt flag[] = { { "word", FAKE_BOOL, NULL, 0 } };
     static const struct fake_opt empty[] = { { "word", FAKE_STRING, "", 0 } };
@@ -100,12 +89,12 @@ static void test_bad_options(void **unused)
     static const struct fake_opt typo[] = { { "wrod", FAKE_STRING, "x", 0 } };
 
     (void)unused;
-    check_refused(num, 1, "option \"word\" must be a string");
-    check_refused(flag, 1, "option \"word\" must be a string");
-    check_refused(empty, 1, "option \"word\" must not be empty");
-    check_refused(nl, 1, "option \"word\" must not contain \\r or \\n");
-    check_refused(cr, 1, "option \"word\" must not contain \\r or \\n");
-    check_refused(typo, 1, "unknown option \"wrod\"");
+    fake_check_refused(h, num, 1, "option \"word\" must be a string");
+    fake_check_refused(h, flag, 1, "option \"word\" must be a string");
+    fake_check_refused(h, empty, 1, "option \"word\" must not be empty");
+    fake_check_refused(h, nl, 1, "option \"word\" must not contain \\r or \\n");
+    fake_check_refused(h, cr, 1, "option \"word\" must not contain \\r or \\n");
+    fake_check_refused(h, typo, 1, "unknown option \"wrod\"");
 }
 
 static void test_write_fails(void **unused)

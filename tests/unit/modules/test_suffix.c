@@ -30,19 +30,6 @@ static void check(const struct fake_opt *opts, size_t count, const char *in,
     fake_stop(&s);
 }
 
-/* init() must fail with exactly this NUL-terminated message. */
-static void check_refused(const struct fake_opt *opts, size_t count,
-                          const char *msg)
-{
-    struct fake_session s;
-
-    assert_int_equal(fake_start(&s, plugsrv_handler_v1(&fake_host), opts,
-                                count), PLUGSRV_ERROR);
-    assert_non_null(memchr(s.err, '\0', sizeof s.err));
-    assert_string_equal(s.err, msg);
-    fake_stop(&s);
-}
-
 static void test_entry(void **unused)
 {
     const plugsrv_handler *h = plugsrv_handler_v1(&fake_host);
@@ -137,6 +124,7 @@ static void test_custom_suffix(void **unused)
 
 static void test_bad_options(void **unused)
 {
+    const plugsrv_handler *h = plugsrv_handler_v1(&fake_host);
     static const struct fake_opt num[] = { { "suffix", FAKE_INT, NULL, 7 } };
     static const struct fake_opt flag[] = { { "suffix", FAKE_BOOL, NULL, 1 } };
     static const struct fake_opt typo[] = { { "sufix", FAKE_STRING, "!", 0 } };
@@ -144,10 +132,10 @@ static void test_bad_options(void **unused)
         { "suffix", FAKE_STRING, "!", 0 }, { "colour", FAKE_BOOL, NULL, 0 } };
 
     (void)unused;
-    check_refused(num, 1, "option \"suffix\" must be a string");
-    check_refused(flag, 1, "option \"suffix\" must be a string");
-    check_refused(typo, 1, "unknown option \"sufix\"");
-    check_refused(extra, 2, "unknown option \"colour\"");
+    fake_check_refused(h, num, 1, "option \"suffix\" must be a string");
+    fake_check_refused(h, flag, 1, "option \"suffix\" must be a string");
+    fake_check_refused(h, typo, 1, "unknown option \"sufix\"");
+    fake_check_refused(h, extra, 2, "unknown option \"colour\"");
 }
 
 static void test_write_fails(void **unused)
