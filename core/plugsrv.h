@@ -218,6 +218,7 @@ void watchdog_enter(void);
 void watchdog_leave(void);
 void watchdog_write(int writing);
 long long watchdog_ms(void);
+long long watchdog_left(long long since);
 int watchdog_stalled(long long since);
 
 /* ---- child.c: the parent's table of children and their reaping ---- */

@@ -25,6 +25,8 @@ enum { SESSION_GO = 0, SESSION_CLOSE = 1, SESSION_ERROR = -1 };
 
 struct session {
     plugsrv_conn conn;
+    int idle;                   /* idle_timeout, seconds */
+    int shortened;              /* SO_RCVTIMEO is less than idle for now */
     const plugsrv_handler *h;
     void *module_state;
     void *conn_state;
@@ -80,19 +82,54 @@ session_verdict(const struct session *s, int rc)
     return CHILD_HANDLER;
 }
 
+/* The watchdog's alarm cut a read short: the client is idle if it has
+ * been silent for idle_timeout since the read began; else wait for what
+ * is left of it (SO_RCVTIMEO would start again from now). */
+static int
+session_interrupted(struct session *s, long long since)
+{
+    long long left = watchdog_left(since);
+    struct timeval tv = { .tv_sec = (time_t)(left / 1000),
+                          .tv_usec = (suseconds_t)(left % 1000) * 1000 };
+
+    if (s->idle == 0)
+        return 0;
+    if (left <= 0)
+        return 1;
+    setsockopt(s->conn.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    s->shortened = 1;
+    return 0;
+}
+
+/* After a shortened wait, the next one is whole again. */
+static void
+session_whole_timeout(struct session *s)
+{
+    struct timeval tv = { .tv_sec = s->idle, .tv_usec = 0 };
+
+    setsockopt(s->conn.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    s->shortened = 0;
+}
+
 /* Returns the exit status, and whether the client has sent its EOF. */
 static int
 session_loop(struct session *s, int *eof)
 {
+    long long since = 0;
+    int rc, retry = 0;
     ssize_t n;
-    int rc;
 
     *eof = 0;
     for (;;) {
         if (proc_stop)
             return CHILD_SHUTDOWN;
+        if (!retry)
+            since = watchdog_ms();
+        retry = 0;
         n = read(s->conn.fd, session_buf, sizeof(session_buf));
         if (n > 0) {
+            if (s->shortened)
+                session_whole_timeout(s);
             if ((rc = session_input(s, session_buf, (size_t)n)) != 0)
                 return session_verdict(s, rc);
         } else if (n == 0) {
@@ -104,6 +141,10 @@ session_loop(struct session *s, int *eof)
             return CHILD_IDLE;
         } else if (errno != EINTR) {
             return CHILD_IO;
+        } else if (session_interrupted(s, since)) {
+            return CHILD_IDLE;
+        } else {
+            retry = 1;
         }
     }
 }
@@ -196,6 +237,7 @@ session_run(const struct listener *l, int fd, const char *peer)
 
     memset(&s, 0, sizeof(s));
     s.conn.fd = fd;
+    s.idle = l->conf->idle_timeout;
     s.conn.listener = l->conf->name;
     snprintf(s.conn.peer, sizeof(s.conn.peer), "%s", peer);
     s.h = l->module.handler;

@@ -2,10 +2,16 @@
  * watchdog.c - ends a connection's process when its handler is stuck
  * inside a callback for longer than idle_timeout: blocked or spinning
  * there, it is beyond the reach of SO_RCVTIMEO and SO_SNDTIMEO, which bound
- * only plugsrv's own waits. SIGALRM is armed for each callback and disarmed
- * after it; while the handler waits in host->write() for a slow client the
- * alarm only re-arms itself, and the write decides whether the client has
- * stalled.
+ * only plugsrv's own waits.
+ *
+ * One SIGALRM is kept pending at most, armed when a callback starts and
+ * none is, never disarmed: arming and disarming around every callback
+ * cost two syscalls per request, and alarm() is dear (interrupts are
+ * toggled). When it goes off, a callback that has run for idle_timeout
+ * ends the process; a younger one gets the alarm re-armed for what it has
+ * left; a handler waiting in host->write() for a slow client gets a fresh
+ * one (the write judges the client); outside a callback it only
+ * interrupts plugsrv's read, and session.c judges the client's silence.
  */
 #include <signal.h>
 #include <string.h>
@@ -14,54 +20,10 @@
 
 #include "plugsrv.h"
 
-static unsigned watch;                          /* seconds, 0 = off */
+static long watch_ms;                           /* 0 = off */
 static volatile sig_atomic_t in_handler, in_write;
-
-static void
-watchdog_on_alarm(int sig)
-{
-    (void)sig;
-    if (in_write)
-        alarm(watch);       /* the write's own stall check decides */
-    else if (in_handler)
-        _exit(CHILD_STUCK);
-}
-
-void
-watchdog_start(int seconds)
-{
-    struct sigaction sa;
-
-    if (seconds <= 0)
-        return;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = watchdog_on_alarm;      /* no SA_RESTART: see host.c */
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGALRM, &sa, NULL);
-    watch = (unsigned)seconds;
-}
-
-void
-watchdog_enter(void)
-{
-    if (watch > 0)
-        alarm(watch);
-    in_handler = 1;
-}
-
-void
-watchdog_leave(void)
-{
-    if (watch > 0)
-        alarm(0);
-    in_handler = 0;
-}
-
-void
-watchdog_write(int writing)
-{
-    in_write = writing;
-}
+static volatile long enter_ms;                  /* when the callback began */
+static volatile long armed_ms;                  /* when the alarm goes off */
 
 long long
 watchdog_ms(void)
@@ -72,10 +34,82 @@ watchdog_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* alarm() counts whole seconds: round up, so it never goes off early. */
+static void
+watchdog_arm(long now, long ms)
+{
+    alarm((unsigned)((ms + 999) / 1000));
+    armed_ms = now + ((ms + 999) / 1000) * 1000;
+}
+
+static void
+watchdog_on_alarm(int sig)
+{
+    long now = (long)watchdog_ms();
+
+    (void)sig;
+    armed_ms = 0;
+    if (in_write)
+        watchdog_arm(now, watch_ms);
+    else if (in_handler && now - enter_ms >= watch_ms)
+        _exit(CHILD_STUCK);
+    else if (in_handler)
+        watchdog_arm(now, watch_ms - (now - enter_ms));
+}
+
+void
+watchdog_start(int seconds)
+{
+    struct sigaction sa;
+
+    if (seconds <= 0)
+        return;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = watchdog_on_alarm;
+    sa.sa_flags = SA_RESTART;   /* a handler's own waits carry on */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGALRM, &sa, NULL);
+    watch_ms = (long)seconds * 1000;
+}
+
+void
+watchdog_enter(void)
+{
+    long now;
+
+    if (watch_ms == 0)
+        return;
+    now = (long)watchdog_ms();
+    enter_ms = now;
+    in_handler = 1;
+    /* A pending alarm goes off within watch_ms: it will do. */
+    if (armed_ms <= now)
+        watchdog_arm(now, watch_ms);
+}
+
+void
+watchdog_leave(void)
+{
+    in_handler = 0;
+}
+
+void
+watchdog_write(int writing)
+{
+    in_write = writing;
+}
+
+/* Milliseconds of idle_timeout left since `since`; <= 0 when it is up. */
+long long
+watchdog_left(long long since)
+{
+    return watch_ms - (watchdog_ms() - since);
+}
+
 /* A write interrupted by the alarm: has the client read nothing for
  * idle_timeout? (SO_SNDTIMEO restarts with every retried send.) */
 int
 watchdog_stalled(long long since)
 {
-    return watch > 0 && watchdog_ms() - since >= (long long)watch * 1000;
+    return watch_ms > 0 && watchdog_left(since) <= 0;
 }
