@@ -93,9 +93,13 @@ watchdog_leave(void)
     in_handler = 0;
 }
 
+/* Time spent waiting for a slow client is not the handler's: the clock of
+ * the callback starts again when the write is done. */
 void
 watchdog_write(int writing)
 {
+    if (!writing && watch_ms > 0)
+        enter_ms = (long)watchdog_ms();
     in_write = writing;
 }
 
