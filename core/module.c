@@ -150,13 +150,12 @@ module_release(void *dl)
     if (l == NULL || --l->refs > 0)
         return;
     dlclose(dl);
-    /* An object glibc keeps (C++ unique symbols make it NODELETE) keeps
-     * its name, and so its fd. */
+    /* An object glibc keeps (C++ unique symbols make it NODELETE, another
+     * module may need it) keeps its name, and so its fd; the NOLOAD handle
+     * is kept too, so that the entry never points at an unloaded object. */
     snprintf(name, sizeof(name), "/proc/self/fd/%d", l->fd);
-    if (dlopen(name, RTLD_NOW | RTLD_NOLOAD) != NULL) {
-        dlclose(dl);
+    if ((l->dl = dlopen(name, RTLD_NOW | RTLD_NOLOAD)) != NULL)
         return;
-    }
     close(l->fd);
     *l = loaded[--nloaded];
 }

@@ -179,6 +179,7 @@ struct listener {
     int active;                     /* children serving a connection */
     int spare;                      /* prefork children waiting */
     struct listener *from;          /* reload: whose socket this took over */
+    int retimed;                    /* a reload changed its idle_timeout */
 };
 
 /* Bind and listen; -1 with "address: why" in err. */

@@ -97,6 +97,10 @@ server_adopt(struct listener *l, struct listener *old, size_t nold)
         if (old[i].fd != -1 && listen_same(l->conf, old[i].conf)) {
             l->fd = old[i].fd;
             l->from = &old[i];
+            /* Connections already queued keep the timeouts they were
+             * accepted with: their processes must set the new ones. */
+            l->retimed = old[i].retimed ||
+                         old[i].conf->idle_timeout != l->conf->idle_timeout;
             memcpy(l->addr, old[i].addr, sizeof(l->addr));
             /* listen() again takes the new backlog; the queue stays. */
             if (listen(l->fd, l->conf->backlog) == -1)

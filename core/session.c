@@ -101,6 +101,17 @@ session_interrupted(struct session *s, long long since)
     return 0;
 }
 
+/* Sockets inherit their timeouts from the listener when the handshake
+ * completes; one queued across a reload that changed them needs this. */
+static void
+session_timeouts(int fd, int seconds)
+{
+    struct timeval tv = { .tv_sec = seconds, .tv_usec = 0 };
+
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
 /* After a shortened wait, the next one is whole again. */
 static void
 session_whole_timeout(struct session *s)
@@ -238,6 +249,8 @@ session_run(const struct listener *l, int fd, const char *peer)
     memset(&s, 0, sizeof(s));
     s.conn.fd = fd;
     s.idle = l->conf->idle_timeout;
+    if (l->retimed)
+        session_timeouts(fd, s.idle);
     s.conn.listener = l->conf->name;
     snprintf(s.conn.peer, sizeof(s.conn.peer), "%s", peer);
     s.h = l->module.handler;

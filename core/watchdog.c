@@ -66,7 +66,7 @@ watchdog_start(int seconds)
         return;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = watchdog_on_alarm;
-    sa.sa_flags = SA_RESTART;   /* a handler's own waits carry on */
+    sa.sa_flags = SA_RESTART;   /* most of a handler's own calls carry on */
     sigemptyset(&sa.sa_mask);
     sigaction(SIGALRM, &sa, NULL);
     watch_ms = (long)seconds * 1000;
@@ -93,13 +93,21 @@ watchdog_leave(void)
     in_handler = 0;
 }
 
-/* Time spent waiting for a slow client is not the handler's: the clock of
- * the callback starts again when the write is done. */
+/* Time spent waiting for a slow client is not the handler's: when the
+ * write is done, the callback's clock moves on by as long as it took. */
 void
 watchdog_write(int writing)
 {
-    if (!writing && watch_ms > 0)
-        enter_ms = (long)watchdog_ms();
+    static long began;
+    long now;
+
+    if (watch_ms == 0)
+        return;
+    now = (long)watchdog_ms();
+    if (writing)
+        began = now;
+    else
+        enter_ms += now - began;
     in_write = writing;
 }
 

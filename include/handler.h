@@ -28,9 +28,12 @@
  * than the listener's idle_timeout (time spent waiting in host->write()
  * for a slow client does not count) is taken to be stuck: the process is
  * ended and the parent logs reason=handler-timeout. SIGPIPE is ignored and
- * every other signal has its default action; SIGTERM and SIGALRM are
- * plugsrv's (shutdown and the watchdog), so a handler must not take them
- * over.
+ * every other signal has its default action; SIGTERM, SIGALRM and SIGUSR2
+ * are plugsrv's (shutdown, the watchdog, retiring prefork processes), so a
+ * handler must not take them over. The watchdog's SIGALRM may go off
+ * during any callback: most calls restart by themselves (SA_RESTART), but
+ * waits such as nanosleep(), poll() or select() can return EINTR, which a
+ * handler should treat as usual (wait again for what is left).
  *
  * A minimal handler (an echo server):
  *
