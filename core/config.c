@@ -1,7 +1,8 @@
 /*
- * config.c - reads server.json into a struct config, checking every key.
- * The only file that includes jansson: nothing of jansson outlives
- * config_parse(), the rest of plugsrv sees plain structs and plain strings.
+ * config.c - reads server.json into a struct config, checking every key:
+ * the file, the top level, and the typed readers config_listener.c uses
+ * too. Only these two include jansson: nothing of jansson outlives
+ * config_parse(), the rest of plugsrv sees plain structs and strings.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -10,59 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <arpa/inet.h>
 #include <sys/stat.h>
 
-#include <jansson.h>
-
-#include "plugsrv.h"
-
-/* Defaults, as docs/DESIGN.md promises them. */
-#define DEF_MODULES_DIR "modules"
-#define DEF_MAX_CONNECTIONS 256
-#define DEF_IDLE_TIMEOUT 300
-#define DEF_MAX_LINE 65536
-#define DEF_SHUTDOWN_TIMEOUT 10
-#define DEF_BACKLOG 511
-#define DEF_MODE MODE_FORK
-#define DEF_SPARE 4
-/* A connection's process: enough for any honest handler, little enough
- * that a runaway one cannot take the machine (0 = unlimited/inherit). */
-#define DEF_RLIMIT_CPU 300              /* seconds of CPU */
-#define DEF_RLIMIT_AS (1LL << 30)       /* bytes of address space */
-#define DEF_RLIMIT_NOFILE 1024
-
-/* Limits: beyond them a value is a typo, not a wish. */
-#define CONFIG_MAX_BYTES (1024 * 1024)
-#define MAX_LISTENERS 1024
-#define MAX_MAX_CONNECTIONS 1000000
-#define MAX_IDLE_TIMEOUT 31536000       /* a year */
-#define MAX_MAX_LINE (1LL << 30)
-#define MAX_SHUTDOWN_TIMEOUT 3600
-#define MAX_PORT 65535
-#define MAX_BACKLOG 65535
-#define MAX_SPARE 10000
-#define MAX_RLIMIT (1LL << 50)
-#define MAX_NAME 63                     /* struct child keeps 64 bytes */
-
-#define KEYLEN 256                      /* "listeners[1023].options.KEY" */
-
-/* What one parse carries around: where messages go, and the anchor for
- * relative paths. */
-struct cfgparse {
-    const char *file;       /* the path as given, for messages */
-    char *dir;              /* absolute folder of the file, owned */
-    char *err;
-    size_t errlen;
-};
-
-/* A listener's address in binary, to find two listeners on one socket
- * however their addresses are spelled. */
-struct addrkey {
-    int family;
-    unsigned char bytes[16];
-    int port;
-};
+#include "config_int.h"
 
 static const char *const config_top_keys[] = {
     "modules_dir", "max_connections", "idle_timeout", "max_line",
@@ -71,18 +22,10 @@ static const char *const config_top_keys[] = {
 static const char *const config_rlimit_keys[] = {
     "cpu", "as", "nofile", NULL
 };
-static const char *const config_listener_keys[] = {
-    "name", "address", "port", "module", "options", "max_connections",
-    "idle_timeout", "max_line", "backlog", "mode", "spare", NULL
-};
-
-static int config_fail(struct cfgparse *p, const char *key,
-                       const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 /* "FILE: KEY: what" (or "FILE: what" without a key) into the caller's
  * buffer; always returns -1 so that callers can return it. */
-static int
+int
 config_fail(struct cfgparse *p, const char *key,
             const char *fmt, ...)
 {
@@ -115,14 +58,14 @@ config_sanitize(char *err, size_t errlen)
             *c = '?';
 }
 
-static void
+void
 config_key(char *key, size_t len, const char *prefix,
            const char *name)
 {
     snprintf(key, len, "%s%s", prefix, name);
 }
 
-static int
+int
 config_strdup(struct cfgparse *p, const char *s, char **out)
 {
     *out = strdup(s);
@@ -131,7 +74,7 @@ config_strdup(struct cfgparse *p, const char *s, char **out)
     return 0;
 }
 
-static int
+int
 config_has_suffix(const char *s, const char *suffix)
 {
     size_t n = strlen(s), m = strlen(suffix);
@@ -142,7 +85,7 @@ config_has_suffix(const char *s, const char *suffix)
 /* ---- paths ---- */
 
 /* dir "/" rel, with leading "./" of rel dropped; rel "." is dir itself. */
-static char *
+char *
 config_join(const char *dir, const char *rel)
 {
     size_t dlen = strlen(dir);
@@ -198,7 +141,7 @@ config_dir(struct cfgparse *p)
 }
 
 /* path made absolute against the config's folder, into *out. */
-static int
+int
 config_resolve(struct cfgparse *p, const char *path, char **out)
 {
     if (path[0] == '/')
@@ -209,7 +152,7 @@ config_resolve(struct cfgparse *p, const char *path, char **out)
 
 /* ---- typed members ---- */
 
-static int
+int
 config_check_keys(struct cfgparse *p, json_t *obj,
                   const char *prefix, const char *const *names)
 {
@@ -251,7 +194,7 @@ config_int(struct cfgparse *p, json_t *obj, const char *prefix,
     return 0;
 }
 
-static int
+int
 config_int_as_int(struct cfgparse *p, json_t *obj,
                   const char *prefix, const char *name,
                   long long lo, long long hi, int *val)
@@ -264,7 +207,7 @@ config_int_as_int(struct cfgparse *p, json_t *obj,
     return 0;
 }
 
-static int
+int
 config_int_as_size(struct cfgparse *p, json_t *obj,
                    const char *prefix, const char *name,
                    long long lo, long long hi, size_t *val)
@@ -280,7 +223,7 @@ config_int_as_size(struct cfgparse *p, json_t *obj,
 /* An optional non-empty string member, copied into *out (left alone if
  * absent). A "\u0000" inside would silently cut a path or an address, so
  * it is refused here (option values are another matter). */
-static int
+int
 config_str(struct cfgparse *p, json_t *obj, const char *prefix,
            const char *name, char **out)
 {
@@ -300,7 +243,7 @@ config_str(struct cfgparse *p, json_t *obj, const char *prefix,
     return config_strdup(p, json_string_value(v), out);
 }
 
-static int
+int
 config_required(struct cfgparse *p, json_t *obj,
                 const char *prefix, const char *name)
 {
@@ -310,329 +253,6 @@ config_required(struct cfgparse *p, json_t *obj,
         return 0;
     config_key(key, sizeof key, prefix, name);
     return config_fail(p, key, "is required");
-}
-
-/* ---- options ---- */
-
-static int
-config_option(struct cfgparse *p, const char *prefix,
-              const char *k, json_t *v, struct option *o)
-{
-    char key[KEYLEN];
-
-    if (config_strdup(p, k, &o->key) < 0)
-        return -1;
-    if (json_is_string(v)) {
-        o->type = OPTION_STRING;
-        return config_strdup(p, json_string_value(v), &o->str);
-    }
-    if (json_is_integer(v)) {
-        o->type = OPTION_INT;
-        o->num = json_integer_value(v);
-        return 0;
-    }
-    if (json_is_boolean(v)) {
-        o->type = OPTION_BOOL;
-        o->num = json_is_true(v);
-        return 0;
-    }
-    config_key(key, sizeof key, prefix, k);
-    return config_fail(p, key, "must be a string, integer or boolean");
-}
-
-/* The listener's "options" object, copied out of jansson in file order. */
-static int
-config_options(struct cfgparse *p, json_t *obj,
-               const char *prefix, struct plugsrv_options *opts)
-{
-    json_t *v = json_object_get(obj, "options");
-    char key[KEYLEN], optprefix[KEYLEN];
-    void *it;
-
-    if (v == NULL)
-        return 0;
-    config_key(key, sizeof key, prefix, "options");
-    if (!json_is_object(v))
-        return config_fail(p, key, "must be an object");
-    if (json_object_size(v) == 0)
-        return 0;
-    opts->items = calloc(json_object_size(v), sizeof *opts->items);
-    if (opts->items == NULL)
-        return config_fail(p, NULL, "out of memory");
-    snprintf(optprefix, sizeof optprefix, "%soptions.", prefix);
-    for (it = json_object_iter(v); it; it = json_object_iter_next(v, it)) {
-        struct option *o = &opts->items[opts->count++];
-
-        if (config_option(p, optprefix, json_object_iter_key(it),
-                          json_object_iter_value(it), o) < 0)
-            return -1;
-    }
-    return 0;
-}
-
-static void
-config_free_options(struct plugsrv_options *opts)
-{
-    size_t i;
-
-    for (i = 0; i < opts->count; i++) {
-        free(opts->items[i].key);
-        free(opts->items[i].str);
-    }
-    free(opts->items);
-    opts->items = NULL;
-    opts->count = 0;
-}
-
-/* ---- one listener ---- */
-
-/* Numeric IPv4 or IPv6 text into its bytes; -1 if it is neither. */
-static int
-config_addrkey(const char *text, int port, struct addrkey *k)
-{
-    memset(k, 0, sizeof *k);
-    k->port = port;
-    if (inet_pton(AF_INET, text, k->bytes) == 1)
-        k->family = AF_INET;
-    else if (inet_pton(AF_INET6, text, k->bytes) == 1)
-        k->family = AF_INET6;
-    else
-        return -1;
-    return 0;
-}
-
-static int
-config_listener_addr(struct cfgparse *p, json_t *obj,
-                     const char *prefix, struct listener_conf *lc,
-                     struct addrkey *k)
-{
-    char key[KEYLEN];
-
-    if (config_required(p, obj, prefix, "address") < 0 ||
-        config_str(p, obj, prefix, "address", &lc->address) < 0 ||
-        config_required(p, obj, prefix, "port") < 0 ||
-        config_int_as_int(p, obj, prefix, "port", 1, MAX_PORT,
-                          &lc->port) < 0)
-        return -1;
-    if (config_addrkey(lc->address, lc->port, k) < 0) {
-        config_key(key, sizeof key, prefix, "address");
-        return config_fail(p, key, "\"%.64s\" is not a numeric IPv4 or "
-                           "IPv6 address", lc->address);
-    }
-    return 0;
-}
-
-/* A name goes into key=value log lines: no spaces, quotes or '='. */
-static int
-config_name_ok(const char *name)
-{
-    const unsigned char *c;
-
-    if (strlen(name) > MAX_NAME)
-        return 0;
-    for (c = (const unsigned char *)name; *c; c++)
-        if (*c <= ' ' || *c == 0x7f || *c == '"' || *c == '=')
-            return 0;
-    return 1;
-}
-
-/* The listener's name by default: the module's file name without ".so". */
-static int
-config_default_name(struct cfgparse *p, struct listener_conf *lc)
-{
-    const char *slash = strrchr(lc->module, '/');
-    const char *base = slash ? slash + 1 : lc->module;
-    size_t len = strlen(base);
-
-    if (config_has_suffix(base, ".so") && len > 3)
-        len -= 3;
-    lc->name = strndup(base, len);
-    return lc->name ? 0 : config_fail(p, NULL, "out of memory");
-}
-
-/*
- * A bare name is a file in modules_dir ("echo" -> modules_dir/echo.so; a
- * name already ending in ".so" is not given a second one); anything with
- * a '/' is a path, relative to the config's folder.
- */
-static int
-config_module_path(struct cfgparse *p, const char *key,
-                   const char *modules_dir,
-                   struct listener_conf *lc)
-{
-    const char *m = lc->module;
-    char *file;
-    int rc;
-
-    if (m[strlen(m) - 1] == '/')
-        return config_fail(p, key, "must name a file, not a folder");
-    if (strchr(m, '/') != NULL)
-        return config_resolve(p, m, &lc->module_path);
-    if (strcmp(m, ".") == 0 || strcmp(m, "..") == 0)
-        return config_fail(p, key, "must be a module name or a path");
-    file = malloc(strlen(m) + 4);
-    if (file == NULL)
-        return config_fail(p, NULL, "out of memory");
-    sprintf(file, "%s%s", m, config_has_suffix(m, ".so") ? "" : ".so");
-    lc->module_path = config_join(modules_dir, file);
-    rc = lc->module_path ? 0 : config_fail(p, NULL, "out of memory");
-    free(file);
-    return rc;
-}
-
-static int
-config_listener_module(struct cfgparse *p, json_t *obj,
-                       const char *prefix,
-                       const struct config *conf,
-                       struct listener_conf *lc)
-{
-    char key[KEYLEN];
-
-    config_key(key, sizeof key, prefix, "module");
-    if (config_required(p, obj, prefix, "module") < 0 ||
-        config_str(p, obj, prefix, "module", &lc->module) < 0 ||
-        config_module_path(p, key, conf->modules_dir, lc) < 0 ||
-        config_str(p, obj, prefix, "name", &lc->name) < 0)
-        return -1;
-    if (lc->name == NULL && config_default_name(p, lc) < 0)
-        return -1;
-    if (!config_name_ok(lc->name)) {
-        if (json_object_get(obj, "name") == NULL)
-            return config_fail(p, key, "\"%.64s\" cannot name a listener "
-                               "(see \"name\")", lc->name);
-        config_key(key, sizeof key, prefix, "name");
-        return config_fail(p, key, "must be at most %d characters without "
-                           "spaces, quotes or '='", MAX_NAME);
-    }
-    return 0;
-}
-
-static int
-config_listener_mode(struct cfgparse *p, json_t *obj,
-                     const char *prefix, struct listener_conf *lc)
-{
-    json_t *v = json_object_get(obj, "mode");
-    char key[KEYLEN];
-
-    if (v == NULL)
-        return 0;
-    if (json_is_string(v) && strcmp(json_string_value(v), "fork") == 0)
-        lc->mode = MODE_FORK;
-    else if (json_is_string(v) &&
-             strcmp(json_string_value(v), "prefork") == 0)
-        lc->mode = MODE_PREFORK;
-    else {
-        config_key(key, sizeof key, prefix, "mode");
-        return config_fail(p, key, "must be \"fork\" or \"prefork\"");
-    }
-    return 0;
-}
-
-/* Limits of a listener; absent ones come from the top level, except
- * max_connections whose 0 means "only the global cap". */
-static int
-config_listener_limits(struct cfgparse *p, json_t *obj,
-                       const char *prefix,
-                       const struct config *conf,
-                       struct listener_conf *lc)
-{
-    lc->max_connections = 0;
-    lc->idle_timeout = conf->idle_timeout;
-    lc->max_line = conf->max_line;
-    lc->backlog = DEF_BACKLOG;
-    lc->mode = DEF_MODE;
-    lc->spare = DEF_SPARE;
-    if (config_int_as_int(p, obj, prefix, "max_connections", 1,
-                          MAX_MAX_CONNECTIONS, &lc->max_connections) < 0 ||
-        config_int_as_int(p, obj, prefix, "idle_timeout", 0,
-                          MAX_IDLE_TIMEOUT, &lc->idle_timeout) < 0 ||
-        config_int_as_size(p, obj, prefix, "max_line", 1, MAX_MAX_LINE,
-                           &lc->max_line) < 0 ||
-        config_int_as_int(p, obj, prefix, "backlog", 1, MAX_BACKLOG,
-                          &lc->backlog) < 0 ||
-        config_listener_mode(p, obj, prefix, lc) < 0 ||
-        config_int_as_int(p, obj, prefix, "spare", 1, MAX_SPARE,
-                          &lc->spare) < 0)
-        return -1;
-    return 0;
-}
-
-static int
-config_listener(struct cfgparse *p, json_t *obj, size_t i,
-                const struct config *conf,
-                struct listener_conf *lc, struct addrkey *k)
-{
-    char prefix[KEYLEN];
-
-    snprintf(prefix, sizeof prefix, "listeners[%zu]", i);
-    if (!json_is_object(obj))
-        return config_fail(p, prefix, "must be an object");
-    strcat(prefix, ".");
-    if (config_check_keys(p, obj, prefix, config_listener_keys) < 0 ||
-        config_listener_addr(p, obj, prefix, lc, k) < 0 ||
-        config_listener_module(p, obj, prefix, conf, lc) < 0 ||
-        config_listener_limits(p, obj, prefix, conf, lc) < 0 ||
-        config_options(p, obj, prefix, &lc->options) < 0)
-        return -1;
-    return 0;
-}
-
-/* Two listeners on one address and port would fail at bind time with a
- * vaguer message; say which two here. */
-static int
-config_duplicates(struct cfgparse *p, const struct config *conf,
-                  const struct addrkey *keys)
-{
-    char key[KEYLEN];
-    size_t i, j;
-
-    for (i = 1; i < conf->nlisteners; i++) {
-        for (j = 0; j < i; j++) {
-            if (memcmp(&keys[i], &keys[j], sizeof keys[i]) != 0)
-                continue;
-            snprintf(key, sizeof key, "listeners[%zu]", i);
-            return config_fail(p, key, "duplicate of listeners[%zu] "
-                               "(%s%.64s%s:%d)", j,
-                               keys[i].family == AF_INET6 ? "[" : "",
-                               conf->listeners[i].address,
-                               keys[i].family == AF_INET6 ? "]" : "",
-                               conf->listeners[i].port);
-        }
-    }
-    return 0;
-}
-
-static int
-config_listeners(struct cfgparse *p, json_t *root,
-                 struct config *conf)
-{
-    json_t *arr = json_object_get(root, "listeners");
-    struct addrkey *keys;
-    size_t i, n;
-    int rc = 0;
-
-    if (arr == NULL)
-        return config_fail(p, "listeners", "is required");
-    if (!json_is_array(arr) || json_array_size(arr) == 0)
-        return config_fail(p, "listeners", "must be a non-empty array");
-    n = json_array_size(arr);
-    if (n > MAX_LISTENERS)
-        return config_fail(p, "listeners", "has %zu entries, at most %d",
-                           n, MAX_LISTENERS);
-    conf->listeners = calloc(n, sizeof *conf->listeners);
-    keys = calloc(n, sizeof *keys);
-    if (conf->listeners == NULL || keys == NULL) {
-        free(keys);
-        return config_fail(p, NULL, "out of memory");
-    }
-    conf->nlisteners = n;
-    for (i = 0; i < n && rc == 0; i++)
-        rc = config_listener(p, json_array_get(arr, i), i, conf,
-                             &conf->listeners[i], &keys[i]);
-    if (rc == 0)
-        rc = config_duplicates(p, conf, keys);
-    free(keys);
-    return rc;
 }
 
 /* ---- the top level ---- */
@@ -831,16 +451,6 @@ config_load(const char *path, struct config **out, char *err,
     rc = config_parse(text, len, path, out, err, errlen);
     free(text);
     return rc;
-}
-
-static void
-config_free_listener(struct listener_conf *lc)
-{
-    free(lc->name);
-    free(lc->address);
-    free(lc->module);
-    free(lc->module_path);
-    config_free_options(&lc->options);
 }
 
 void

@@ -51,7 +51,7 @@ void log_vline(const char *fmt, va_list ap, const char *errstr)
 __attribute__((noreturn)) void fatalx(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 
-/* ---- config.c: server.json into a struct config (the only jansson user) ---- */
+/* ---- config.c, config_listener.c: server.json into a struct config ---- */
 enum option_type { OPTION_STRING, OPTION_INT, OPTION_BOOL };
 
 struct option {
