@@ -247,13 +247,11 @@ child_collect(void)
 }
 
 void
-child_signal_all(int sig, int spare_only)
+child_signal_all(int sig)
 {
     size_t i;
 
     for (i = 0; i < nchildren; i++) {
-        if (spare_only && children[i].state != CHILD_SPARE)
-            continue;
         if (sig == SIGKILL)
             children[i].killed = 1;
         kill(children[i].pid, sig);

@@ -245,7 +245,7 @@ struct child *child_find(pid_t pid);
 void child_serve(struct child *c, const char *peer);
 size_t child_count(void);
 size_t child_serving(void);
-void child_signal_all(int sig, int spare_only);
+void child_signal_all(int sig);
 void child_signal_spares(const struct listener *l, int sig);
 void child_relink(struct listener *ls, size_t n);
 void child_table_free(void);

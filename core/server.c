@@ -511,11 +511,11 @@ server_shutdown(struct server *s)
         listen_close(&s->ls[i]);
     log_event("shutdown signal=%s children=%zu", proc_signame(server_termsig),
               child_count());
-    child_signal_all(SIGTERM, 0);
+    child_signal_all(SIGTERM);
     server_deadline(&deadline, (long)s->conf->shutdown_timeout * 1000);
     server_reap_until(s, &deadline);
     if (child_count() > 0) {
-        child_signal_all(SIGKILL, 0);
+        child_signal_all(SIGKILL);
         server_term = 1;
         server_deadline(&deadline, KILL_WAIT_MS);
         server_reap_until(s, &deadline);
