@@ -19,7 +19,8 @@ static int nagle_mode;
 
 /* Reaps every finished child. waitpid() may clobber errno, and the accept()
  * this interrupts still needs its own errno, hence the save. */
-static void bare_on_sigchld(int sig)
+static void
+bare_on_sigchld(int sig)
 {
     int saved = errno;
 
@@ -29,7 +30,8 @@ static void bare_on_sigchld(int sig)
     errno = saved;
 }
 
-static int bare_write_all(int fd, const char *buf, size_t len)
+static int
+bare_write_all(int fd, const char *buf, size_t len)
 {
     while (len > 0) {
         ssize_t n = write(fd, buf, len);
@@ -47,7 +49,8 @@ static int bare_write_all(int fd, const char *buf, size_t len)
 /* The child: echo until the client closes, then exit. TCP_NODELAY as
  * plugsrv does, so that the floor measures the process model and not the
  * 40 ms Nagle + delayed-ACK stall at the end of a stream (-N keeps Nagle). */
-static void bare_serve(int fd)
+static void
+bare_serve(int fd)
 {
     char buf[16384];
     int one = 1;
@@ -71,7 +74,8 @@ static void bare_serve(int fd)
     }
 }
 
-static int bare_listen(int port, int backlog)
+static int
+bare_listen(int port, int backlog)
 {
     struct sockaddr_in sin;
     int one = 1;
@@ -92,7 +96,8 @@ static int bare_listen(int port, int backlog)
     return fd;
 }
 
-static void bare_usage(FILE *f)
+static void
+bare_usage(FILE *f)
 {
     fprintf(f, "usage: bare_echo -p PORT [-u] [-N] [-b BACKLOG]\n"
                "  fork-per-connection echo on 127.0.0.1:PORT; -u uppercases,\n"
@@ -101,7 +106,8 @@ static void bare_usage(FILE *f)
 
 /* The accept loop. No SA_RESTART, so accept() sees EINTR on every SIGCHLD
  * and simply goes round again. */
-static int bare_run(int lfd)
+static int
+bare_run(int lfd)
 {
     for (;;) {
         int fd = accept(lfd, NULL, NULL);
@@ -127,19 +133,32 @@ static int bare_run(int lfd)
     return 0;
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
     struct sigaction sa;
     int port = 0, backlog = 1024, opt, lfd;
 
     while ((opt = getopt(argc, argv, "p:b:uNh")) != -1) {
         switch (opt) {
-        case 'p': port = atoi(optarg); break;
-        case 'b': backlog = atoi(optarg); break;
-        case 'u': upper_mode = 1; break;
-        case 'N': nagle_mode = 1; break;
-        case 'h': bare_usage(stdout); return 0;
-        default: bare_usage(stderr); return 2;
+        case 'p':
+            port = atoi(optarg);
+            break;
+        case 'b':
+            backlog = atoi(optarg);
+            break;
+        case 'u':
+            upper_mode = 1;
+            break;
+        case 'N':
+            nagle_mode = 1;
+            break;
+        case 'h':
+            bare_usage(stdout);
+            return 0;
+        default:
+            bare_usage(stderr);
+            return 2;
         }
     }
     if (port < 1 || port > 65535 || backlog < 1) {

@@ -16,19 +16,40 @@
 #include <time.h>
 #include <unistd.h>
 
-enum load_mode { MODE_CONN, MODE_RR, MODE_STREAM };
-enum load_xform { XF_ECHO, XF_UPPER, XF_SUFFIX };
-enum conn_state { ST_IDLE, ST_WAIT, ST_CONNECTING, ST_ACTIVE };
+enum load_mode {
+    MODE_CONN,
+    MODE_RR,
+    MODE_STREAM
+};
+enum load_xform {
+    XF_ECHO,
+    XF_UPPER,
+    XF_SUFFIX
+};
+enum conn_state {
+    ST_IDLE,
+    ST_WAIT,
+    ST_CONNECTING,
+    ST_ACTIVE
+};
 /* Failure kinds, each counted on its own: a refused connection says the
  * backlog overflowed, a reset says the server died, wrong says it is broken. */
-enum fail_kind { F_REFUSED, F_RESET, F_TIMEOUT, F_WRONG, F_EOF, F_OTHER, F_NKINDS };
-static const char *fail_names[F_NKINDS] =
-    { "refused", "reset", "timeout", "wrong", "eof", "other" };
+enum fail_kind {
+    F_REFUSED,
+    F_RESET,
+    F_TIMEOUT,
+    F_WRONG,
+    F_EOF,
+    F_OTHER,
+    F_NKINDS
+};
+static const char *fail_names[F_NKINDS] = { "refused", "reset", "timeout",
+                                            "wrong",   "eof",   "other" };
 
-#define MAX_CONC 10000
-#define MAX_SAMPLES (1u << 24)
+#define MAX_CONC     10000
+#define MAX_SAMPLES  (1u << 24)
 #define SEND_BUF_MIN 65536
-#define RETRY_DELAY 0.01 /* after a failure, so a dead server is not spun on */
+#define RETRY_DELAY  0.01 /* after a failure, so a dead server is not spun on */
 
 struct load_cfg {
     enum load_mode mode;
@@ -36,13 +57,13 @@ struct load_cfg {
     struct sockaddr_storage addr;
     socklen_t addrlen;
     int conc;
-    long total;         /* ops to attempt; 0 = run for secs */
+    long total; /* ops to attempt; 0 = run for secs */
     double secs;
-    double op_timeout;  /* seconds without progress before an op fails */
-    double hard_secs;   /* the whole run never outlives this */
+    double op_timeout; /* seconds without progress before an op fails */
+    double hard_secs;  /* the whole run never outlives this */
     size_t stream_bytes;
     const char *suffix;
-    char *line;         /* one request line, '\n'-terminated */
+    char *line; /* one request line, '\n'-terminated */
     size_t line_len;
 };
 
@@ -52,7 +73,7 @@ struct load_cfg {
 struct load_expect {
     char *sendbuf;
     size_t sendbuf_len;
-    char *reply;        /* one transformed line */
+    char *reply; /* one transformed line */
     size_t reply_len;
     uint64_t nlines;
     uint64_t send_total;
@@ -64,7 +85,7 @@ struct conn {
     enum conn_state state;
     uint64_t sent, rcvd;
     double t_start, deadline, retry_at;
-    uint32_t events;    /* current epoll interest */
+    uint32_t events; /* current epoll interest */
 };
 
 struct load_stats {
@@ -83,7 +104,8 @@ static int epfd = -1;
 static long launched;
 static double t_stop_launch;
 
-static double now_s(void)
+static double
+now_s(void)
 {
     struct timespec ts;
 
@@ -91,29 +113,37 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void die(const char *msg)
+static void
+die(const char *msg)
 {
     fprintf(stderr, "plugload: %s\n", msg);
     exit(2);
 }
 
-static void usage(FILE *f)
+static void
+usage(FILE *f)
 {
-    fprintf(f,
-        "usage: plugload -m conn|rr|stream -p PORT -c CONC (-n TOTAL | -d SECONDS)\n"
-        "                [-H 127.0.0.1|::1] [-b BYTES] [-x echo|upper|suffix:SUFFIX]\n"
-        "                [-l LINE] [-t OP_TIMEOUT_S] [-D HARD_DEADLINE_S]\n"
-        "  conn:   each client connects, sends one line, reads the reply, closes\n"
-        "  rr:     persistent connections, one line per round trip\n"
-        "  stream: each connection pushes BYTES (default 1 MiB) of lines while\n"
-        "          reading the reply; -n counts streams (default CONC)\n"
-        "  Prints one 'RESULT ...' line. Exit 0 clean, 1 a wrong reply,\n"
-        "  2 usage, 3 other failures (refused/reset/timeout/eof) or deadline.\n");
+    fprintf(
+        f, "usage: plugload -m conn|rr|stream -p PORT -c CONC (-n TOTAL | -d "
+           "SECONDS)\n"
+           "                [-H 127.0.0.1|::1] [-b BYTES] [-x "
+           "echo|upper|suffix:SUFFIX]\n"
+           "                [-l LINE] [-t OP_TIMEOUT_S] [-D HARD_DEADLINE_S]\n"
+           "  conn:   each client connects, sends one line, reads the reply, "
+           "closes\n"
+           "  rr:     persistent connections, one line per round trip\n"
+           "  stream: each connection pushes BYTES (default 1 MiB) of lines "
+           "while\n"
+           "          reading the reply; -n counts streams (default CONC)\n"
+           "  Prints one 'RESULT ...' line. Exit 0 clean, 1 a wrong reply,\n"
+           "  2 usage, 3 other failures (refused/reset/timeout/eof) or "
+           "deadline.\n");
 }
 
 /* ---- the expected reply ---------------------------------------------- */
 
-static void xform_line(const char *in, size_t len, char *out, size_t *outlen)
+static void
+xform_line(const char *in, size_t len, char *out, size_t *outlen)
 {
     size_t body = len, i;
 
@@ -137,7 +167,8 @@ static void xform_line(const char *in, size_t len, char *out, size_t *outlen)
     }
 }
 
-static void expect_build(void)
+static void
+expect_build(void)
 {
     size_t reps = SEND_BUF_MIN / cfg.line_len + 2, i;
 
@@ -157,7 +188,8 @@ static void expect_build(void)
 }
 
 /* Checks bytes received at stream offset off against the expected reply. */
-static int expect_match(uint64_t off, const char *buf, size_t len)
+static int
+expect_match(uint64_t off, const char *buf, size_t len)
 {
     while (len > 0) {
         size_t pos = (size_t)(off % exp_.reply_len);
@@ -176,7 +208,8 @@ static int expect_match(uint64_t off, const char *buf, size_t len)
 
 /* ---- statistics ------------------------------------------------------ */
 
-static void stats_sample(double secs)
+static void
+stats_sample(double secs)
 {
     double us = secs * 1e6;
 
@@ -184,7 +217,8 @@ static void stats_sample(double secs)
         size_t ncap = st.cap ? st.cap * 2 : 65536;
         uint32_t *p;
 
-        if (ncap > MAX_SAMPLES || !(p = realloc(st.samples, ncap * sizeof(*p)))) {
+        if (ncap > MAX_SAMPLES ||
+            !(p = realloc(st.samples, ncap * sizeof(*p)))) {
             st.dropped++;
             return;
         }
@@ -194,21 +228,24 @@ static void stats_sample(double secs)
     st.samples[st.nsamples++] = us > 4e9 ? 4000000000u : (uint32_t)us;
 }
 
-static void stats_fail(enum fail_kind k, const char *why)
+static void
+stats_fail(enum fail_kind k, const char *why)
 {
     st.fails[k]++;
     if (!st.first_err[k][0])
         snprintf(st.first_err[k], sizeof(st.first_err[k]), "%s", why);
 }
 
-static int cmp_u32(const void *a, const void *b)
+static int
+cmp_u32(const void *a, const void *b)
 {
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
 
     return x < y ? -1 : x > y;
 }
 
-static uint32_t stats_pct(double p)
+static uint32_t
+stats_pct(double p)
 {
     size_t i;
 
@@ -220,18 +257,21 @@ static uint32_t stats_pct(double p)
 
 /* ---- one connection -------------------------------------------------- */
 
-static void conn_watch(struct conn *c, uint32_t ev)
+static void
+conn_watch(struct conn *c, uint32_t ev)
 {
     struct epoll_event e = { .events = ev, .data.ptr = c };
 
     if (c->events == ev)
         return;
-    if (epoll_ctl(epfd, c->events ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->fd, &e) < 0)
+    if (epoll_ctl(epfd, c->events ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->fd, &e) <
+        0)
         die("epoll_ctl failed");
     c->events = ev;
 }
 
-static void conn_close(struct conn *c)
+static void
+conn_close(struct conn *c)
 {
     if (c->fd >= 0)
         close(c->fd);
@@ -241,7 +281,8 @@ static void conn_close(struct conn *c)
 }
 
 /* One more op may start: within the count, the duration and the deadline. */
-static int slot_take(double now)
+static int
+slot_take(double now)
 {
     if (cfg.total > 0 ? launched >= cfg.total : now >= t_stop_launch)
         return 0;
@@ -249,7 +290,8 @@ static int slot_take(double now)
     return 1;
 }
 
-static void conn_fail(struct conn *c, enum fail_kind k, const char *why)
+static void
+conn_fail(struct conn *c, enum fail_kind k, const char *why)
 {
     char msg[128];
 
@@ -261,7 +303,8 @@ static void conn_fail(struct conn *c, enum fail_kind k, const char *why)
     c->retry_at = now_s() + RETRY_DELAY;
 }
 
-static enum fail_kind errno_kind(int e)
+static enum fail_kind
+errno_kind(int e)
 {
     if (e == ECONNREFUSED)
         return F_REFUSED;
@@ -272,7 +315,8 @@ static enum fail_kind errno_kind(int e)
     return F_OTHER;
 }
 
-static void conn_fail_errno(struct conn *c, const char *what, int e)
+static void
+conn_fail_errno(struct conn *c, const char *what, int e)
 {
     char msg[96];
 
@@ -281,7 +325,8 @@ static void conn_fail_errno(struct conn *c, const char *what, int e)
     conn_fail(c, errno_kind(e), msg);
 }
 
-static void conn_send(struct conn *c)
+static void
+conn_send(struct conn *c)
 {
     while (c->sent < exp_.send_total) {
         size_t pos = (size_t)(c->sent % cfg.line_len);
@@ -307,7 +352,8 @@ static void conn_send(struct conn *c)
 }
 
 /* A request starts on a connected socket. */
-static void conn_request(struct conn *c, double now)
+static void
+conn_request(struct conn *c, double now)
 {
     c->state = ST_ACTIVE;
     c->sent = c->rcvd = 0;
@@ -317,9 +363,11 @@ static void conn_request(struct conn *c, double now)
     conn_send(c);
 }
 
-static int conn_open(struct conn *c)
+static int
+conn_open(struct conn *c)
 {
-    c->fd = socket(cfg.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    c->fd = socket(cfg.addr.ss_family,
+                   SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (c->fd < 0) {
         conn_fail_errno(c, "socket", errno);
         return -1;
@@ -336,7 +384,8 @@ static int conn_open(struct conn *c)
 }
 
 /* Starts the next op on c, if one is left; rr keeps its socket. */
-static void conn_start(struct conn *c, double now)
+static void
+conn_start(struct conn *c, double now)
 {
     if (!slot_take(now)) {
         conn_close(c);
@@ -355,7 +404,8 @@ static void conn_start(struct conn *c, double now)
         conn_request(c, now);
 }
 
-static void conn_done(struct conn *c, double now)
+static void
+conn_done(struct conn *c, double now)
 {
     stats_sample(now - c->t_start);
     st.ops++;
@@ -366,7 +416,8 @@ static void conn_done(struct conn *c, double now)
     conn_start(c, now);
 }
 
-static void conn_connected(struct conn *c)
+static void
+conn_connected(struct conn *c)
 {
     int err = 0;
     socklen_t len = sizeof(err);
@@ -380,7 +431,8 @@ static void conn_connected(struct conn *c)
     conn_request(c, now_s());
 }
 
-static void conn_read(struct conn *c)
+static void
+conn_read(struct conn *c)
 {
     char buf[65536];
 
@@ -413,7 +465,8 @@ static void conn_read(struct conn *c)
     }
 }
 
-static void conn_event(struct conn *c, uint32_t ev)
+static void
+conn_event(struct conn *c, uint32_t ev)
 {
     int fd = c->fd;
 
@@ -432,19 +485,22 @@ static void conn_event(struct conn *c, uint32_t ev)
 /* ---- the run --------------------------------------------------------- */
 
 /* Fails ops that made no progress in time; restarts waiting connections. */
-static void run_timers(double now)
+static void
+run_timers(double now)
 {
     for (int i = 0; i < cfg.conc; i++) {
         struct conn *c = &conns[i];
 
-        if ((c->state == ST_ACTIVE || c->state == ST_CONNECTING) && now >= c->deadline)
+        if ((c->state == ST_ACTIVE || c->state == ST_CONNECTING) &&
+            now >= c->deadline)
             conn_fail(c, F_TIMEOUT, "no progress within the op timeout");
         else if (c->state == ST_WAIT && now >= c->retry_at)
             conn_start(c, now);
     }
 }
 
-static int run_busy(void)
+static int
+run_busy(void)
 {
     for (int i = 0; i < cfg.conc; i++)
         if (conns[i].state != ST_IDLE)
@@ -452,7 +508,8 @@ static int run_busy(void)
     return 0;
 }
 
-static int run(void)
+static int
+run(void)
 {
     struct epoll_event evs[256];
     double t0 = now_s(), hard = t0 + cfg.hard_secs, next_timer = t0;
@@ -483,7 +540,8 @@ static int run(void)
 
 /* ---- setup and report ------------------------------------------------ */
 
-static void parse_addr(const char *host, int port)
+static void
+parse_addr(const char *host, int port)
 {
     struct sockaddr_in *s4 = (struct sockaddr_in *)&cfg.addr;
     struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&cfg.addr;
@@ -506,7 +564,8 @@ static void parse_addr(const char *host, int port)
     }
 }
 
-static void set_line(const char *s)
+static void
+set_line(const char *s)
 {
     size_t n = strlen(s);
 
@@ -524,7 +583,8 @@ static void set_line(const char *s)
 
 /* A long printable line for stream, so that line handlers are not measured
  * on per-line overhead alone. */
-static void set_stream_line(void)
+static void
+set_stream_line(void)
 {
     static char buf[1001];
 
@@ -534,7 +594,8 @@ static void set_stream_line(void)
     set_line(buf);
 }
 
-static void parse_xform(const char *s)
+static void
+parse_xform(const char *s)
 {
     cfg.suffix = "";
     if (strcmp(s, "echo") == 0)
@@ -551,7 +612,8 @@ static void parse_xform(const char *s)
         die("-x: echo, upper or suffix:SUFFIX");
 }
 
-static void parse_mode(const char *s)
+static void
+parse_mode(const char *s)
 {
     if (strcmp(s, "conn") == 0)
         cfg.mode = MODE_CONN;
@@ -563,7 +625,8 @@ static void parse_mode(const char *s)
         die("-m: conn, rr or stream");
 }
 
-static void parse_args(int argc, char **argv)
+static void
+parse_args(int argc, char **argv)
 {
     const char *host = "127.0.0.1", *line = NULL;
     int opt, port = 0;
@@ -574,19 +637,45 @@ static void parse_args(int argc, char **argv)
     cfg.suffix = "";
     while ((opt = getopt(argc, argv, "m:H:p:c:n:d:b:x:l:t:D:h")) != -1) {
         switch (opt) {
-        case 'm': parse_mode(optarg); break;
-        case 'H': host = optarg; break;
-        case 'p': port = atoi(optarg); break;
-        case 'c': cfg.conc = atoi(optarg); break;
-        case 'n': cfg.total = atol(optarg); break;
-        case 'd': cfg.secs = atof(optarg); break;
-        case 'b': cfg.stream_bytes = (size_t)atoll(optarg); break;
-        case 'x': parse_xform(optarg); break;
-        case 'l': line = optarg; break;
-        case 't': cfg.op_timeout = atof(optarg); break;
-        case 'D': cfg.hard_secs = atof(optarg); break;
-        case 'h': usage(stdout); exit(0);
-        default: usage(stderr); exit(2);
+        case 'm':
+            parse_mode(optarg);
+            break;
+        case 'H':
+            host = optarg;
+            break;
+        case 'p':
+            port = atoi(optarg);
+            break;
+        case 'c':
+            cfg.conc = atoi(optarg);
+            break;
+        case 'n':
+            cfg.total = atol(optarg);
+            break;
+        case 'd':
+            cfg.secs = atof(optarg);
+            break;
+        case 'b':
+            cfg.stream_bytes = (size_t)atoll(optarg);
+            break;
+        case 'x':
+            parse_xform(optarg);
+            break;
+        case 'l':
+            line = optarg;
+            break;
+        case 't':
+            cfg.op_timeout = atof(optarg);
+            break;
+        case 'D':
+            cfg.hard_secs = atof(optarg);
+            break;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        default:
+            usage(stderr);
+            exit(2);
         }
     }
     if (optind != argc) {
@@ -613,22 +702,28 @@ static void parse_args(int argc, char **argv)
 }
 
 /* Enough descriptors for every connection, when the hard limit allows. */
-static void raise_nofile(void)
+static void
+raise_nofile(void)
 {
     struct rlimit rl;
 
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)cfg.conc + 64) {
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+        rl.rlim_cur < (rlim_t)cfg.conc + 64) {
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
     }
 }
 
-static const char *mode_name(void)
+static const char *
+mode_name(void)
 {
-    return cfg.mode == MODE_CONN ? "conn" : cfg.mode == MODE_RR ? "rr" : "stream";
+    return cfg.mode == MODE_CONN ? "conn"
+           : cfg.mode == MODE_RR ? "rr"
+                                 : "stream";
 }
 
-static void report(int deadline_hit)
+static void
+report(int deadline_hit)
 {
     double secs = st.t_last > st.t_first ? st.t_last - st.t_first : 0;
     int k;
@@ -638,14 +733,17 @@ static void report(int deadline_hit)
     for (k = 0; k < F_NKINDS; k++)
         if (st.fails[k])
             fprintf(stderr, "plugload: %llu %s, first: %s\n",
-                    (unsigned long long)st.fails[k], fail_names[k], st.first_err[k]);
+                    (unsigned long long)st.fails[k], fail_names[k],
+                    st.first_err[k]);
     if (deadline_hit)
-        fprintf(stderr, "plugload: hard deadline of %.0f s reached\n", cfg.hard_secs);
+        fprintf(stderr, "plugload: hard deadline of %.0f s reached\n",
+                cfg.hard_secs);
     printf("RESULT mode=%s conc=%d ops=%llu secs=%.3f rate=%.1f p50_us=%u "
            "p90_us=%u p99_us=%u max_us=%u mbps=%.2f",
            mode_name(), cfg.conc, (unsigned long long)st.ops, secs,
-           secs > 0 ? (double)st.ops / secs : 0, stats_pct(0.50), stats_pct(0.90),
-           stats_pct(0.99), st.nsamples ? st.samples[st.nsamples - 1] : 0,
+           secs > 0 ? (double)st.ops / secs : 0, stats_pct(0.50),
+           stats_pct(0.90), stats_pct(0.99),
+           st.nsamples ? st.samples[st.nsamples - 1] : 0,
            secs > 0 ? (double)st.bytes / secs / 1e6 : 0);
     for (k = 0; k < F_NKINDS; k++)
         printf(" %s=%llu", fail_names[k], (unsigned long long)st.fails[k]);
@@ -653,7 +751,8 @@ static void report(int deadline_hit)
     fflush(stdout);
 }
 
-static int exit_status(int deadline_hit)
+static int
+exit_status(int deadline_hit)
 {
     int k;
 
@@ -665,7 +764,8 @@ static int exit_status(int deadline_hit)
     return deadline_hit || st.ops == 0 ? 3 : 0;
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
     int deadline_hit;
 

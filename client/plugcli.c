@@ -49,11 +49,11 @@ struct cli {
     const char *host, *port; /* as typed, for messages */
     int timeout_ms;          /* -1: no -w */
     int sock;
-    bool stdin_open;   /* we still read stdin */
-    bool sock_wr_open; /* we may still send */
-    bool sock_rd_open; /* the server has not closed yet */
-    size_t out_chunk;  /* largest single write to stdout */
-    int64_t last_ms;   /* last time bytes moved, for the idle timeout */
+    bool stdin_open;     /* we still read stdin */
+    bool sock_wr_open;   /* we may still send */
+    bool sock_rd_open;   /* the server has not closed yet */
+    size_t out_chunk;    /* largest single write to stdout */
+    int64_t last_ms;     /* last time bytes moved, for the idle timeout */
     struct cli_buf up;   /* stdin -> socket */
     struct cli_buf down; /* socket -> stdout */
 };
@@ -78,20 +78,22 @@ static const char cli_usage_text[] =
 static void cli_msg(const struct cli *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-static void cli_msg(const struct cli *c, const char *fmt, ...)
+static void
+cli_msg(const struct cli *c, const char *fmt, ...)
 {
     char what[512];
     va_list ap;
     bool v6 = strchr(c->host, ':') != NULL;
 
     va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
+    vsnprintf(what, sizeof(what), fmt, ap);
     va_end(ap);
     fprintf(stderr, "plugcli: %s%s%s:%s: %s\n", v6 ? "[" : "", c->host,
             v6 ? "]" : "", c->port, what);
 }
 
-static int64_t cli_now_ms(void)
+static int64_t
+cli_now_ms(void)
 {
     struct timespec ts;
 
@@ -100,7 +102,8 @@ static int64_t cli_now_ms(void)
 }
 
 /* Milliseconds left before deadline_ms, as poll() wants them; -1 = none. */
-static int cli_left_ms(int64_t deadline_ms)
+static int
+cli_left_ms(int64_t deadline_ms)
 {
     int64_t left;
 
@@ -112,14 +115,18 @@ static int cli_left_ms(int64_t deadline_ms)
     return left > INT_MAX ? INT_MAX : (int)left;
 }
 
-static int cli_usage_error(const char *what)
+static int
+cli_usage_error(const char *what)
 {
-    fprintf(stderr, "plugcli: %s\nusage: plugcli [-w SECONDS] HOST PORT "
-                    "(plugcli -h for help)\n", what);
+    fprintf(stderr,
+            "plugcli: %s\nusage: plugcli [-w SECONDS] HOST PORT "
+            "(plugcli -h for help)\n",
+            what);
     return CLI_USAGE;
 }
 
-static bool cli_parse_seconds(const char *s, int *ms)
+static bool
+cli_parse_seconds(const char *s, int *ms)
 {
     char *end;
     long v;
@@ -133,7 +140,8 @@ static bool cli_parse_seconds(const char *s, int *ms)
 }
 
 /* Returns CLI_MORE when the command line was fine and we should connect. */
-static int cli_parse_args(struct cli *c, int argc, char **argv)
+static int
+cli_parse_args(struct cli *c, int argc, char **argv)
 {
     int opt;
 
@@ -144,14 +152,16 @@ static int cli_parse_args(struct cli *c, int argc, char **argv)
             return fflush(stdout) == 0 ? CLI_OK : CLI_ERROR;
         case 'w':
             if (!cli_parse_seconds(optarg, &c->timeout_ms))
-                return cli_usage_error("-w: must be a whole number of seconds");
+                return cli_usage_error(
+                    "-w: must be a whole number of seconds");
             break;
         case ':':
-            return cli_usage_error(optopt == 'w' ? "-w: needs SECONDS"
-                                                 : "an option needs an argument");
+            return cli_usage_error(optopt == 'w'
+                                       ? "-w: needs SECONDS"
+                                       : "an option needs an argument");
         default: {
             char what[32];
-            snprintf(what, sizeof what, "-%c: unknown option", optopt);
+            snprintf(what, sizeof(what), "-%c: unknown option", optopt);
             return cli_usage_error(what);
         }
         }
@@ -166,11 +176,12 @@ static int cli_parse_args(struct cli *c, int argc, char **argv)
 }
 
 /* The numeric form of an address, so a failure says which one it was. */
-static void cli_addr_text(const struct addrinfo *ai, char *out, size_t size)
+static void
+cli_addr_text(const struct addrinfo *ai, char *out, size_t size)
 {
     char h[NI_MAXHOST], s[NI_MAXSERV];
 
-    if (getnameinfo(ai->ai_addr, ai->ai_addrlen, h, sizeof h, s, sizeof s,
+    if (getnameinfo(ai->ai_addr, ai->ai_addrlen, h, sizeof(h), s, sizeof(s),
                     NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
         snprintf(out, size, "?");
         return;
@@ -179,12 +190,13 @@ static void cli_addr_text(const struct addrinfo *ai, char *out, size_t size)
 }
 
 /* Waits for a non-blocking connect; returns 0, or an errno (ETIMEDOUT). */
-static int cli_connect_wait(const struct cli *c, int fd)
+static int
+cli_connect_wait(const struct cli *c, int fd)
 {
     int64_t deadline = c->timeout_ms < 0 ? -1 : cli_now_ms() + c->timeout_ms;
     struct pollfd p = { .fd = fd, .events = POLLOUT };
     int err = 0;
-    socklen_t len = sizeof err;
+    socklen_t len = sizeof(err);
     int n;
 
     do
@@ -203,11 +215,12 @@ static int cli_connect_wait(const struct cli *c, int fd)
  * One address: a non-blocking socket (we own it, so its flags are ours to
  * set) so -w can bound the connect and later sends never block the loop.
  */
-static int cli_connect_one(const struct cli *c, const struct addrinfo *ai,
-                           int *err)
+static int
+cli_connect_one(const struct cli *c, const struct addrinfo *ai, int *err)
 {
-    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                    ai->ai_protocol);
+    int fd =
+        socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+               ai->ai_protocol);
 
     if (fd < 0) {
         *err = errno;
@@ -224,23 +237,25 @@ static int cli_connect_one(const struct cli *c, const struct addrinfo *ai,
 }
 
 /* Tries each resolved address in turn; returns the socket or -exit status. */
-static int cli_connect(const struct cli *c)
+static int
+cli_connect(const struct cli *c)
 {
-    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+    struct addrinfo hints = { .ai_family = AF_UNSPEC,
+                              .ai_socktype = SOCK_STREAM };
     struct addrinfo *list, *ai;
     char addr[NI_MAXHOST + NI_MAXSERV + 4];
     int rc, fd = -1, err = 0;
 
     rc = getaddrinfo(c->host, c->port, &hints, &list);
     if (rc != 0) {
-        cli_msg(c, "cannot resolve: %s", rc == EAI_SYSTEM ? strerror(errno)
-                                                          : gai_strerror(rc));
+        cli_msg(c, "cannot resolve: %s",
+                rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
         return -CLI_ERROR;
     }
     for (ai = list; ai != NULL && fd < 0; ai = ai->ai_next) {
         fd = cli_connect_one(c, ai, &err);
         if (fd < 0) {
-            cli_addr_text(ai, addr, sizeof addr);
+            cli_addr_text(ai, addr, sizeof(addr));
             cli_msg(c, "connect to %s: %s", addr,
                     err == ETIMEDOUT ? "timed out" : strerror(err));
         }
@@ -252,30 +267,34 @@ static int cli_connect(const struct cli *c)
 }
 
 /* Free space at the end of b, sliding the data to the front when that helps. */
-static size_t cli_buf_room(struct cli_buf *b)
+static size_t
+cli_buf_room(struct cli_buf *b)
 {
     if (b->len == 0)
         b->off = 0;
-    else if (b->off > 0 && b->off + b->len == sizeof b->data) {
+    else if (b->off > 0 && b->off + b->len == sizeof(b->data)) {
         memmove(b->data, b->data + b->off, b->len);
         b->off = 0;
     }
-    return sizeof b->data - b->off - b->len;
+    return sizeof(b->data) - b->off - b->len;
 }
 
-static void cli_buf_consume(struct cli_buf *b, size_t n)
+static void
+cli_buf_consume(struct cli_buf *b, size_t n)
 {
     b->off += n;
     b->len -= n;
 }
 
-static bool cli_transient(int err)
+static bool
+cli_transient(int err)
 {
     return err == EINTR || err == EAGAIN || err == EWOULDBLOCK;
 }
 
 /* poll() said stdin is readable, so this read returns without blocking. */
-static int cli_read_stdin(struct cli *c)
+static int
+cli_read_stdin(struct cli *c)
 {
     struct cli_buf *b = &c->up;
     ssize_t n = read(STDIN_FILENO, b->data + b->off + b->len, cli_buf_room(b));
@@ -297,7 +316,8 @@ static int cli_read_stdin(struct cli *c)
  * closed first, its FIN is still readable and that is a clean end; a plain
  * reset shows up as ECONNRESET on the next recv.
  */
-static int cli_send(struct cli *c)
+static int
+cli_send(struct cli *c)
 {
     struct cli_buf *b = &c->up;
     ssize_t n = send(c->sock, b->data + b->off, b->len, MSG_NOSIGNAL);
@@ -317,7 +337,8 @@ static int cli_send(struct cli *c)
 }
 
 /* The server closing ends the session: stop reading stdin, keep printing. */
-static int cli_recv(struct cli *c)
+static int
+cli_recv(struct cli *c)
 {
     struct cli_buf *b = &c->down;
     ssize_t n = recv(c->sock, b->data + b->off + b->len, cli_buf_room(b), 0);
@@ -340,7 +361,8 @@ static int cli_recv(struct cli *c)
 }
 
 /* At most out_chunk bytes, so a write to a slow pipe after POLLOUT never blocks. */
-static int cli_write_stdout(struct cli *c)
+static int
+cli_write_stdout(struct cli *c)
 {
     struct cli_buf *b = &c->down;
     size_t want = b->len < c->out_chunk ? b->len : c->out_chunk;
@@ -357,7 +379,8 @@ static int cli_write_stdout(struct cli *c)
 }
 
 /* Once stdin is done and all of it was sent, tell the server with a FIN. */
-static int cli_maybe_shutdown(struct cli *c)
+static int
+cli_maybe_shutdown(struct cli *c)
 {
     if (c->stdin_open || c->up.len > 0 || !c->sock_wr_open)
         return CLI_MORE;
@@ -370,7 +393,8 @@ static int cli_maybe_shutdown(struct cli *c)
 }
 
 /* Asks only for what can make progress; fd -1 makes poll() skip an entry. */
-static void cli_poll_set(struct cli *c, struct pollfd p[3])
+static void
+cli_poll_set(struct cli *c, struct pollfd p[3])
 {
     short sev = 0;
 
@@ -386,13 +410,15 @@ static void cli_poll_set(struct cli *c, struct pollfd p[3])
                             .events = POLLOUT };
 }
 
-static bool cli_ready(const struct pollfd *p, short ev)
+static bool
+cli_ready(const struct pollfd *p, short ev)
 {
     return p->fd >= 0 && (p->revents & (ev | POLLERR | POLLHUP));
 }
 
 /* Serves whatever poll() reported; stops at the first fatal error. */
-static int cli_dispatch(struct cli *c, const struct pollfd p[3])
+static int
+cli_dispatch(struct cli *c, const struct pollfd p[3])
 {
     int rc = CLI_MORE;
 
@@ -414,7 +440,8 @@ static int cli_dispatch(struct cli *c, const struct pollfd p[3])
 }
 
 /* The session: ends when the server has closed and all it sent is printed. */
-static int cli_run(struct cli *c)
+static int
+cli_run(struct cli *c)
 {
     struct pollfd p[3];
     int rc = CLI_MORE;
@@ -427,8 +454,9 @@ static int cli_run(struct cli *c)
         if (!c->sock_rd_open && c->down.len == 0)
             return CLI_OK;
         cli_poll_set(c, p);
-        int n = poll(p, 3, cli_left_ms(c->timeout_ms < 0 ? -1
-                                                         : c->last_ms + c->timeout_ms));
+        int n = poll(
+            p, 3,
+            cli_left_ms(c->timeout_ms < 0 ? -1 : c->last_ms + c->timeout_ms));
         if (n < 0 && errno != EINTR) {
             cli_msg(c, "poll: %s", strerror(errno));
             return CLI_ERROR;
@@ -444,7 +472,8 @@ static int cli_run(struct cli *c)
 }
 
 /* Pipes and sockets take PIPE_BUF without blocking once writable; files any size. */
-static size_t cli_stdout_chunk(void)
+static size_t
+cli_stdout_chunk(void)
 {
     struct stat st;
 
@@ -457,16 +486,19 @@ static size_t cli_stdout_chunk(void)
  * Started with fd 0, 1 or 2 closed, socket() would hand us that number and
  * we would talk to ourselves; /dev/null stands in for a missing one.
  */
-static void cli_guard_stdio(void)
+static void
+cli_guard_stdio(void)
 {
     for (int fd = 0; fd <= 2; fd++) {
         /* open() takes the lowest free number, which is this fd. */
-        if (fcntl(fd, F_GETFD) < 0 && errno == EBADF && open("/dev/null", O_RDWR) < 0)
+        if (fcntl(fd, F_GETFD) < 0 && errno == EBADF &&
+            open("/dev/null", O_RDWR) < 0)
             return;
     }
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
     static struct cli c; /* two 64 KiB buffers: keep them off the stack */
     int rc;

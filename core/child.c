@@ -31,7 +31,7 @@ struct exit_rec {
  * parent writes these on every connection. Measured: 8 page faults per
  * connection in the parent before, 5 after.
  */
-static struct exit_rec *exits;         /* EXITS_MAX of them */
+static struct exit_rec *exits; /* EXITS_MAX of them */
 static size_t nexits;
 static struct child *children;
 static size_t nchildren, capchildren, nserving;
@@ -54,7 +54,8 @@ child_map(size_t len)
 int
 child_table_init(void)
 {
-    if (exits == NULL && (exits = child_map(EXITS_MAX * sizeof(*exits))) == NULL)
+    if (exits == NULL &&
+        (exits = child_map(EXITS_MAX * sizeof(*exits))) == NULL)
         return -1;
     return 0;
 }
@@ -86,8 +87,7 @@ child_sigchld(int sig)
     pid_t pid;
 
     (void)sig;
-    while (nexits < EXITS_MAX &&
-           (pid = waitpid(-1, &status, WNOHANG)) > 0) {
+    while (nexits < EXITS_MAX && (pid = waitpid(-1, &status, WNOHANG)) > 0) {
         exits[nexits].pid = pid;
         exits[nexits].status = status;
         clock_gettime(CLOCK_MONOTONIC, &exits[nexits].when);
@@ -150,7 +150,7 @@ child_serve(struct child *c, const char *peer)
     c->state = CHILD_SERVING;
     nserving++;
     snprintf(c->peer, sizeof(c->peer), "%s", peer);
-    clock_gettime(CLOCK_MONOTONIC, &c->start);  /* not the time it waited */
+    clock_gettime(CLOCK_MONOTONIC, &c->start); /* not the time it waited */
     if (c->listener != NULL) {
         c->listener->spare--;
         c->listener->active++;
@@ -161,10 +161,10 @@ static const char *
 child_reason(const struct child *c, int status)
 {
     static const char *const codes[] = {
-        [CHILD_SETUP] = "setup", [CHILD_MODULE] = "module",
+        [CHILD_SETUP] = "setup",           [CHILD_MODULE] = "module",
         [CHILD_HANDLER] = "handler-error", [CHILD_IDLE] = "idle-timeout",
-        [CHILD_LINE] = "line-too-long", [CHILD_IO] = "io-error",
-        [CHILD_SHUTDOWN] = "shutdown", [CHILD_STUCK] = "handler-timeout",
+        [CHILD_LINE] = "line-too-long",    [CHILD_IO] = "io-error",
+        [CHILD_SHUTDOWN] = "shutdown",     [CHILD_STUCK] = "handler-timeout",
     };
     int code;
 
@@ -199,10 +199,11 @@ child_log_exit(const struct child *c, const struct exit_rec *e)
     }
     ms = (e->when.tv_sec - c->start.tv_sec) * 1000 +
          (e->when.tv_nsec - c->start.tv_nsec) / 1000000;
-    log_event("exit listener=%s peer=%s pid=%ld %s reason=%s duration_ms=%ld%s",
-              c->listener_name, c->peer[0] ? c->peer : "-", (long)e->pid, how,
-              child_reason(c, e->status), ms,
-              c->state == CHILD_SPARE ? " spare=1" : "");
+    log_event(
+        "exit listener=%s peer=%s pid=%ld %s reason=%s duration_ms=%ld%s",
+        c->listener_name, c->peer[0] ? c->peer : "-", (long)e->pid, how,
+        child_reason(c, e->status), ms,
+        c->state == CHILD_SPARE ? " spare=1" : "");
 }
 
 static void
@@ -242,7 +243,7 @@ child_collect(void)
             child_exited(&exits[i]);
         nexits = 0;
         if (n == EXITS_MAX)
-            child_sigchld(SIGCHLD);     /* the records were full */
+            child_sigchld(SIGCHLD); /* the records were full */
     } while (nexits > 0);
 }
 

@@ -16,18 +16,18 @@
 #include "config_int.h"
 
 static const char *const config_top_keys[] = {
-    "modules_dir", "max_connections", "idle_timeout", "max_line",
-    "shutdown_timeout", "user", "group", "rlimits", "listeners", NULL
+    "modules_dir", "max_connections",  "idle_timeout",
+    "max_line",    "shutdown_timeout", "user",
+    "group",       "rlimits",          "listeners",
+    NULL
 };
-static const char *const config_rlimit_keys[] = {
-    "cpu", "as", "nofile", NULL
-};
+static const char *const config_rlimit_keys[] = { "cpu", "as", "nofile",
+                                                  NULL };
 
 /* "FILE: KEY: what" (or "FILE: what" without a key) into the caller's
  * buffer; always returns -1 so that callers can return it. */
 int
-config_fail(struct cfgparse *p, const char *key,
-            const char *fmt, ...)
+config_fail(struct cfgparse *p, const char *key, const char *fmt, ...)
 {
     char what[ERRBUF];
     va_list ap;
@@ -35,7 +35,7 @@ config_fail(struct cfgparse *p, const char *key,
     if (p->err == NULL || p->errlen == 0)
         return -1;
     va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
+    vsnprintf(what, sizeof(what), fmt, ap);
     va_end(ap);
     if (key != NULL)
         snprintf(p->err, p->errlen, "%s: %s: %s", p->file, key, what);
@@ -59,8 +59,7 @@ config_sanitize(char *err, size_t errlen)
 }
 
 void
-config_key(char *key, size_t len, const char *prefix,
-           const char *name)
+config_key(char *key, size_t len, const char *prefix, const char *name)
 {
     snprintf(key, len, "%s%s", prefix, name);
 }
@@ -131,8 +130,10 @@ config_dir(struct cfgparse *p)
     cwd = getcwd(NULL, 0);
     if (cwd == NULL) {
         free(head);
-        return config_fail(p, NULL, "cannot resolve relative paths: "
-                           "getcwd: %s", strerror(errno));
+        return config_fail(p, NULL,
+                           "cannot resolve relative paths: "
+                           "getcwd: %s",
+                           strerror(errno));
     }
     p->dir = config_join(cwd, head);
     free(cwd);
@@ -153,8 +154,8 @@ config_resolve(struct cfgparse *p, const char *path, char **out)
 /* ---- typed members ---- */
 
 int
-config_check_keys(struct cfgparse *p, json_t *obj,
-                  const char *prefix, const char *const *names)
+config_check_keys(struct cfgparse *p, json_t *obj, const char *prefix,
+                  const char *const *names)
 {
     char key[KEYLEN];
     void *it;
@@ -166,7 +167,7 @@ config_check_keys(struct cfgparse *p, json_t *obj,
         for (i = 0; names[i] && strcmp(names[i], k) != 0; i++)
             ;
         if (names[i] == NULL) {
-            config_key(key, sizeof key, prefix, k);
+            config_key(key, sizeof(key), prefix, k);
             return config_fail(p, key, "unknown key");
         }
     }
@@ -176,8 +177,7 @@ config_check_keys(struct cfgparse *p, json_t *obj,
 /* An optional integer member in [lo, hi]; *val is left alone if absent. */
 static int
 config_int(struct cfgparse *p, json_t *obj, const char *prefix,
-           const char *name, long long lo, long long hi,
-           long long *val)
+           const char *name, long long lo, long long hi, long long *val)
 {
     json_t *v = json_object_get(obj, name);
     char key[KEYLEN];
@@ -186,18 +186,17 @@ config_int(struct cfgparse *p, json_t *obj, const char *prefix,
         return 0;
     if (!json_is_integer(v) || json_integer_value(v) < lo ||
         json_integer_value(v) > hi) {
-        config_key(key, sizeof key, prefix, name);
-        return config_fail(p, key, "must be an integer from %lld to %lld",
-                           lo, hi);
+        config_key(key, sizeof(key), prefix, name);
+        return config_fail(p, key, "must be an integer from %lld to %lld", lo,
+                           hi);
     }
     *val = json_integer_value(v);
     return 0;
 }
 
 int
-config_int_as_int(struct cfgparse *p, json_t *obj,
-                  const char *prefix, const char *name,
-                  long long lo, long long hi, int *val)
+config_int_as_int(struct cfgparse *p, json_t *obj, const char *prefix,
+                  const char *name, long long lo, long long hi, int *val)
 {
     long long v = *val;
 
@@ -208,9 +207,8 @@ config_int_as_int(struct cfgparse *p, json_t *obj,
 }
 
 int
-config_int_as_size(struct cfgparse *p, json_t *obj,
-                   const char *prefix, const char *name,
-                   long long lo, long long hi, size_t *val)
+config_int_as_size(struct cfgparse *p, json_t *obj, const char *prefix,
+                   const char *name, long long lo, long long hi, size_t *val)
 {
     long long v = (long long)*val;
 
@@ -232,7 +230,7 @@ config_str(struct cfgparse *p, json_t *obj, const char *prefix,
 
     if (v == NULL)
         return 0;
-    config_key(key, sizeof key, prefix, name);
+    config_key(key, sizeof(key), prefix, name);
     if (!json_is_string(v))
         return config_fail(p, key, "must be a string");
     if (json_string_length(v) == 0)
@@ -244,22 +242,21 @@ config_str(struct cfgparse *p, json_t *obj, const char *prefix,
 }
 
 int
-config_required(struct cfgparse *p, json_t *obj,
-                const char *prefix, const char *name)
+config_required(struct cfgparse *p, json_t *obj, const char *prefix,
+                const char *name)
 {
     char key[KEYLEN];
 
     if (json_object_get(obj, name) != NULL)
         return 0;
-    config_key(key, sizeof key, prefix, name);
+    config_key(key, sizeof(key), prefix, name);
     return config_fail(p, key, "is required");
 }
 
 /* ---- the top level ---- */
 
 static int
-config_rlimits(struct cfgparse *p, json_t *root,
-               struct rlimits *rl)
+config_rlimits(struct cfgparse *p, json_t *root, struct rlimits *rl)
 {
     json_t *obj = json_object_get(root, "rlimits");
 
@@ -273,15 +270,14 @@ config_rlimits(struct cfgparse *p, json_t *root,
     if (config_check_keys(p, obj, "rlimits.", config_rlimit_keys) < 0 ||
         config_int(p, obj, "rlimits.", "cpu", 0, MAX_RLIMIT, &rl->cpu) < 0 ||
         config_int(p, obj, "rlimits.", "as", 0, MAX_RLIMIT, &rl->as) < 0 ||
-        config_int(p, obj, "rlimits.", "nofile", 0, MAX_RLIMIT,
-                   &rl->nofile) < 0)
+        config_int(p, obj, "rlimits.", "nofile", 0, MAX_RLIMIT, &rl->nofile) <
+            0)
         return -1;
     return 0;
 }
 
 static int
-config_modules_dir(struct cfgparse *p, json_t *root,
-                   struct config *conf)
+config_modules_dir(struct cfgparse *p, json_t *root, struct config *conf)
 {
     char *dir = NULL;
     size_t len;
@@ -291,7 +287,7 @@ config_modules_dir(struct cfgparse *p, json_t *root,
         return -1;
     rc = config_resolve(p, dir ? dir : DEF_MODULES_DIR, &conf->modules_dir);
     free(dir);
-    if (rc == 0)    /* "mods/" is "mods", as messages will show it */
+    if (rc == 0) /* "mods/" is "mods", as messages will show it */
         for (len = strlen(conf->modules_dir);
              len > 1 && conf->modules_dir[len - 1] == '/'; len--)
             conf->modules_dir[len - 1] = '\0';
@@ -313,8 +309,7 @@ config_top(struct cfgparse *p, json_t *root, struct config *conf)
         config_int_as_size(p, root, "", "max_line", 1, MAX_MAX_LINE,
                            &conf->max_line) < 0 ||
         config_int_as_int(p, root, "", "shutdown_timeout", 0,
-                          MAX_SHUTDOWN_TIMEOUT,
-                          &conf->shutdown_timeout) < 0 ||
+                          MAX_SHUTDOWN_TIMEOUT, &conf->shutdown_timeout) < 0 ||
         config_str(p, root, "", "user", &conf->user) < 0 ||
         config_str(p, root, "", "group", &conf->group) < 0 ||
         config_rlimits(p, root, &conf->rlimits) < 0 ||
@@ -367,7 +362,7 @@ config_parse(const char *text, size_t len, const char *path,
         err[0] = '\0';
     root = config_json(&p, text, len);
     if (root != NULL && config_dir(&p) == 0) {
-        conf = calloc(1, sizeof *conf);
+        conf = calloc(1, sizeof(*conf));
         rc = conf ? config_top(&p, root, conf)
                   : config_fail(&p, NULL, "out of memory");
     }
@@ -411,8 +406,7 @@ config_read(struct cfgparse *p, char **text, size_t *len)
         n = read(fd, buf + *len, CONFIG_MAX_BYTES + 1 - *len);
         if (n > 0)
             *len += (size_t)n;
-    } while ((n > 0 || (n < 0 && errno == EINTR)) &&
-             *len <= CONFIG_MAX_BYTES);
+    } while ((n > 0 || (n < 0 && errno == EINTR)) && *len <= CONFIG_MAX_BYTES);
     if (n < 0) {
         config_fail(p, NULL, "cannot read: %s", strerror(errno));
         close(fd);
@@ -430,8 +424,7 @@ config_read(struct cfgparse *p, char **text, size_t *len)
 }
 
 int
-config_load(const char *path, struct config **out, char *err,
-            size_t errlen)
+config_load(const char *path, struct config **out, char *err, size_t errlen)
 {
     struct cfgparse p = { path, NULL, err, errlen };
     char *text = NULL;

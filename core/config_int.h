@@ -11,40 +11,40 @@
 #include "plugsrv.h"
 
 /* Defaults, as docs/DESIGN.md promises them. */
-#define DEF_MODULES_DIR "modules"
-#define DEF_MAX_CONNECTIONS 256
-#define DEF_IDLE_TIMEOUT 300
-#define DEF_MAX_LINE 65536
+#define DEF_MODULES_DIR      "modules"
+#define DEF_MAX_CONNECTIONS  256
+#define DEF_IDLE_TIMEOUT     300
+#define DEF_MAX_LINE         65536
 #define DEF_SHUTDOWN_TIMEOUT 10
-#define DEF_BACKLOG 511
-#define DEF_MODE MODE_FORK
-#define DEF_SPARE 4
+#define DEF_BACKLOG          511
+#define DEF_MODE             MODE_FORK
+#define DEF_SPARE            4
 /* A connection's process: enough for any honest handler, little enough
  * that a runaway one cannot take the machine (0 = unlimited/inherit). */
-#define DEF_RLIMIT_CPU 300              /* seconds of CPU */
-#define DEF_RLIMIT_AS (1LL << 30)       /* bytes of address space */
+#define DEF_RLIMIT_CPU    300         /* seconds of CPU */
+#define DEF_RLIMIT_AS     (1LL << 30) /* bytes of address space */
 #define DEF_RLIMIT_NOFILE 1024
 
 /* Limits: beyond them a value is a typo, not a wish. */
-#define CONFIG_MAX_BYTES (1024 * 1024)
-#define MAX_LISTENERS 1024
-#define MAX_MAX_CONNECTIONS 1000000
-#define MAX_IDLE_TIMEOUT 31536000       /* a year */
-#define MAX_MAX_LINE (1LL << 30)
+#define CONFIG_MAX_BYTES     (1024 * 1024)
+#define MAX_LISTENERS        1024
+#define MAX_MAX_CONNECTIONS  1000000
+#define MAX_IDLE_TIMEOUT     31536000 /* a year */
+#define MAX_MAX_LINE         (1LL << 30)
 #define MAX_SHUTDOWN_TIMEOUT 3600
-#define MAX_PORT 65535
-#define MAX_BACKLOG 65535
-#define MAX_SPARE 10000
-#define MAX_RLIMIT (1LL << 50)
-#define MAX_NAME 63                     /* struct child keeps 64 bytes */
+#define MAX_PORT             65535
+#define MAX_BACKLOG          65535
+#define MAX_SPARE            10000
+#define MAX_RLIMIT           (1LL << 50)
+#define MAX_NAME             63 /* struct child keeps 64 bytes */
 
-#define KEYLEN 256                      /* "listeners[1023].options.KEY" */
+#define KEYLEN 256 /* "listeners[1023].options.KEY" */
 
 /* What one parse carries around: where messages go, and the anchor for
  * relative paths. */
 struct cfgparse {
-    const char *file;       /* the path as given, for messages */
-    char *dir;              /* absolute folder of the file, owned */
+    const char *file; /* the path as given, for messages */
+    char *dir;        /* absolute folder of the file, owned */
     char *err;
     size_t errlen;
 };
@@ -60,9 +60,9 @@ int config_check_keys(struct cfgparse *p, json_t *obj, const char *prefix,
                       const char *const *names);
 int config_int_as_int(struct cfgparse *p, json_t *obj, const char *prefix,
                       const char *name, long long lo, long long hi, int *val);
-int config_int_as_size(struct cfgparse *p, json_t *obj, const char *prefix,
-                       const char *name, long long lo, long long hi,
-                       size_t *val);
+int
+config_int_as_size(struct cfgparse *p, json_t *obj, const char *prefix,
+                   const char *name, long long lo, long long hi, size_t *val);
 int config_str(struct cfgparse *p, json_t *obj, const char *prefix,
                const char *name, char **out);
 int config_required(struct cfgparse *p, json_t *obj, const char *prefix,

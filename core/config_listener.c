@@ -19,15 +19,17 @@ struct addrkey {
 };
 
 static const char *const config_listener_keys[] = {
-    "name", "address", "port", "module", "options", "max_connections",
-    "idle_timeout", "max_line", "backlog", "mode", "spare", NULL
+    "name",         "address",  "port",
+    "module",       "options",  "max_connections",
+    "idle_timeout", "max_line", "backlog",
+    "mode",         "spare",    NULL
 };
 
 /* ---- options ---- */
 
 static int
-config_option(struct cfgparse *p, const char *prefix,
-              const char *k, json_t *v, struct option *o)
+config_option(struct cfgparse *p, const char *prefix, const char *k, json_t *v,
+              struct option *o)
 {
     char key[KEYLEN];
 
@@ -47,14 +49,14 @@ config_option(struct cfgparse *p, const char *prefix,
         o->num = json_is_true(v);
         return 0;
     }
-    config_key(key, sizeof key, prefix, k);
+    config_key(key, sizeof(key), prefix, k);
     return config_fail(p, key, "must be a string, integer or boolean");
 }
 
 /* The listener's "options" object, copied out of jansson in file order. */
 static int
-config_options(struct cfgparse *p, json_t *obj,
-               const char *prefix, struct plugsrv_options *opts)
+config_options(struct cfgparse *p, json_t *obj, const char *prefix,
+               struct plugsrv_options *opts)
 {
     json_t *v = json_object_get(obj, "options");
     char key[KEYLEN], optprefix[KEYLEN];
@@ -62,15 +64,15 @@ config_options(struct cfgparse *p, json_t *obj,
 
     if (v == NULL)
         return 0;
-    config_key(key, sizeof key, prefix, "options");
+    config_key(key, sizeof(key), prefix, "options");
     if (!json_is_object(v))
         return config_fail(p, key, "must be an object");
     if (json_object_size(v) == 0)
         return 0;
-    opts->items = calloc(json_object_size(v), sizeof *opts->items);
+    opts->items = calloc(json_object_size(v), sizeof(*opts->items));
     if (opts->items == NULL)
         return config_fail(p, NULL, "out of memory");
-    snprintf(optprefix, sizeof optprefix, "%soptions.", prefix);
+    snprintf(optprefix, sizeof(optprefix), "%soptions.", prefix);
     for (it = json_object_iter(v); it; it = json_object_iter_next(v, it)) {
         struct option *o = &opts->items[opts->count++];
 
@@ -101,7 +103,7 @@ config_free_options(struct plugsrv_options *opts)
 static int
 config_addrkey(const char *text, int port, struct addrkey *k)
 {
-    memset(k, 0, sizeof *k);
+    memset(k, 0, sizeof(*k));
     k->port = port;
     if (inet_pton(AF_INET, text, k->bytes) == 1)
         k->family = AF_INET;
@@ -113,22 +115,22 @@ config_addrkey(const char *text, int port, struct addrkey *k)
 }
 
 static int
-config_listener_addr(struct cfgparse *p, json_t *obj,
-                     const char *prefix, struct listener_conf *lc,
-                     struct addrkey *k)
+config_listener_addr(struct cfgparse *p, json_t *obj, const char *prefix,
+                     struct listener_conf *lc, struct addrkey *k)
 {
     char key[KEYLEN];
 
     if (config_required(p, obj, prefix, "address") < 0 ||
         config_str(p, obj, prefix, "address", &lc->address) < 0 ||
         config_required(p, obj, prefix, "port") < 0 ||
-        config_int_as_int(p, obj, prefix, "port", 1, MAX_PORT,
-                          &lc->port) < 0)
+        config_int_as_int(p, obj, prefix, "port", 1, MAX_PORT, &lc->port) < 0)
         return -1;
     if (config_addrkey(lc->address, lc->port, k) < 0) {
-        config_key(key, sizeof key, prefix, "address");
-        return config_fail(p, key, "\"%.64s\" is not a numeric IPv4 or "
-                           "IPv6 address", lc->address);
+        config_key(key, sizeof(key), prefix, "address");
+        return config_fail(p, key,
+                           "\"%.64s\" is not a numeric IPv4 or "
+                           "IPv6 address",
+                           lc->address);
     }
     return 0;
 }
@@ -168,8 +170,7 @@ config_default_name(struct cfgparse *p, struct listener_conf *lc)
  */
 static int
 config_module_path(struct cfgparse *p, const char *key,
-                   const char *modules_dir,
-                   struct listener_conf *lc)
+                   const char *modules_dir, struct listener_conf *lc)
 {
     const char *m = lc->module;
     char *file;
@@ -192,14 +193,12 @@ config_module_path(struct cfgparse *p, const char *key,
 }
 
 static int
-config_listener_module(struct cfgparse *p, json_t *obj,
-                       const char *prefix,
-                       const struct config *conf,
-                       struct listener_conf *lc)
+config_listener_module(struct cfgparse *p, json_t *obj, const char *prefix,
+                       const struct config *conf, struct listener_conf *lc)
 {
     char key[KEYLEN];
 
-    config_key(key, sizeof key, prefix, "module");
+    config_key(key, sizeof(key), prefix, "module");
     if (config_required(p, obj, prefix, "module") < 0 ||
         config_str(p, obj, prefix, "module", &lc->module) < 0 ||
         config_module_path(p, key, conf->modules_dir, lc) < 0 ||
@@ -209,18 +208,22 @@ config_listener_module(struct cfgparse *p, json_t *obj,
         return -1;
     if (!config_name_ok(lc->name)) {
         if (json_object_get(obj, "name") == NULL)
-            return config_fail(p, key, "\"%.64s\" cannot name a listener "
-                               "(see \"name\")", lc->name);
-        config_key(key, sizeof key, prefix, "name");
-        return config_fail(p, key, "must be at most %d characters without "
-                           "spaces, quotes or '='", MAX_NAME);
+            return config_fail(p, key,
+                               "\"%.64s\" cannot name a listener "
+                               "(see \"name\")",
+                               lc->name);
+        config_key(key, sizeof(key), prefix, "name");
+        return config_fail(p, key,
+                           "must be at most %d characters without "
+                           "spaces, quotes or '='",
+                           MAX_NAME);
     }
     return 0;
 }
 
 static int
-config_listener_mode(struct cfgparse *p, json_t *obj,
-                     const char *prefix, struct listener_conf *lc)
+config_listener_mode(struct cfgparse *p, json_t *obj, const char *prefix,
+                     struct listener_conf *lc)
 {
     json_t *v = json_object_get(obj, "mode");
     char key[KEYLEN];
@@ -229,11 +232,10 @@ config_listener_mode(struct cfgparse *p, json_t *obj,
         return 0;
     if (json_is_string(v) && strcmp(json_string_value(v), "fork") == 0)
         lc->mode = MODE_FORK;
-    else if (json_is_string(v) &&
-             strcmp(json_string_value(v), "prefork") == 0)
+    else if (json_is_string(v) && strcmp(json_string_value(v), "prefork") == 0)
         lc->mode = MODE_PREFORK;
     else {
-        config_key(key, sizeof key, prefix, "mode");
+        config_key(key, sizeof(key), prefix, "mode");
         return config_fail(p, key, "must be \"fork\" or \"prefork\"");
     }
     return 0;
@@ -242,10 +244,8 @@ config_listener_mode(struct cfgparse *p, json_t *obj,
 /* Limits of a listener; absent ones come from the top level, except
  * max_connections whose 0 means "only the global cap". */
 static int
-config_listener_limits(struct cfgparse *p, json_t *obj,
-                       const char *prefix,
-                       const struct config *conf,
-                       struct listener_conf *lc)
+config_listener_limits(struct cfgparse *p, json_t *obj, const char *prefix,
+                       const struct config *conf, struct listener_conf *lc)
 {
     lc->max_connections = 0;
     lc->idle_timeout = conf->idle_timeout;
@@ -255,27 +255,27 @@ config_listener_limits(struct cfgparse *p, json_t *obj,
     lc->spare = DEF_SPARE;
     if (config_int_as_int(p, obj, prefix, "max_connections", 1,
                           MAX_MAX_CONNECTIONS, &lc->max_connections) < 0 ||
-        config_int_as_int(p, obj, prefix, "idle_timeout", 0,
-                          MAX_IDLE_TIMEOUT, &lc->idle_timeout) < 0 ||
+        config_int_as_int(p, obj, prefix, "idle_timeout", 0, MAX_IDLE_TIMEOUT,
+                          &lc->idle_timeout) < 0 ||
         config_int_as_size(p, obj, prefix, "max_line", 1, MAX_MAX_LINE,
                            &lc->max_line) < 0 ||
         config_int_as_int(p, obj, prefix, "backlog", 1, MAX_BACKLOG,
                           &lc->backlog) < 0 ||
         config_listener_mode(p, obj, prefix, lc) < 0 ||
-        config_int_as_int(p, obj, prefix, "spare", 1, MAX_SPARE,
-                          &lc->spare) < 0)
+        config_int_as_int(p, obj, prefix, "spare", 1, MAX_SPARE, &lc->spare) <
+            0)
         return -1;
     return 0;
 }
 
 static int
 config_listener(struct cfgparse *p, json_t *obj, size_t i,
-                const struct config *conf,
-                struct listener_conf *lc, struct addrkey *k)
+                const struct config *conf, struct listener_conf *lc,
+                struct addrkey *k)
 {
     char prefix[KEYLEN];
 
-    snprintf(prefix, sizeof prefix, "listeners[%zu]", i);
+    snprintf(prefix, sizeof(prefix), "listeners[%zu]", i);
     if (!json_is_object(obj))
         return config_fail(p, prefix, "must be an object");
     strcat(prefix, ".");
@@ -299,12 +299,13 @@ config_duplicates(struct cfgparse *p, const struct config *conf,
 
     for (i = 1; i < conf->nlisteners; i++) {
         for (j = 0; j < i; j++) {
-            if (memcmp(&keys[i], &keys[j], sizeof keys[i]) != 0)
+            if (memcmp(&keys[i], &keys[j], sizeof(keys[i])) != 0)
                 continue;
-            snprintf(key, sizeof key, "listeners[%zu]", i);
-            return config_fail(p, key, "duplicate of listeners[%zu] "
-                               "(%s%.64s%s:%d)", j,
-                               keys[i].family == AF_INET6 ? "[" : "",
+            snprintf(key, sizeof(key), "listeners[%zu]", i);
+            return config_fail(p, key,
+                               "duplicate of listeners[%zu] "
+                               "(%s%.64s%s:%d)",
+                               j, keys[i].family == AF_INET6 ? "[" : "",
                                conf->listeners[i].address,
                                keys[i].family == AF_INET6 ? "]" : "",
                                conf->listeners[i].port);
@@ -314,8 +315,7 @@ config_duplicates(struct cfgparse *p, const struct config *conf,
 }
 
 int
-config_listeners(struct cfgparse *p, json_t *root,
-                 struct config *conf)
+config_listeners(struct cfgparse *p, json_t *root, struct config *conf)
 {
     json_t *arr = json_object_get(root, "listeners");
     struct addrkey *keys;
@@ -328,10 +328,10 @@ config_listeners(struct cfgparse *p, json_t *root,
         return config_fail(p, "listeners", "must be a non-empty array");
     n = json_array_size(arr);
     if (n > MAX_LISTENERS)
-        return config_fail(p, "listeners", "has %zu entries, at most %d",
-                           n, MAX_LISTENERS);
-    conf->listeners = calloc(n, sizeof *conf->listeners);
-    keys = calloc(n, sizeof *keys);
+        return config_fail(p, "listeners", "has %zu entries, at most %d", n,
+                           MAX_LISTENERS);
+    conf->listeners = calloc(n, sizeof(*conf->listeners));
+    keys = calloc(n, sizeof(*keys));
     if (conf->listeners == NULL || keys == NULL) {
         free(keys);
         return config_fail(p, NULL, "out of memory");

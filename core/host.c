@@ -38,7 +38,7 @@ host_write(plugsrv_conn *c, const void *buf, size_t len)
             len -= (size_t)n;
             progress = watchdog_ms();
         } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            return host_write_fail(c, 1);   /* SO_SNDTIMEO ran out */
+            return host_write_fail(c, 1); /* SO_SNDTIMEO ran out */
         } else if (errno != EINTR) {
             return host_write_fail(c, 0);
         } else if (watchdog_stalled(progress)) {
@@ -79,7 +79,7 @@ host_local_addr(plugsrv_conn *c)
 
 static const char *const host_levels[] = { "error", "warn", "info", "debug" };
 
-const char *host_listener = "-";    /* for log lines without a connection */
+const char *host_listener = "-"; /* for log lines without a connection */
 
 /* Quotes and control bytes would break the key=value log line. */
 static void

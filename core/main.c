@@ -89,5 +89,5 @@ main(int argc, char *argv[])
         config_free(conf);
         return rc == 0 ? 0 : EXIT_CONFIG;
     }
-    return server_run(conf);    /* takes conf */
+    return server_run(conf); /* takes conf */
 }

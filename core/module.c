@@ -27,13 +27,15 @@ module_no_entry(void *dl, const char *path, char *err, size_t errlen)
     for (major = 2; major <= 9; major++) {
         snprintf(sym, sizeof(sym), "plugsrv_handler_v%d", major);
         if (dlsym(dl, sym) != NULL) {
-            snprintf(err, errlen, "%s: handler ABI %d.x, plugsrv supports "
+            snprintf(err, errlen,
+                     "%s: handler ABI %d.x, plugsrv supports "
                      "%d.x (%s found, " PLUGSRV_ENTRY_SYMBOL " missing)",
                      path, major, PLUGSRV_ABI_MAJOR, sym);
             return;
         }
     }
-    snprintf(err, errlen, "%s: no entry point " PLUGSRV_ENTRY_SYMBOL
+    snprintf(err, errlen,
+             "%s: no entry point " PLUGSRV_ENTRY_SYMBOL
              " (not a plugsrv handler, or built without PLUGSRV_EXPORT)",
              path);
 }
@@ -43,21 +45,27 @@ module_check(const plugsrv_handler *h, const char *path, char *err,
              size_t errlen)
 {
     if (h == NULL) {
-        snprintf(err, errlen, "%s: " PLUGSRV_ENTRY_SYMBOL "() returned NULL: "
-                 "the handler refused plugsrv's ABI %d.%d", path,
+        snprintf(err, errlen,
+                 "%s: " PLUGSRV_ENTRY_SYMBOL "() returned NULL: "
+                 "the handler refused plugsrv's ABI %d.%d",
+                 path, PLUGSRV_ABI_MAJOR, PLUGSRV_ABI_MINOR);
+        return -1;
+    }
+    if (h->abi_major != PLUGSRV_ABI_MAJOR ||
+        h->abi_minor > PLUGSRV_ABI_MINOR) {
+        snprintf(err, errlen,
+                 "%s: handler ABI %u.%u, plugsrv supports "
+                 "%d.0 to %d.%d",
+                 path, h->abi_major, h->abi_minor, PLUGSRV_ABI_MAJOR,
                  PLUGSRV_ABI_MAJOR, PLUGSRV_ABI_MINOR);
         return -1;
     }
-    if (h->abi_major != PLUGSRV_ABI_MAJOR || h->abi_minor > PLUGSRV_ABI_MINOR) {
-        snprintf(err, errlen, "%s: handler ABI %u.%u, plugsrv supports "
-                 "%d.0 to %d.%d", path, h->abi_major, h->abi_minor,
-                 PLUGSRV_ABI_MAJOR, PLUGSRV_ABI_MAJOR, PLUGSRV_ABI_MINOR);
-        return -1;
-    }
     if (h->size < sizeof(plugsrv_handler)) {
-        snprintf(err, errlen, "%s: handler struct is %u bytes, ABI %d.%d "
-                 "needs %zu", path, h->size, PLUGSRV_ABI_MAJOR,
-                 PLUGSRV_ABI_MINOR, sizeof(plugsrv_handler));
+        snprintf(err, errlen,
+                 "%s: handler struct is %u bytes, ABI %d.%d "
+                 "needs %zu",
+                 path, h->size, PLUGSRV_ABI_MAJOR, PLUGSRV_ABI_MINOR,
+                 sizeof(plugsrv_handler));
         return -1;
     }
     if (h->mode != PLUGSRV_MODE_STREAM && h->mode != PLUGSRV_MODE_LINE) {
@@ -76,9 +84,10 @@ module_writable(const struct stat *st, const char *what, const char *path,
     /* A sticky folder (/tmp) lets others add files, not replace ours. */
     if ((st->st_mode & S_IWOTH) &&
         !(S_ISDIR(st->st_mode) && (st->st_mode & S_ISVTX))) {
-        snprintf(err, errlen, "refused: %s %s is writable by others "
-                 "(mode %04o); chmod o-w it", what, path,
-                 (unsigned)(st->st_mode & 07777));
+        snprintf(err, errlen,
+                 "refused: %s %s is writable by others "
+                 "(mode %04o); chmod o-w it",
+                 what, path, (unsigned)(st->st_mode & 07777));
         return -1;
     }
     return 0;
@@ -133,9 +142,9 @@ module_find(void *dl, const struct stat *st)
     size_t i;
 
     for (i = 0; i < nloaded; i++) {
-        if (dl != NULL ? loaded[i].dl == dl
-                       : loaded[i].dev == st->st_dev &&
-                             loaded[i].ino == st->st_ino)
+        if (dl != NULL
+                ? loaded[i].dl == dl
+                : loaded[i].dev == st->st_dev && loaded[i].ino == st->st_ino)
             return &loaded[i];
     }
     return NULL;
@@ -180,8 +189,9 @@ module_dlopen(int fd, const struct stat *st, const char *path, char *err,
         snprintf(err, errlen, "cannot load: %s: %s", path, why);
         return NULL;
     }
-    loaded[nloaded++] = (struct loaded){ .dl = dl, .fd = fd,
-        .dev = st->st_dev, .ino = st->st_ino, .refs = 1 };
+    loaded[nloaded++] = (struct loaded){
+        .dl = dl, .fd = fd, .dev = st->st_dev, .ino = st->st_ino, .refs = 1
+    };
     return dl;
 }
 

@@ -9,8 +9,7 @@
 
 /* The option named key, or NULL; a NULL table is an empty one. */
 static const struct option *
-options_find(const plugsrv_options *o,
-             const char *key)
+options_find(const plugsrv_options *o, const char *key)
 {
     size_t i;
 
@@ -35,8 +34,8 @@ options_status(const struct option *opt, enum option_type type)
 }
 
 int
-options_string(const plugsrv_options *o, const char *key,
-               const char *def, const char **out)
+options_string(const plugsrv_options *o, const char *key, const char *def,
+               const char **out)
 {
     const struct option *opt = options_find(o, key);
     int rc = options_status(opt, OPTION_STRING);
@@ -59,8 +58,7 @@ options_int(const plugsrv_options *o, const char *key, long long def,
 }
 
 int
-options_bool(const plugsrv_options *o, const char *key, int def,
-             int *out)
+options_bool(const plugsrv_options *o, const char *key, int def, int *out)
 {
     const struct option *opt = options_find(o, key);
     int rc = options_status(opt, OPTION_BOOL);

@@ -17,8 +17,8 @@
 #include "handler.h"
 
 #define PLUGSRV_VERSION "1.0.0"
-#define ERRBUF 512      /* size of every error buffer a caller owns */
-#define ADDRSTRLEN 64   /* "[ipv6%scope]:port" and NUL */
+#define ERRBUF          512 /* size of every error buffer a caller owns */
+#define ADDRSTRLEN      64  /* "[ipv6%scope]:port" and NUL */
 
 /*
  * Exit codes. The parent only sees a connection's process through
@@ -27,18 +27,18 @@
  * bad config or start failure, 2 on a usage error.
  */
 enum child_exit {
-    CHILD_OK = 0,         /* client or handler closed normally */
-    CHILD_SETUP = 10,     /* the process could not be set up */
-    CHILD_MODULE = 11,    /* entry point, ABI or init() failed */
-    CHILD_HANDLER = 12,   /* a callback returned PLUGSRV_ERROR */
-    CHILD_IDLE = 13,      /* idle_timeout passed with no input */
-    CHILD_LINE = 14,      /* a line longer than max_line */
-    CHILD_IO = 15,        /* the client reset or a read/write failed */
-    CHILD_SHUTDOWN = 16,  /* closed because plugsrv is stopping */
-    CHILD_STUCK = 17,     /* a callback ran longer than idle_timeout */
+    CHILD_OK = 0,        /* client or handler closed normally */
+    CHILD_SETUP = 10,    /* the process could not be set up */
+    CHILD_MODULE = 11,   /* entry point, ABI or init() failed */
+    CHILD_HANDLER = 12,  /* a callback returned PLUGSRV_ERROR */
+    CHILD_IDLE = 13,     /* idle_timeout passed with no input */
+    CHILD_LINE = 14,     /* a line longer than max_line */
+    CHILD_IO = 15,       /* the client reset or a read/write failed */
+    CHILD_SHUTDOWN = 16, /* closed because plugsrv is stopping */
+    CHILD_STUCK = 17,    /* a callback ran longer than idle_timeout */
 };
 #define EXIT_CONFIG 1
-#define EXIT_USAGE 2
+#define EXIT_USAGE  2
 
 /* ---- log.c: one line per event on stderr, key=value ---- */
 void log_init(const char *name);
@@ -48,17 +48,21 @@ void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_vline(const char *fmt, va_list ap, const char *errstr)
     __attribute__((format(printf, 1, 0)));
-__attribute__((noreturn)) void fatalx(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
+__attribute__((noreturn)) void
+fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ---- config.c, config_listener.c: server.json into a struct config ---- */
-enum option_type { OPTION_STRING, OPTION_INT, OPTION_BOOL };
+enum option_type {
+    OPTION_STRING,
+    OPTION_INT,
+    OPTION_BOOL
+};
 
 struct option {
     char *key;
     enum option_type type;
-    char *str;          /* OPTION_STRING */
-    long long num;      /* OPTION_INT, OPTION_BOOL (0/1) */
+    char *str;     /* OPTION_STRING */
+    long long num; /* OPTION_INT, OPTION_BOOL (0/1) */
 };
 
 struct plugsrv_options {
@@ -66,37 +70,40 @@ struct plugsrv_options {
     struct option *items;
 };
 
-enum listener_mode { MODE_FORK, MODE_PREFORK };
+enum listener_mode {
+    MODE_FORK,
+    MODE_PREFORK
+};
 
 struct rlimits {
-    long long cpu;      /* seconds, 0 = unlimited */
-    long long as;       /* bytes of address space, 0 = unlimited */
-    long long nofile;   /* open files, 0 = inherit */
+    long long cpu;    /* seconds, 0 = unlimited */
+    long long as;     /* bytes of address space, 0 = unlimited */
+    long long nofile; /* open files, 0 = inherit */
 };
 
 struct listener_conf {
-    char *name;         /* for the log; defaults to the module's name */
-    char *address;      /* numeric IPv4 or IPv6 text, as given */
+    char *name;    /* for the log; defaults to the module's name */
+    char *address; /* numeric IPv4 or IPv6 text, as given */
     int port;
-    char *module;       /* as written in the config */
-    char *module_path;  /* resolved against modules_dir / the config's folder */
+    char *module;      /* as written in the config */
+    char *module_path; /* resolved against modules_dir / the config's folder */
     struct plugsrv_options options;
-    int max_connections;    /* 0: only the global cap */
-    int idle_timeout;       /* seconds, 0 = off */
+    int max_connections; /* 0: only the global cap */
+    int idle_timeout;    /* seconds, 0 = off */
     size_t max_line;
     int backlog;
     enum listener_mode mode;
-    int spare;              /* prefork: children waiting ready */
+    int spare; /* prefork: children waiting ready */
 };
 
 struct config {
-    char *path;             /* the file it came from */
-    char *modules_dir;      /* resolved */
+    char *path;        /* the file it came from */
+    char *modules_dir; /* resolved */
     int max_connections;
     int idle_timeout;
     size_t max_line;
     int shutdown_timeout;
-    char *user, *group;     /* NULL: keep the starting identity */
+    char *user, *group; /* NULL: keep the starting identity */
     struct rlimits rlimits;
     size_t nlisteners;
     struct listener_conf *listeners;
@@ -104,8 +111,8 @@ struct config {
 
 /* Fill *out from the file at path, or return -1 with "file: key: what" in
  * err. The caller owns *out and frees it with config_free(). */
-int config_load(const char *path, struct config **out, char *err,
-                size_t errlen);
+int
+config_load(const char *path, struct config **out, char *err, size_t errlen);
 /* The same from text in memory; path only names it in messages and anchors
  * relative paths. For tests and fuzzing. */
 int config_parse(const char *text, size_t len, const char *path,
@@ -113,12 +120,11 @@ int config_parse(const char *text, size_t len, const char *path,
 void config_free(struct config *conf);
 
 /* ---- options.c: the host's view of a listener's options ---- */
-int options_string(const plugsrv_options *o, const char *key,
-                   const char *def, const char **out);
+int options_string(const plugsrv_options *o, const char *key, const char *def,
+                   const char **out);
 int options_int(const plugsrv_options *o, const char *key, long long def,
                 long long *out);
-int options_bool(const plugsrv_options *o, const char *key, int def,
-                 int *out);
+int options_bool(const plugsrv_options *o, const char *key, int def, int *out);
 size_t options_count(const plugsrv_options *o);
 const char *options_key(const plugsrv_options *o, size_t i);
 
@@ -130,15 +136,18 @@ int addr_parse(const char *text, int port, struct sockaddr_storage *ss,
                socklen_t *sslen);
 
 /* ---- frame.c: a byte stream cut into lines of at most max bytes ---- */
-enum frame_status { FRAME_OK = 0, FRAME_TOOLONG = -2 };
+enum frame_status {
+    FRAME_OK = 0,
+    FRAME_TOOLONG = -2
+};
 
 /* Called once per line; a non-zero return stops the feed and is returned. */
 typedef int (*frame_cb)(void *arg, const char *line, size_t len);
 
 struct frame {
-    char *buf;          /* the unfinished line, owned */
+    char *buf; /* the unfinished line, owned */
     size_t len, cap;
-    size_t max;         /* the longest line allowed, '\n' included */
+    size_t max; /* the longest line allowed, '\n' included */
 };
 
 void frame_init(struct frame *f, size_t max);
@@ -155,12 +164,11 @@ struct module {
     const plugsrv_handler *handler;
 };
 
-extern const plugsrv_host module_host;   /* defined in host.c */
-extern const char *host_listener;        /* host.c: for host->log(NULL) */
+extern const plugsrv_host module_host; /* defined in host.c */
+extern const char *host_listener;      /* host.c: for host->log(NULL) */
 
 /* dlopen path, find the entry point, check the ABI; -1 with a message. */
-int module_open(struct module *m, const char *path, char *err,
-                size_t errlen);
+int module_open(struct module *m, const char *path, char *err, size_t errlen);
 void module_close(struct module *m);
 
 /* ---- probe.c: modules proven in throwaway processes ---- */
@@ -172,14 +180,14 @@ int probe_all(const struct listener_conf *lcs, size_t n, size_t *bad,
 
 /* ---- listen.c: the listening sockets ---- */
 struct listener {
-    struct listener_conf *conf;     /* owned by the config */
+    struct listener_conf *conf; /* owned by the config */
     int fd;
     struct module module;
     char addr[ADDRSTRLEN];
-    int active;                     /* children serving a connection */
-    int spare;                      /* prefork children waiting */
-    struct listener *from;          /* reload: whose socket this took over */
-    int retimed;                    /* a reload changed its idle_timeout */
+    int active;            /* children serving a connection */
+    int spare;             /* prefork children waiting */
+    struct listener *from; /* reload: whose socket this took over */
+    int retimed;           /* a reload changed its idle_timeout */
 };
 
 /* Bind and listen; -1 with "address: why" in err. */
@@ -202,9 +210,9 @@ const char *proc_signame(int sig);
 /* ---- session.c and host.c: one connection, in its own process ---- */
 struct plugsrv_conn {
     int fd;
-    int closing;            /* host->close() or PLUGSRV_CLOSE */
-    int failed;             /* a write failed: the client is gone */
-    int timedout;           /* ... because it stopped reading */
+    int closing;  /* host->close() or PLUGSRV_CLOSE */
+    int failed;   /* a write failed: the client is gone */
+    int timedout; /* ... because it stopped reading */
     const char *listener;
     char peer[ADDRSTRLEN];
     char local[ADDRSTRLEN];
@@ -223,13 +231,16 @@ long long watchdog_left(long long since);
 int watchdog_stalled(long long since);
 
 /* ---- child.c: the parent's table of children and their reaping ---- */
-enum child_state { CHILD_SERVING, CHILD_SPARE };
+enum child_state {
+    CHILD_SERVING,
+    CHILD_SPARE
+};
 
 struct child {
     pid_t pid;
     enum child_state state;
-    int killed;                     /* we sent SIGKILL at shutdown */
-    struct listener *listener;      /* NULL once its listener is gone */
+    int killed;                /* we sent SIGKILL at shutdown */
+    struct listener *listener; /* NULL once its listener is gone */
     char listener_name[64];
     char peer[ADDRSTRLEN];
     struct timespec start;

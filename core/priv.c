@@ -44,8 +44,10 @@ priv_no_user(const struct config *conf, char *err, size_t errlen)
 {
     if (conf->group == NULL)
         return 0;
-    snprintf(err, errlen, "%s: group: needs \"user\" too (handlers would "
-             "still run as root)", conf->path);
+    snprintf(err, errlen,
+             "%s: group: needs \"user\" too (handlers would "
+             "still run as root)",
+             conf->path);
     return -1;
 }
 
@@ -72,7 +74,8 @@ priv_drop(const struct config *conf, char *err, size_t errlen)
             return -1;
         if (geteuid() == 0)
             log_warnx("warning what=privileges msg=\"no user in %s: handlers "
-                      "will run as root\"", conf->path);
+                      "will run as root\"",
+                      conf->path);
         return 0;
     }
     if (priv_lookup(conf, &uid, &gid, err, errlen) == -1)

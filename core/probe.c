@@ -17,7 +17,7 @@
 
 #include "plugsrv.h"
 
-#define PROBE_TIMEOUT_MS 10000  /* a module's load and init() together */
+#define PROBE_TIMEOUT_MS 10000 /* a module's load and init() together */
 
 /* The throwaway process: everything a connection's process will do before
  * its first byte, with the verdict written to fd. */
@@ -56,15 +56,15 @@ probe_child(const struct listener_conf *lc, int fd, pid_t parent)
 /* One throwaway process at work on one listener's module. */
 struct probe {
     pid_t pid;
-    int fd;                 /* its verdict, -1 once read to the end */
+    int fd; /* its verdict, -1 once read to the end */
     char msg[ERRBUF];
     size_t len;
     int status;
 };
 
 static int
-probe_start(const struct listener_conf *lc, struct probe *p,
-                   pid_t parent, char *err, size_t errlen)
+probe_start(const struct listener_conf *lc, struct probe *p, pid_t parent,
+            char *err, size_t errlen)
 {
     int fds[2];
 
@@ -96,7 +96,8 @@ probe_input(struct probe *p)
 
     if (r > 0)
         p->len += (size_t)r;
-    if (r == 0 || (r == -1 && errno != EINTR) || p->len == sizeof(p->msg) - 1) {
+    if (r == 0 || (r == -1 && errno != EINTR) ||
+        p->len == sizeof(p->msg) - 1) {
         close(p->fd);
         p->fd = -1;
     }
@@ -138,7 +139,7 @@ probe_collect(struct probe *ps, size_t n)
 /* Ends a probe; its verdict into err, or "" if the module passed. */
 static void
 probe_end(const struct listener_conf *lc, struct probe *p, char *err,
-                 size_t errlen)
+          size_t errlen)
 {
     int timedout = p->fd != -1;
 
@@ -148,7 +149,7 @@ probe_end(const struct listener_conf *lc, struct probe *p, char *err,
     }
     while (waitpid(p->pid, &p->status, 0) == -1 && errno == EINTR)
         ;
-    kill(-p->pid, SIGKILL);        /* anything init() left behind */
+    kill(-p->pid, SIGKILL); /* anything init() left behind */
     err[0] = '\0';
     if (timedout)
         snprintf(err, errlen, "%s: did not finish loading and init() in %d s",
@@ -164,8 +165,8 @@ probe_end(const struct listener_conf *lc, struct probe *p, char *err,
 }
 
 int
-probe_all(const struct listener_conf *lcs, size_t n, size_t *bad,
-                 char *err, size_t errlen)
+probe_all(const struct listener_conf *lcs, size_t n, size_t *bad, char *err,
+          size_t errlen)
 {
     char why[ERRBUF];
     struct probe *ps;
@@ -184,8 +185,8 @@ probe_all(const struct listener_conf *lcs, size_t n, size_t *bad,
         return -1;
     }
     for (started = 0; started < n; started++) {
-        if (probe_start(&lcs[started], &ps[started], parent, err,
-                               errlen) == -1) {
+        if (probe_start(&lcs[started], &ps[started], parent, err, errlen) ==
+            -1) {
             *bad = started;
             rc = -1;
             break;

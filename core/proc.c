@@ -15,10 +15,10 @@
 
 #include "plugsrv.h"
 
-volatile sig_atomic_t proc_stop;     /* SIGTERM: finish and exit */
-volatile sig_atomic_t proc_retire;   /* SIGUSR2: a prefork spare retires */
-volatile sig_atomic_t proc_conn_fd = -1;    /* the connection, once there */
-volatile sig_atomic_t proc_accepting;       /* a spare waits in accept() */
+volatile sig_atomic_t proc_stop;         /* SIGTERM: finish and exit */
+volatile sig_atomic_t proc_retire;       /* SIGUSR2: a prefork spare retires */
+volatile sig_atomic_t proc_conn_fd = -1; /* the connection, once there */
+volatile sig_atomic_t proc_accepting;    /* a spare waits in accept() */
 
 /*
  * SIGTERM must end a process wherever it waits, even if it came just
@@ -76,7 +76,7 @@ proc_reset_signals(int spare)
             sigaction(sig, &sa, NULL);
         }
     }
-    sa.sa_handler = proc_on_signal;     /* no SA_RESTART: wake up a read */
+    sa.sa_handler = proc_on_signal; /* no SA_RESTART: wake up a read */
     sigaction(SIGTERM, &sa, NULL);
     if (spare)
         sigaction(SIGUSR2, &sa, NULL);
@@ -124,7 +124,8 @@ static struct {
     struct rlimit rl;
     int set;
 } proc_limits[3] = {
-    { .resource = RLIMIT_CPU }, { .resource = RLIMIT_AS },
+    { .resource = RLIMIT_CPU },
+    { .resource = RLIMIT_AS },
     { .resource = RLIMIT_NOFILE },
 };
 

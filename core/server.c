@@ -17,23 +17,23 @@
 
 #include "plugsrv.h"
 
-#define ACCEPT_BATCH 64         /* connections taken per wakeup per listener */
-#define PAUSE_MS 100            /* no accepting after EMFILE or a failed fork */
-#define KILL_WAIT_MS 5000       /* for SIGKILLed children to be reaped */
+#define ACCEPT_BATCH 64   /* connections taken per wakeup per listener */
+#define PAUSE_MS     100  /* no accepting after EMFILE or a failed fork */
+#define KILL_WAIT_MS 5000 /* for SIGKILLed children to be reaped */
 
 struct server {
     struct config *conf;
     struct listener *ls;
     size_t nls;
-    struct pollfd *pfds;        /* fork-mode listeners, then the notify pipe */
+    struct pollfd *pfds; /* fork-mode listeners, then the notify pipe */
     size_t npfds;
-    int notify[2];              /* prefork spares report their connection */
-    int reserve;                /* an fd to give back when out of fds */
-    struct timespec paused;     /* accepting resumes then */
-    int retry;                  /* a prefork refill failed */
-    int prefork;                /* a listener was ever in prefork mode */
+    int notify[2];          /* prefork spares report their connection */
+    int reserve;            /* an fd to give back when out of fds */
+    struct timespec paused; /* accepting resumes then */
+    int retry;              /* a prefork refill failed */
+    int prefork;            /* a listener was ever in prefork mode */
     pid_t pid;
-    sigset_t waitmask;          /* the mask inside ppoll(): ours let through */
+    sigset_t waitmask; /* the mask inside ppoll(): ours let through */
 };
 
 static volatile sig_atomic_t server_term, server_termsig, server_hup;
@@ -134,7 +134,8 @@ server_prepare_one(struct listener *l, size_t i, const struct config *conf,
     char why[ERRBUF];
     int rc;
 
-    if (module_open(&l->module, l->conf->module_path, why, sizeof(why)) == -1) {
+    if (module_open(&l->module, l->conf->module_path, why, sizeof(why)) ==
+        -1) {
         snprintf(err, errlen, "%s: listeners[%zu].module: %s", conf->path, i,
                  why);
         return -1;
@@ -171,10 +172,10 @@ server_prepare(const struct config *conf, struct listener *old, size_t nold,
         ls[i].conf = &conf->listeners[i];
         ls[i].fd = -1;
     }
-    if (probe_all(conf->listeners, conf->nlisteners, &bad, why,
-                  sizeof(why)) == -1) {
-        snprintf(err, errlen, "%s: listeners[%zu].module: %s", conf->path,
-                 bad, why);
+    if (probe_all(conf->listeners, conf->nlisteners, &bad, why, sizeof(why)) ==
+        -1) {
+        snprintf(err, errlen, "%s: listeners[%zu].module: %s", conf->path, bad,
+                 why);
         free(ls);
         return NULL;
     }
@@ -398,7 +399,7 @@ server_reload(struct server *s)
         child_signal_spares(&s->ls[i], SIGUSR2);
     for (i = 0; i < conf->nlisteners; i++) {
         if (ls[i].from != NULL)
-            ls[i].from->fd = -1;        /* now the new listener's */
+            ls[i].from->fd = -1; /* now the new listener's */
         ls[i].from = NULL;
     }
     child_relink(ls, conf->nlisteners);
@@ -444,9 +445,9 @@ server_wait(struct server *s)
     size_t i;
 
     for (i = 0; i < n; i++)
-        p[i].revents = 0;       /* EINTR leaves them as they were */
+        p[i].revents = 0; /* EINTR leaves them as they were */
     if (ms > 0) {
-        p += n - 1;             /* only the notify pipe while paused */
+        p += n - 1; /* only the notify pipe while paused */
         n = 1;
     } else if (s->retry) {
         ms = PAUSE_MS;
@@ -534,7 +535,7 @@ server_signals(struct server *s)
     sigaddset(&block, SIGTERM);
     sigaddset(&block, SIGINT);
     sigaddset(&block, SIGHUP);
-    sigaddset(&block, SIGUSR2);     /* a spare's, held until it is ready */
+    sigaddset(&block, SIGUSR2); /* a spare's, held until it is ready */
     if (sigprocmask(SIG_BLOCK, &block, &s->waitmask) == -1)
         return -1;
     sigdelset(&s->waitmask, SIGCHLD);
@@ -604,7 +605,7 @@ server_start(struct server *s)
     server_stdin();
     s->reserve = open("/dev/null", O_RDONLY | O_CLOEXEC);
     proc_limits_prepare(&s->conf->rlimits);
-    malloc_trim(0);     /* every page the parent keeps, fork copies */
+    malloc_trim(0); /* every page the parent keeps, fork copies */
     server_log_listeners(s);
     log_event("ready listeners=%zu config=%s", s->nls, s->conf->path);
     return 0;
@@ -622,7 +623,7 @@ server_free(struct server *s)
     if (s->reserve != -1)
         close(s->reserve);
     child_table_free();
-    config_free(s->conf);       /* the last one read: reloads replace it */
+    config_free(s->conf); /* the last one read: reloads replace it */
 }
 
 /* Serves conf until SIGTERM or SIGINT; takes ownership of conf. */

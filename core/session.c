@@ -16,17 +16,21 @@
 
 #include "plugsrv.h"
 
-#define SESSION_BUF 65536
-#define LINGER_MS 2000          /* draining unread input before close */
+#define SESSION_BUF  65536
+#define LINGER_MS    2000 /* draining unread input before close */
 #define LINGER_BYTES (1 << 20)
 
 /* What a delivery asks for; frame.c passes the non-zero ones through. */
-enum { SESSION_GO = 0, SESSION_CLOSE = 1, SESSION_ERROR = -1 };
+enum {
+    SESSION_GO = 0,
+    SESSION_CLOSE = 1,
+    SESSION_ERROR = -1
+};
 
 struct session {
     plugsrv_conn conn;
-    int idle;                   /* idle_timeout, seconds */
-    int shortened;              /* SO_RCVTIMEO is less than idle for now */
+    int idle;      /* idle_timeout, seconds */
+    int shortened; /* SO_RCVTIMEO is less than idle for now */
     const plugsrv_handler *h;
     void *module_state;
     void *conn_state;
@@ -144,7 +148,7 @@ session_loop(struct session *s, int *eof)
             if ((rc = session_input(s, session_buf, (size_t)n)) != 0)
                 return session_verdict(s, rc);
         } else if (n == 0) {
-            if (proc_stop)              /* shut down by the SIGTERM handler */
+            if (proc_stop) /* shut down by the SIGTERM handler */
                 return CHILD_SHUTDOWN;
             *eof = 1;
             return session_verdict(s, session_eof(s));
@@ -261,8 +265,8 @@ session_run(const struct listener *l, int fd, const char *peer)
     rc = session_open(&s, l);
     if (rc == CHILD_MODULE)
         return CHILD_MODULE;
-    status = rc == SESSION_GO ? session_loop(&s, &eof)
-                              : session_verdict(&s, rc);
+    status =
+        rc == SESSION_GO ? session_loop(&s, &eof) : session_verdict(&s, rc);
     session_end(&s);
     frame_free(&s.frame);
     if (!eof && (status == CHILD_OK || status == CHILD_LINE ||

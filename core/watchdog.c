@@ -20,10 +20,10 @@
 
 #include "plugsrv.h"
 
-static long watch_ms;                           /* 0 = off */
+static long watch_ms; /* 0 = off */
 static volatile sig_atomic_t in_handler, in_write;
-static volatile long enter_ms;                  /* when the callback began */
-static volatile long armed_ms;                  /* when the alarm goes off */
+static volatile long enter_ms; /* when the callback began */
+static volatile long armed_ms; /* when the alarm goes off */
 
 long long
 watchdog_ms(void)
@@ -66,7 +66,7 @@ watchdog_start(int seconds)
         return;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = watchdog_on_alarm;
-    sa.sa_flags = SA_RESTART;   /* most of a handler's own calls carry on */
+    sa.sa_flags = SA_RESTART; /* most of a handler's own calls carry on */
     sigemptyset(&sa.sa_mask);
     sigaction(SIGALRM, &sa, NULL);
     watch_ms = (long)seconds * 1000;

@@ -11,14 +11,15 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const char file[] = "/fuzz/server.json";
     struct config *conf = NULL;
     char err[ERRBUF];
     int rc;
 
-    rc = config_parse((const char *)data, size, file, &conf, err, sizeof err);
+    rc = config_parse((const char *)data, size, file, &conf, err, sizeof(err));
     if (rc == 0) {
         assert(conf != NULL && conf->nlisteners > 0);
         assert(conf->modules_dir[0] == '/');
@@ -26,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         config_free(conf);
     } else {
         assert(rc == -1 && conf == NULL);
-        assert(strncmp(err, file, sizeof file - 1) == 0);
+        assert(strncmp(err, file, sizeof(file) - 1) == 0);
         assert(strchr(err, '\n') == NULL);
     }
     return 0;

@@ -14,15 +14,16 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 struct check {
-    const char *input;      /* the whole stream */
+    const char *input; /* the whole stream */
     size_t size;
-    size_t done;            /* bytes delivered as lines so far */
+    size_t done; /* bytes delivered as lines so far */
     size_t max;
-    int finishing;          /* inside frame_finish() */
+    int finishing; /* inside frame_finish() */
     size_t lines, stop_after;
 };
 
-static int fuzz_line(void *arg, const char *line, size_t len)
+static int
+fuzz_line(void *arg, const char *line, size_t len)
 {
     struct check *c = arg;
 
@@ -38,7 +39,8 @@ static int fuzz_line(void *arg, const char *line, size_t len)
 
 /* Is there a line the framer had to refuse? One longer than max, or an
  * unfinished last one that filled max (a framer may refuse it early). */
-static int fuzz_has_long_line(const char *s, size_t size, size_t max)
+static int
+fuzz_has_long_line(const char *s, size_t size, size_t max)
 {
     size_t start = 0, i;
 
@@ -53,23 +55,33 @@ static int fuzz_has_long_line(const char *s, size_t size, size_t max)
 }
 
 /* The next read's size: 1..16, or 1..256, or all that is left. */
-static size_t fuzz_chunk(uint32_t *seed, uint8_t pattern, size_t left)
+static size_t
+fuzz_chunk(uint32_t *seed, uint8_t pattern, size_t left)
 {
     size_t n;
 
     *seed = *seed * 1103515245u + 12345u;
     switch (pattern & 3) {
-    case 0: n = left; break;
-    case 1: n = 1; break;
-    case 2: n = 1 + (*seed >> 16) % 16; break;
-    default: n = 1 + (*seed >> 16) % 256; break;
+    case 0:
+        n = left;
+        break;
+    case 1:
+        n = 1;
+        break;
+    case 2:
+        n = 1 + (*seed >> 16) % 16;
+        break;
+    default:
+        n = 1 + (*seed >> 16) % 256;
+        break;
     }
     return n < left ? n : left;
 }
 
 /* Feeds the stream in reads of fresh, exactly sized buffers so that ASan
  * sees a framer that reads past what it was given. */
-static int fuzz_feed(struct frame *f, struct check *c, uint8_t pattern)
+static int
+fuzz_feed(struct frame *f, struct check *c, uint8_t pattern)
 {
     uint32_t seed = pattern;
     size_t off = 0, n;
@@ -90,7 +102,8 @@ static int fuzz_feed(struct frame *f, struct check *c, uint8_t pattern)
     return rc;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct check c = { 0 };
     struct frame f;

@@ -89,7 +89,7 @@ extern "C" {
  * -fvisibility=hidden (recommended: then nothing else leaks out of the .so).
  */
 #if defined(__GNUC__) || defined(__clang__)
-#define PLUGSRV_EXPORT __attribute__((visibility("default")))
+#define PLUGSRV_EXPORT            __attribute__((visibility("default")))
 #define PLUGSRV_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
 #else
 #define PLUGSRV_EXPORT
@@ -108,7 +108,7 @@ extern "C" {
  *   PLUGSRV_ERROR  something failed: plugsrv calls close() and ends the
  *                  connection; the parent logs the exit as a handler error.
  */
-#define PLUGSRV_OK 0
+#define PLUGSRV_OK    0
 #define PLUGSRV_CLOSE 1
 #define PLUGSRV_ERROR (-1)
 
@@ -128,12 +128,12 @@ extern "C" {
  *                        parent logs why); data() never sees it.
  */
 #define PLUGSRV_MODE_STREAM 0
-#define PLUGSRV_MODE_LINE 1
+#define PLUGSRV_MODE_LINE   1
 
 /* Log levels for plugsrv_host.log. */
 #define PLUGSRV_LOG_ERROR 0
-#define PLUGSRV_LOG_WARN 1
-#define PLUGSRV_LOG_INFO 2
+#define PLUGSRV_LOG_WARN  1
+#define PLUGSRV_LOG_INFO  2
 #define PLUGSRV_LOG_DEBUG 3
 
 /*
@@ -201,10 +201,10 @@ typedef struct plugsrv_host {
      */
     int (*opt_string)(const plugsrv_options *opts, const char *key,
                       const char *def, const char **out);
-    int (*opt_int)(const plugsrv_options *opts, const char *key,
-                   long long def, long long *out);
-    int (*opt_bool)(const plugsrv_options *opts, const char *key,
-                    int def, int *out);
+    int (*opt_int)(const plugsrv_options *opts, const char *key, long long def,
+                   long long *out);
+    int (*opt_bool)(const plugsrv_options *opts, const char *key, int def,
+                    int *out);
 
     /*
      * The number of options, and the key of the i-th (0 <= i < count), so
@@ -255,8 +255,8 @@ typedef struct plugsrv_handler {
      * "option \"suffix\" must be a string". plugsrv reports that reason with
      * the listener's name and refuses to start.
      */
-    int (*init)(const plugsrv_options *opts, void **module_state,
-                char *err, size_t errlen);
+    int (*init)(const plugsrv_options *opts, void **module_state, char *err,
+                size_t errlen);
 
     /*
      * Called once when a client has connected, before any data(). Put the

@@ -11,8 +11,8 @@ static const plugsrv_host *echo_host;
  * Stream mode hands us whatever arrived, of any length; buf is not a C
  * string, so len (not strlen) keeps this binary-safe.
  */
-static int echo_data(plugsrv_conn *conn, void *conn_state, const char *buf,
-                     size_t len)
+static int
+echo_data(plugsrv_conn *conn, void *conn_state, const char *buf, size_t len)
 {
     (void)conn_state;
     if (echo_host->write(conn, buf, len) != PLUGSRV_OK)

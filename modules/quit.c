@@ -15,13 +15,13 @@ static const plugsrv_host *quit_host;
 
 /* What every connection of the listener shares: the quit word. */
 struct quit_conf {
-    const char *word;   /* owned by plugsrv, valid until fini() */
+    const char *word; /* owned by plugsrv, valid until fini() */
     size_t len;
 };
 
 /* Refuse keys we do not know, so that a typo ("wrod") fails the start. */
-static int quit_check_keys(const plugsrv_options *opts, char *err,
-                           size_t errlen)
+static int
+quit_check_keys(const plugsrv_options *opts, char *err, size_t errlen)
 {
     size_t count = quit_host->opt_count(opts);
 
@@ -40,7 +40,8 @@ static int quit_check_keys(const plugsrv_options *opts, char *err,
  * A word that is empty or holds a line break could never be matched (or
  * would match oddly), so the client could never quit: refuse it up front.
  */
-static int quit_check_word(const char *word, char *err, size_t errlen)
+static int
+quit_check_word(const char *word, char *err, size_t errlen)
 {
     if (word[0] == '\0') {
         snprintf(err, errlen, "option \"word\" must not be empty");
@@ -53,8 +54,9 @@ static int quit_check_word(const char *word, char *err, size_t errlen)
     return PLUGSRV_OK;
 }
 
-static int quit_init(const plugsrv_options *opts, void **module_state,
-                     char *err, size_t errlen)
+static int
+quit_init(const plugsrv_options *opts, void **module_state, char *err,
+          size_t errlen)
 {
     struct quit_conf *conf;
     const char *word;
@@ -68,7 +70,7 @@ static int quit_init(const plugsrv_options *opts, void **module_state,
     }
     if (quit_check_word(word, err, errlen) != PLUGSRV_OK)
         return PLUGSRV_ERROR;
-    if ((conf = malloc(sizeof *conf)) == NULL) {
+    if ((conf = malloc(sizeof(*conf))) == NULL) {
         snprintf(err, errlen, "out of memory");
         return PLUGSRV_ERROR;
     }
@@ -78,14 +80,15 @@ static int quit_init(const plugsrv_options *opts, void **module_state,
     return PLUGSRV_OK;
 }
 
-static void quit_fini(void *module_state)
+static void
+quit_fini(void *module_state)
 {
     free(module_state);
 }
 
 /* data() is only given the connection's state: make it the shared conf. */
-static int quit_open(plugsrv_conn *conn, void *module_state,
-                     void **conn_state)
+static int
+quit_open(plugsrv_conn *conn, void *module_state, void **conn_state)
 {
     (void)conn;
     *conn_state = module_state;
@@ -93,7 +96,8 @@ static int quit_open(plugsrv_conn *conn, void *module_state,
 }
 
 /* Length of the line ending: "\r\n", "\n", or none (last line at EOF). */
-static size_t quit_ending(const char *line, size_t len)
+static size_t
+quit_ending(const char *line, size_t len)
 {
     if (len >= 2 && line[len - 2] == '\r' && line[len - 1] == '\n')
         return 2;
@@ -103,8 +107,8 @@ static size_t quit_ending(const char *line, size_t len)
 }
 
 /* Line mode: buf is exactly one line, ending included (binary-safe). */
-static int quit_data(plugsrv_conn *conn, void *conn_state, const char *buf,
-                     size_t len)
+static int
+quit_data(plugsrv_conn *conn, void *conn_state, const char *buf, size_t len)
 {
     const struct quit_conf *conf = conn_state;
     size_t body = len - quit_ending(buf, len);

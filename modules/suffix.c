@@ -17,13 +17,13 @@ static const plugsrv_host *suffix_host;
 
 /* What every connection of the listener shares: the configured suffix. */
 struct suffix_conf {
-    const char *text;   /* owned by plugsrv, valid until fini() */
+    const char *text; /* owned by plugsrv, valid until fini() */
     size_t len;
 };
 
 /* Refuse keys we do not know, so that a typo ("sufix") fails the start. */
-static int suffix_check_keys(const plugsrv_options *opts, char *err,
-                             size_t errlen)
+static int
+suffix_check_keys(const plugsrv_options *opts, char *err, size_t errlen)
 {
     size_t count = suffix_host->opt_count(opts);
 
@@ -38,8 +38,9 @@ static int suffix_check_keys(const plugsrv_options *opts, char *err,
     return PLUGSRV_OK;
 }
 
-static int suffix_init(const plugsrv_options *opts, void **module_state,
-                       char *err, size_t errlen)
+static int
+suffix_init(const plugsrv_options *opts, void **module_state, char *err,
+            size_t errlen)
 {
     struct suffix_conf *conf;
     const char *text;
@@ -51,7 +52,7 @@ static int suffix_init(const plugsrv_options *opts, void **module_state,
         snprintf(err, errlen, "option \"suffix\" must be a string");
         return PLUGSRV_ERROR;
     }
-    if ((conf = malloc(sizeof *conf)) == NULL) {
+    if ((conf = malloc(sizeof(*conf))) == NULL) {
         snprintf(err, errlen, "out of memory");
         return PLUGSRV_ERROR;
     }
@@ -61,14 +62,15 @@ static int suffix_init(const plugsrv_options *opts, void **module_state,
     return PLUGSRV_OK;
 }
 
-static void suffix_fini(void *module_state)
+static void
+suffix_fini(void *module_state)
 {
     free(module_state);
 }
 
 /* data() is only given the connection's state: make it the shared conf. */
-static int suffix_open(plugsrv_conn *conn, void *module_state,
-                       void **conn_state)
+static int
+suffix_open(plugsrv_conn *conn, void *module_state, void **conn_state)
 {
     (void)conn;
     *conn_state = module_state;
@@ -76,7 +78,8 @@ static int suffix_open(plugsrv_conn *conn, void *module_state,
 }
 
 /* Length of the line ending: "\r\n", "\n", or none (last line at EOF). */
-static size_t suffix_ending(const char *line, size_t len)
+static size_t
+suffix_ending(const char *line, size_t len)
 {
     if (len >= 2 && line[len - 2] == '\r' && line[len - 1] == '\n')
         return 2;
@@ -86,14 +89,15 @@ static size_t suffix_ending(const char *line, size_t len)
 }
 
 /* host->write, treating an empty piece as written. */
-static int suffix_write(plugsrv_conn *conn, const char *buf, size_t len)
+static int
+suffix_write(plugsrv_conn *conn, const char *buf, size_t len)
 {
     return len == 0 ? PLUGSRV_OK : suffix_host->write(conn, buf, len);
 }
 
 /* Line mode: buf is exactly one line, ending included (binary-safe). */
-static int suffix_data(plugsrv_conn *conn, void *conn_state, const char *buf,
-                       size_t len)
+static int
+suffix_data(plugsrv_conn *conn, void *conn_state, const char *buf, size_t len)
 {
     const struct suffix_conf *conf = conn_state;
     size_t ending = suffix_ending(buf, len);
@@ -101,7 +105,7 @@ static int suffix_data(plugsrv_conn *conn, void *conn_state, const char *buf,
     char out[SUFFIX_STACK];
     int rc;
 
-    if (conf->len <= sizeof out && len <= sizeof out - conf->len) {
+    if (conf->len <= sizeof(out) && len <= sizeof(out) - conf->len) {
         memcpy(out, buf, body);
         memcpy(out + body, conf->text, conf->len);
         memcpy(out + body + conf->len, buf + body, ending);

@@ -15,13 +15,15 @@ static char uppercase_out[UPPERCASE_CHUNK];
 static const plugsrv_host *uppercase_host;
 
 /* Not toupper(): its result depends on the locale, and we want ASCII only. */
-static char uppercase_byte(char c)
+static char
+uppercase_byte(char c)
 {
     return (c >= 'a' && c <= 'z') ? (char)(c - 'a' + 'A') : c;
 }
 
-static int uppercase_data(plugsrv_conn *conn, void *conn_state,
-                          const char *buf, size_t len)
+static int
+uppercase_data(plugsrv_conn *conn, void *conn_state, const char *buf,
+               size_t len)
 {
     char *out = uppercase_out;
     size_t done = 0;

@@ -27,14 +27,15 @@
 #error "PLUGCLI_BIN must name the plugcli binary"
 #endif
 
-#define DEADLINE_MS 30000    /* one plugcli run, far above what it needs */
-#define SERVER_ALARM_S 40    /* a stuck server child dies on its own */
-#define MAX_STEPS 10000000L  /* bound on pump iterations besides the clock */
-#define BIG (4u * 1024 * 1024)
+#define DEADLINE_MS    30000     /* one plugcli run, far above what it needs */
+#define SERVER_ALARM_S 40        /* a stuck server child dies on its own */
+#define MAX_STEPS      10000000L /* bound on pump iterations besides the clock */
+#define BIG            (4u * 1024 * 1024)
 
 /* ---- time and data ------------------------------------------------------ */
 
-static int64_t now_ms(void)
+static int64_t
+now_ms(void)
 {
     struct timespec ts;
 
@@ -43,9 +44,11 @@ static int64_t now_ms(void)
 }
 
 /* Every byte value, NULs and newlines included: plugcli must not care. */
-static unsigned char *random_bytes(size_t len)
+static unsigned char *
+random_bytes(size_t len)
 {
-    uint64_t x = ((uint64_t)getpid() << 32) ^ (uint64_t)time(NULL) ^ 0x9e3779b97f4a7c15u;
+    uint64_t x = ((uint64_t)getpid() << 32) ^ (uint64_t)time(NULL) ^
+                 0x9e3779b97f4a7c15u;
     unsigned char *p = malloc(len);
 
     assert_non_null(p);
@@ -68,7 +71,8 @@ struct server {
 };
 
 /* Returns -1 when the address family is not available here (no ::1). */
-static int listen_on(const char *addr, int *port, int do_listen)
+static int
+listen_on(const char *addr, int *port, int do_listen)
 {
     struct sockaddr_storage ss = { 0 };
     socklen_t len;
@@ -81,14 +85,15 @@ static int listen_on(const char *addr, int *port, int do_listen)
         struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
         s6->sin6_family = AF_INET6;
         assert_int_equal(inet_pton(AF_INET6, addr, &s6->sin6_addr), 1);
-        len = sizeof *s6;
+        len = sizeof(*s6);
     } else {
         struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
         s4->sin_family = AF_INET;
         assert_int_equal(inet_pton(AF_INET, addr, &s4->sin_addr), 1);
-        len = sizeof *s4;
+        len = sizeof(*s4);
     }
-    if (bind(fd, (struct sockaddr *)&ss, len) < 0 || (do_listen && listen(fd, 8) < 0)) {
+    if (bind(fd, (struct sockaddr *)&ss, len) < 0 ||
+        (do_listen && listen(fd, 8) < 0)) {
         close(fd);
         return -1;
     }
@@ -102,7 +107,8 @@ static int listen_on(const char *addr, int *port, int do_listen)
  * Forks a child that accepts one connection and runs fn on it. The socket
  * listens before plugcli starts, so there is no race to wait out.
  */
-static int server_start(struct server *s, const char *addr, serve_fn fn)
+static int
+server_start(struct server *s, const char *addr, serve_fn fn)
 {
     int lfd = listen_on(addr, &s->port, 1);
 
@@ -123,7 +129,8 @@ static int server_start(struct server *s, const char *addr, serve_fn fn)
 }
 
 /* The child is bounded by its alarm, so a blocking wait ends. */
-static int server_wait(struct server *s)
+static int
+server_wait(struct server *s)
 {
     int st;
 
@@ -131,7 +138,8 @@ static int server_wait(struct server *s)
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-static int write_all(int fd, const void *p, size_t n)
+static int
+write_all(int fd, const void *p, size_t n)
 {
     const char *c = p;
 
@@ -147,67 +155,74 @@ static int write_all(int fd, const void *p, size_t n)
     return 0;
 }
 
-static int serve_echo(int conn)
+static int
+serve_echo(int conn)
 {
     char buf[65536];
     ssize_t n;
 
-    while ((n = read(conn, buf, sizeof buf)) > 0)
+    while ((n = read(conn, buf, sizeof(buf))) > 0)
         if (write_all(conn, buf, (size_t)n) < 0)
             return 91;
     return n == 0 ? 0 : 92;
 }
 
 /* Replies only after the client's FIN: proves plugcli half-closes. */
-static int serve_count_then_reply(int conn)
+static int
+serve_count_then_reply(int conn)
 {
     char buf[65536], reply[64];
     size_t total = 0;
     ssize_t n;
 
-    while ((n = read(conn, buf, sizeof buf)) > 0)
+    while ((n = read(conn, buf, sizeof(buf))) > 0)
         total += (size_t)n;
     if (n < 0)
         return 92;
-    snprintf(reply, sizeof reply, "got %zu bytes\n", total);
+    snprintf(reply, sizeof(reply), "got %zu bytes\n", total);
     return write_all(conn, reply, strlen(reply)) < 0 ? 91 : 0;
 }
 
 static const char greeting[] = "hello from the server\n";
 
-static int serve_greet_and_close(int conn)
+static int
+serve_greet_and_close(int conn)
 {
     return write_all(conn, greeting, strlen(greeting)) < 0 ? 91 : 0;
 }
 
 /* Closes its sending side first but keeps reading, so no RST muddles it. */
-static int serve_greet_then_drain(int conn)
+static int
+serve_greet_then_drain(int conn)
 {
     char buf[65536];
 
-    if (write_all(conn, greeting, strlen(greeting)) < 0 || shutdown(conn, SHUT_WR) < 0)
+    if (write_all(conn, greeting, strlen(greeting)) < 0 ||
+        shutdown(conn, SHUT_WR) < 0)
         return 91;
-    while (read(conn, buf, sizeof buf) > 0)
+    while (read(conn, buf, sizeof(buf)) > 0)
         ;
     return 0;
 }
 
 #define SOURCE_LEN (4u * 1024 * 1024)
-#define SINK_LEN (1u * 1024 * 1024)
+#define SINK_LEN   (1u * 1024 * 1024)
 
-static unsigned char source_byte(size_t i)
+static unsigned char
+source_byte(size_t i)
 {
     return (unsigned char)(i * 2654435761u >> 13);
 }
 
 /* Reads until EOF; exits 0 only if exactly SINK_LEN bytes came. */
-static void sink_child(int conn)
+static void
+sink_child(int conn)
 {
     char buf[65536];
     size_t total = 0;
     ssize_t n;
 
-    while ((n = read(conn, buf, sizeof buf)) > 0)
+    while ((n = read(conn, buf, sizeof(buf))) > 0)
         total += (size_t)n;
     _exit(n == 0 && total == SINK_LEN ? 0 : 94);
 }
@@ -216,7 +231,8 @@ static void sink_child(int conn)
  * Talks and listens at once (a reader child shares the socket): sends
  * SOURCE_LEN bytes whether or not anyone reads them yet, and takes stdin.
  */
-static int serve_source_and_sink(int conn)
+static int
+serve_source_and_sink(int conn)
 {
     unsigned char buf[65536];
     pid_t sink = fork();
@@ -226,10 +242,10 @@ static int serve_source_and_sink(int conn)
         return 95;
     if (sink == 0)
         sink_child(conn);
-    for (size_t off = 0; off < SOURCE_LEN; off += sizeof buf) {
-        for (size_t i = 0; i < sizeof buf; i++)
+    for (size_t off = 0; off < SOURCE_LEN; off += sizeof(buf)) {
+        for (size_t i = 0; i < sizeof(buf); i++)
             buf[i] = source_byte(off + i);
-        if (write_all(conn, buf, sizeof buf) < 0)
+        if (write_all(conn, buf, sizeof(buf)) < 0)
             return 91;
     }
     if (shutdown(conn, SHUT_WR) < 0 || waitpid(sink, &st, 0) != sink)
@@ -238,22 +254,24 @@ static int serve_source_and_sink(int conn)
 }
 
 /* SO_LINGER 0 makes close() send a RST instead of a FIN. */
-static int serve_reset(int conn)
+static int
+serve_reset(int conn)
 {
     struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 
-    if (setsockopt(conn, SOL_SOCKET, SO_LINGER, &lg, sizeof lg) < 0)
+    if (setsockopt(conn, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) < 0)
         return 93;
     close(conn);
     return 0;
 }
 
 /* Says nothing; ends when plugcli goes away. */
-static int serve_silent(int conn)
+static int
+serve_silent(int conn)
 {
     char buf[4096];
 
-    while (read(conn, buf, sizeof buf) > 0)
+    while (read(conn, buf, sizeof(buf)) > 0)
         ;
     return 0;
 }
@@ -263,12 +281,12 @@ static int serve_silent(int conn)
 struct run {
     const unsigned char *in;
     size_t in_len;
-    int keep_stdin_open;  /* don't send EOF after the input */
-    int close_stdout;     /* close our reading end at once */
-    size_t read_chunk;    /* small = a slow reader of plugcli's stdout */
-    int hold_stdout;      /* read no stdout until all stdin is written */
+    int keep_stdin_open; /* don't send EOF after the input */
+    int close_stdout;    /* close our reading end at once */
+    size_t read_chunk;   /* small = a slow reader of plugcli's stdout */
+    int hold_stdout;     /* read no stdout until all stdin is written */
     /* results */
-    int status;           /* exit status, or 128+signal */
+    int status; /* exit status, or 128+signal */
     unsigned char *out;
     size_t out_len, out_cap;
     char err[4096];
@@ -276,13 +294,15 @@ struct run {
     int64_t elapsed_ms;
 };
 
-static void run_free(struct run *r)
+static void
+run_free(struct run *r)
 {
     free(r->out);
     r->out = NULL;
 }
 
-static pid_t spawn(char *const argv[], int fds[3])
+static pid_t
+spawn(char *const argv[], int fds[3])
 {
     int in[2], out[2], err[2];
     pid_t pid;
@@ -311,14 +331,16 @@ static pid_t spawn(char *const argv[], int fds[3])
     return pid;
 }
 
-static void close_fd(int *fd)
+static void
+close_fd(int *fd)
 {
     if (*fd >= 0)
         close(*fd);
     *fd = -1;
 }
 
-static void feed_stdin(struct run *r, int *fd, size_t *off)
+static void
+feed_stdin(struct run *r, int *fd, size_t *off)
 {
     ssize_t n = write(*fd, r->in + *off, r->in_len - *off);
 
@@ -328,7 +350,8 @@ static void feed_stdin(struct run *r, int *fd, size_t *off)
         close_fd(fd); /* EPIPE: plugcli is gone or stopped reading, fine */
 }
 
-static void drain_stdout(struct run *r, int *fd)
+static void
+drain_stdout(struct run *r, int *fd)
 {
     ssize_t n;
 
@@ -344,11 +367,12 @@ static void drain_stdout(struct run *r, int *fd)
         close_fd(fd);
 }
 
-static void drain_stderr(struct run *r, int *fd)
+static void
+drain_stderr(struct run *r, int *fd)
 {
     char buf[4096];
-    ssize_t n = read(*fd, buf, sizeof buf);
-    size_t room = sizeof r->err - 1 - r->err_len;
+    ssize_t n = read(*fd, buf, sizeof(buf));
+    size_t room = sizeof(r->err) - 1 - r->err_len;
 
     if (n > 0) {
         size_t k = (size_t)n < room ? (size_t)n : room;
@@ -364,11 +388,13 @@ static void drain_stderr(struct run *r, int *fd)
  * Writes stdin and reads stdout/stderr at the same time (an echo would
  * deadlock otherwise), until plugcli closes its outputs or the deadline.
  */
-static int pump(struct run *r, int fds[3], int64_t deadline)
+static int
+pump(struct run *r, int fds[3], int64_t deadline)
 {
     size_t off = 0;
 
-    for (long step = 0; step < MAX_STEPS && (fds[1] >= 0 || fds[2] >= 0); step++) {
+    for (long step = 0; step < MAX_STEPS && (fds[1] >= 0 || fds[2] >= 0);
+         step++) {
         struct pollfd p[3];
         int left = (int)(deadline - now_ms());
 
@@ -376,9 +402,11 @@ static int pump(struct run *r, int fds[3], int64_t deadline)
             close_fd(&fds[0]);
         if (left <= 0)
             return -1;
-        p[0] = (struct pollfd){ .fd = off < r->in_len ? fds[0] : -1, .events = POLLOUT };
-        p[1] = (struct pollfd){ .fd = r->hold_stdout && fds[0] >= 0 ? -1 : fds[1],
-                                .events = POLLIN };
+        p[0] = (struct pollfd){ .fd = off < r->in_len ? fds[0] : -1,
+                                .events = POLLOUT };
+        p[1] =
+            (struct pollfd){ .fd = r->hold_stdout && fds[0] >= 0 ? -1 : fds[1],
+                             .events = POLLIN };
         p[2] = (struct pollfd){ .fd = fds[2], .events = POLLIN };
         if (poll(p, 3, left) < 0 && errno != EINTR)
             return -1;
@@ -393,7 +421,8 @@ static int pump(struct run *r, int fds[3], int64_t deadline)
 }
 
 /* Runs plugcli with argv (NULL-terminated, argv[0] included). */
-static void run_cli(struct run *r, char *const argv[])
+static void
+run_cli(struct run *r, char *const argv[])
 {
     int fds[3], st;
     int64_t start = now_ms();
@@ -413,18 +442,21 @@ static void run_cli(struct run *r, char *const argv[])
     r->elapsed_ms = now_ms() - start;
     r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
     if (rc < 0 || r->err_len > 0)
-        fprintf(stderr, "# plugcli status %d, stderr: %s\n", r->status, r->err);
+        fprintf(stderr, "# plugcli status %d, stderr: %s\n", r->status,
+                r->err);
     assert_int_equal(rc, 0);
 }
 
 /* plugcli HOST PORT [extra options first] */
-static void run_to(struct run *r, const char *host, int port, const char *opt, const char *val)
+static void
+run_to(struct run *r, const char *host, int port, const char *opt,
+       const char *val)
 {
     char portstr[16];
     char *argv[6];
     int i = 0;
 
-    snprintf(portstr, sizeof portstr, "%d", port);
+    snprintf(portstr, sizeof(portstr), "%d", port);
     argv[i++] = (char *)"plugcli";
     if (opt) {
         argv[i++] = (char *)opt;
@@ -438,7 +470,8 @@ static void run_to(struct run *r, const char *host, int port, const char *opt, c
 
 /* ---- tests -------------------------------------------------------------- */
 
-static void echo_big(const char *addr, size_t read_chunk)
+static void
+echo_big(const char *addr, size_t read_chunk)
 {
     struct server s;
     struct run r = { .in_len = BIG, .read_chunk = read_chunk };
@@ -457,20 +490,23 @@ static void echo_big(const char *addr, size_t read_chunk)
     run_free(&r);
 }
 
-static void test_echo_4mib_ipv4(void **state)
+static void
+test_echo_4mib_ipv4(void **state)
 {
     (void)state;
     echo_big("127.0.0.1", 0);
 }
 
 /* Also a slow reader: small reads make plugcli's stdout back up. */
-static void test_echo_4mib_ipv6(void **state)
+static void
+test_echo_4mib_ipv6(void **state)
 {
     (void)state;
     echo_big("::1", 1024);
 }
 
-static void test_half_close(void **state)
+static void
+test_half_close(void **state)
 {
     struct server s;
     struct run r = { .in_len = 100000 };
@@ -490,7 +526,8 @@ static void test_half_close(void **state)
 }
 
 /* The server closes while our stdin is still open: a clean end. */
-static void test_server_closes_first(void **state)
+static void
+test_server_closes_first(void **state)
 {
     struct server s;
     struct run r = { .keep_stdin_open = 1 };
@@ -506,7 +543,8 @@ static void test_server_closes_first(void **state)
 }
 
 /* Same, while stdin still has plenty to send. */
-static void test_server_closes_first_busy(void **state)
+static void
+test_server_closes_first_busy(void **state)
 {
     struct server s;
     struct run r = { .in_len = 1u << 20, .keep_stdin_open = 1 };
@@ -528,7 +566,8 @@ static void test_server_closes_first_busy(void **state)
  * Nobody reads plugcli's stdout until all of stdin was taken: plugcli must
  * keep sending while its output is stuck, not block in a write to stdout.
  */
-static void test_stdout_blocked(void **state)
+static void
+test_stdout_blocked(void **state)
 {
     struct server s;
     struct run r = { .in_len = SINK_LEN, .hold_stdout = 1 };
@@ -549,7 +588,8 @@ static void test_stdout_blocked(void **state)
 }
 
 /* A bound socket that never listens: the port is ours, so refusal is sure. */
-static void refused(const char *addr, const char *shown)
+static void
+refused(const char *addr, const char *shown)
 {
     struct run r = { 0 };
     char want[64];
@@ -560,26 +600,29 @@ static void refused(const char *addr, const char *shown)
     run_to(&r, addr, port, NULL, NULL);
     close(fd);
     assert_int_equal(r.status, 1);
-    snprintf(want, sizeof want, "plugcli: %s:%d: ", shown, port);
+    snprintf(want, sizeof(want), "plugcli: %s:%d: ", shown, port);
     assert_memory_equal(r.err, want, strlen(want));
     assert_non_null(strstr(r.err, "refused"));
     assert_int_equal(r.out_len, 0);
     run_free(&r);
 }
 
-static void test_refused(void **state)
+static void
+test_refused(void **state)
 {
     (void)state;
     refused("127.0.0.1", "127.0.0.1");
 }
 
-static void test_refused_ipv6(void **state)
+static void
+test_refused_ipv6(void **state)
 {
     (void)state;
     refused("::1", "[::1]");
 }
 
-static void test_reset(void **state)
+static void
+test_reset(void **state)
 {
     struct server s;
     struct run r = { .keep_stdin_open = 1 };
@@ -594,7 +637,8 @@ static void test_reset(void **state)
 }
 
 /* -w 1 against a silent server with stdin open: exit 3, about a second. */
-static void test_timeout(void **state)
+static void
+test_timeout(void **state)
 {
     struct server s;
     struct run r = { .keep_stdin_open = 1 };
@@ -613,7 +657,8 @@ static void test_timeout(void **state)
  * A listener with backlog 0 holding one unaccepted connection drops new
  * SYNs (Linux), so plugcli's connect hangs until -w gives up: exit 3.
  */
-static void test_connect_timeout(void **state)
+static void
+test_connect_timeout(void **state)
 {
     struct sockaddr_in sa = { .sin_family = AF_INET };
     struct run r = { .keep_stdin_open = 1 };
@@ -625,7 +670,7 @@ static void test_connect_timeout(void **state)
     assert_int_equal(listen(lfd, 0), 0);
     sa.sin_port = htons((uint16_t)port);
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(filler, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(connect(filler, (struct sockaddr *)&sa, sizeof(sa)), 0);
     run_to(&r, "127.0.0.1", port, "-w", "1");
     close(filler);
     close(lfd);
@@ -636,24 +681,26 @@ static void test_connect_timeout(void **state)
     run_free(&r);
 }
 
-static void test_localhost(void **state)
+static void
+test_localhost(void **state)
 {
     struct server s;
     static const unsigned char hello[] = "hello\0world\n";
-    struct run r = { .in = hello, .in_len = sizeof hello };
+    struct run r = { .in = hello, .in_len = sizeof(hello) };
 
     (void)state;
     assert_int_equal(server_start(&s, "127.0.0.1", serve_echo), 0);
     run_to(&r, "localhost", s.port, NULL, NULL);
     assert_int_equal(r.status, 0);
-    assert_int_equal(r.out_len, sizeof hello);
-    assert_memory_equal(r.out, hello, sizeof hello);
+    assert_int_equal(r.out_len, sizeof(hello));
+    assert_memory_equal(r.out, hello, sizeof(hello));
     assert_int_equal(server_wait(&s), 0);
     run_free(&r);
 }
 
 /* Nobody reads plugcli's stdout: EPIPE is an I/O error (1), not SIGPIPE death. */
-static void test_stdout_closed(void **state)
+static void
+test_stdout_closed(void **state)
 {
     struct server s;
     struct run r = { .in_len = 65536, .close_stdout = 1 };
@@ -670,7 +717,8 @@ static void test_stdout_closed(void **state)
     run_free(&r);
 }
 
-static void expect_usage(char *const argv[])
+static void
+expect_usage(char *const argv[])
 {
     struct run r = { 0 };
 
@@ -681,7 +729,8 @@ static void expect_usage(char *const argv[])
     run_free(&r);
 }
 
-static void test_usage(void **state)
+static void
+test_usage(void **state)
 {
     char *none[] = { "plugcli", NULL };
     char *one[] = { "plugcli", "127.0.0.1", NULL };
@@ -701,7 +750,8 @@ static void test_usage(void **state)
     expect_usage(noarg);
 }
 
-static void test_help(void **state)
+static void
+test_help(void **state)
 {
     char *argv[] = { "plugcli", "-h", NULL };
     struct run r = { 0 };
@@ -717,7 +767,8 @@ static void test_help(void **state)
     run_free(&r);
 }
 
-static int known_test(const struct CMUnitTest *t, size_t n, const char *name)
+static int
+known_test(const struct CMUnitTest *t, size_t n, const char *name)
 {
     for (size_t i = 0; i < n; i++)
         if (strcmp(t[i].name, name) == 0)
@@ -725,7 +776,8 @@ static int known_test(const struct CMUnitTest *t, size_t n, const char *name)
     return 0;
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_echo_4mib_ipv4),
@@ -747,7 +799,8 @@ int main(int argc, char **argv)
 
     /* The driver writes to pipes plugcli may have closed: EPIPE, not death. */
     signal(SIGPIPE, SIG_IGN);
-    if (argc > 1 && !known_test(tests, sizeof tests / sizeof tests[0], argv[1])) {
+    if (argc > 1 &&
+        !known_test(tests, sizeof(tests) / sizeof(tests[0]), argv[1])) {
         fprintf(stderr, "test_plugcli: no test named %s\n", argv[1]);
         return 2; /* a typo in CMakeLists must not pass by running nothing */
     }

@@ -6,15 +6,16 @@
 
 static const plugsrv_host *host;
 
-static int abort_open(plugsrv_conn *conn, void *ms, void **cs)
+static int
+abort_open(plugsrv_conn *conn, void *ms, void **cs)
 {
     (void)ms;
     (void)cs;
     return host->write(conn, "abort\n", 6);
 }
 
-static int abort_data(plugsrv_conn *conn, void *cs, const char *buf,
-                      size_t len)
+static int
+abort_data(plugsrv_conn *conn, void *cs, const char *buf, size_t len)
 {
     (void)conn;
     (void)cs;
@@ -23,7 +24,8 @@ static int abort_data(plugsrv_conn *conn, void *cs, const char *buf,
     abort();
 }
 
-PLUGSRV_EXPORT const plugsrv_handler *plugsrv_handler_v1(const plugsrv_host *h)
+PLUGSRV_EXPORT const plugsrv_handler *
+plugsrv_handler_v1(const plugsrv_host *h)
 {
     static plugsrv_handler handler = PLUGSRV_HANDLER_INIT;
 

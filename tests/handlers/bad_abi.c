@@ -5,7 +5,8 @@
 
 PLUGSRV_EXPORT const void *plugsrv_handler_v2(const void *host);
 
-PLUGSRV_EXPORT const void *plugsrv_handler_v2(const void *host)
+PLUGSRV_EXPORT const void *
+plugsrv_handler_v2(const void *host)
 {
     (void)host;
     return 0;

@@ -2,7 +2,8 @@
  * than any host: plugsrv must refuse it at start, naming the versions. */
 #include "handler.h"
 
-PLUGSRV_EXPORT const plugsrv_handler *plugsrv_handler_v1(const plugsrv_host *h)
+PLUGSRV_EXPORT const plugsrv_handler *
+plugsrv_handler_v1(const plugsrv_host *h)
 {
     static plugsrv_handler handler = PLUGSRV_HANDLER_INIT;
 

@@ -9,15 +9,16 @@
 
 static const plugsrv_host *host;
 
-static int block_open(plugsrv_conn *conn, void *ms, void **cs)
+static int
+block_open(plugsrv_conn *conn, void *ms, void **cs)
 {
     (void)ms;
     (void)cs;
     return host->write(conn, "block\n", 6);
 }
 
-static int block_data(plugsrv_conn *conn, void *cs, const char *buf,
-                      size_t len)
+static int
+block_data(plugsrv_conn *conn, void *cs, const char *buf, size_t len)
 {
     struct timespec start, now;
     int i;
@@ -36,7 +37,8 @@ static int block_data(plugsrv_conn *conn, void *cs, const char *buf,
     return PLUGSRV_ERROR;
 }
 
-PLUGSRV_EXPORT const plugsrv_handler *plugsrv_handler_v1(const plugsrv_host *h)
+PLUGSRV_EXPORT const plugsrv_handler *
+plugsrv_handler_v1(const plugsrv_host *h)
 {
     static plugsrv_handler handler = PLUGSRV_HANDLER_INIT;
 

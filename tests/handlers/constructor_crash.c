@@ -5,7 +5,8 @@
 
 #include "handler.h"
 
-__attribute__((constructor)) static void constructor_crash(void)
+__attribute__((constructor)) static void
+constructor_crash(void)
 {
     volatile char *p;
 
@@ -14,7 +15,8 @@ __attribute__((constructor)) static void constructor_crash(void)
         p[0] = 1;
 }
 
-PLUGSRV_EXPORT const plugsrv_handler *plugsrv_handler_v1(const plugsrv_host *h)
+PLUGSRV_EXPORT const plugsrv_handler *
+plugsrv_handler_v1(const plugsrv_host *h)
 {
     static plugsrv_handler handler = PLUGSRV_HANDLER_INIT;
 

@@ -7,15 +7,16 @@
 
 static const plugsrv_host *host;
 
-static int crash_open(plugsrv_conn *conn, void *ms, void **cs)
+static int
+crash_open(plugsrv_conn *conn, void *ms, void **cs)
 {
     (void)ms;
     (void)cs;
     return host->write(conn, "crash\n", 6);
 }
 
-static int crash_data(plugsrv_conn *conn, void *cs, const char *buf,
-                      size_t len)
+static int
+crash_data(plugsrv_conn *conn, void *cs, const char *buf, size_t len)
 {
     volatile char *p;
 
@@ -30,7 +31,8 @@ static int crash_data(plugsrv_conn *conn, void *cs, const char *buf,
     return PLUGSRV_ERROR;
 }
 
-PLUGSRV_EXPORT const plugsrv_handler *plugsrv_handler_v1(const plugsrv_host *h)
+PLUGSRV_EXPORT const plugsrv_handler *
+plugsrv_handler_v1(const plugsrv_host *h)
 {
     static plugsrv_handler handler = PLUGSRV_HANDLER_INIT;
 

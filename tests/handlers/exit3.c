@@ -6,15 +6,16 @@
 
 static const plugsrv_host *host;
 
-static int exit3_open(plugsrv_conn *conn, void *ms, void **cs)
+static int
+exit3_open(plugsrv_conn *conn, void *ms, void **cs)
 {
     (void)ms;
     (void)cs;
     return host->write(conn, "exit3\n", 6);
 }
 
-static int exit3_data(plugsrv_conn *conn, void *cs, const char *buf,
-                      size_t len)
+static int
+exit3_data(plugsrv_conn *conn, void *cs, const char *buf, size_t len)
 {
     (void)conn;
     (void)cs;
@@ -23,7 +24,8 @@ static int exit3_data(plugsrv_conn *conn, void *cs, const char *buf,
     exit(3);
 }
 
-PLUGSRV_EXPORT const plugsrv_handler *plugsrv_handler_v1(const plugsrv_host *h)
+PLUGSRV_EXPORT const plugsrv_handler *
+plugsrv_handler_v1(const plugsrv_host *h)
 {
     static plugsrv_handler handler = PLUGSRV_HANDLER_INIT;
 

@@ -22,8 +22,8 @@
 
 static const plugsrv_host *host;
 
-static void fds_append(char *out, size_t cap, const char *fmt, long v,
-                       int *first)
+static void
+fds_append(char *out, size_t cap, const char *fmt, long v, int *first)
 {
     size_t len = strlen(out);
 
@@ -32,7 +32,8 @@ static void fds_append(char *out, size_t cap, const char *fmt, long v,
 }
 
 /* "fds=..." and one "fdN=..." line per fd above 2, into out. */
-static void fds_list(char *out, size_t cap)
+static void
+fds_list(char *out, size_t cap)
 {
     char detail[2048] = "", path[64], target[256];
     struct dirent *de;
@@ -45,7 +46,7 @@ static void fds_list(char *out, size_t cap)
         return;
     while ((de = readdir(d)) != NULL && n++ < 1024) {
         int fd, acc = 0;
-        socklen_t alen = sizeof acc;
+        socklen_t alen = sizeof(acc);
         ssize_t tl;
         size_t dl;
 
@@ -57,13 +58,13 @@ static void fds_list(char *out, size_t cap)
         fds_append(out, cap, "%s%ld", fd, &first);
         if (fd <= 2)
             continue;
-        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-        tl = readlink(path, target, sizeof target - 1);
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+        tl = readlink(path, target, sizeof(target) - 1);
         target[tl < 0 ? 0 : tl] = '\0';
         if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &alen) < 0)
             acc = 0;
         dl = strlen(detail);
-        snprintf(detail + dl, sizeof detail - dl, "fd%d=%s listen=%d\n", fd,
+        snprintf(detail + dl, sizeof(detail) - dl, "fd%d=%s listen=%d\n", fd,
                  target, acc);
     }
     closedir(d);
@@ -72,7 +73,8 @@ static void fds_list(char *out, size_t cap)
 }
 
 /* "blocked=", "ignored=", "caught=" lines, into out. */
-static void fds_signals(char *out, size_t cap)
+static void
+fds_signals(char *out, size_t cap)
 {
     char blocked[512] = "", ignored[512] = "", caught[512] = "";
     int fb = 1, fi = 1, fc = 1, sig;
@@ -83,26 +85,27 @@ static void fds_signals(char *out, size_t cap)
         struct sigaction sa;
 
         if (sigismember(&mask, sig) == 1)
-            fds_append(blocked, sizeof blocked, "%s%ld", sig, &fb);
+            fds_append(blocked, sizeof(blocked), "%s%ld", sig, &fb);
         if (sigaction(sig, NULL, &sa) < 0)
             continue;
         if (sa.sa_handler == SIG_IGN)
-            fds_append(ignored, sizeof ignored, "%s%ld", sig, &fi);
+            fds_append(ignored, sizeof(ignored), "%s%ld", sig, &fi);
         else if (sa.sa_handler != SIG_DFL)
-            fds_append(caught, sizeof caught, "%s%ld", sig, &fc);
+            fds_append(caught, sizeof(caught), "%s%ld", sig, &fc);
     }
-    snprintf(out, cap, "blocked=%s\nignored=%s\ncaught=%s\n", blocked,
-             ignored, caught);
+    snprintf(out, cap, "blocked=%s\nignored=%s\ncaught=%s\n", blocked, ignored,
+             caught);
 }
 
-static int fds_open(plugsrv_conn *conn, void *ms, void **cs)
+static int
+fds_open(plugsrv_conn *conn, void *ms, void **cs)
 {
     char fdtext[4096], sigtext[2048];
 
     (void)ms;
     (void)cs;
-    fds_list(fdtext, sizeof fdtext);
-    fds_signals(sigtext, sizeof sigtext);
+    fds_list(fdtext, sizeof(fdtext));
+    fds_signals(sigtext, sizeof(sigtext));
     if (host->write(conn, fdtext, strlen(fdtext)) != PLUGSRV_OK ||
         host->write(conn, sigtext, strlen(sigtext)) != PLUGSRV_OK ||
         host->write(conn, "end\n", 4) != PLUGSRV_OK)
@@ -110,7 +113,8 @@ static int fds_open(plugsrv_conn *conn, void *ms, void **cs)
     return PLUGSRV_CLOSE;
 }
 
-PLUGSRV_EXPORT const plugsrv_handler *plugsrv_handler_v1(const plugsrv_host *h)
+PLUGSRV_EXPORT const plugsrv_handler *
+plugsrv_handler_v1(const plugsrv_host *h)
 {
     static plugsrv_handler handler = PLUGSRV_HANDLER_INIT;
 

@@ -11,7 +11,8 @@
 
 static const plugsrv_host *host;
 
-static int forker_open(plugsrv_conn *conn, void *ms, void **cs)
+static int
+forker_open(plugsrv_conn *conn, void *ms, void **cs)
 {
     char msg[64];
     pid_t pid;
@@ -26,13 +27,14 @@ static int forker_open(plugsrv_conn *conn, void *ms, void **cs)
         poll(NULL, 0, 30000);
         _exit(0);
     }
-    n = snprintf(msg, sizeof msg, "child=%ld\n", (long)pid);
+    n = snprintf(msg, sizeof(msg), "child=%ld\n", (long)pid);
     if (host->write(conn, msg, (size_t)n) != PLUGSRV_OK)
         return PLUGSRV_ERROR;
     return PLUGSRV_CLOSE;
 }
 
-PLUGSRV_EXPORT const plugsrv_handler *plugsrv_handler_v1(const plugsrv_host *h)
+PLUGSRV_EXPORT const plugsrv_handler *
+plugsrv_handler_v1(const plugsrv_host *h)
 {
     static plugsrv_handler handler = PLUGSRV_HANDLER_INIT;
 

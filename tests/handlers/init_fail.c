@@ -4,8 +4,9 @@
 
 #include "handler.h"
 
-static int init_fail_init(const plugsrv_options *opts, void **ms, char *err,
-                          size_t errlen)
+static int
+init_fail_init(const plugsrv_options *opts, void **ms, char *err,
+               size_t errlen)
 {
     (void)opts;
     (void)ms;
@@ -13,7 +14,8 @@ static int init_fail_init(const plugsrv_options *opts, void **ms, char *err,
     return PLUGSRV_ERROR;
 }
 
-PLUGSRV_EXPORT const plugsrv_handler *plugsrv_handler_v1(const plugsrv_host *h)
+PLUGSRV_EXPORT const plugsrv_handler *
+plugsrv_handler_v1(const plugsrv_host *h)
 {
     static plugsrv_handler handler = PLUGSRV_HANDLER_INIT;
 

@@ -7,7 +7,7 @@
 
 #include "handler.h"
 
-#define BLOCK (1024 * 1024)
+#define BLOCK      (1024 * 1024)
 #define MAX_BLOCKS 1024
 
 struct block {
@@ -17,15 +17,16 @@ struct block {
 static const plugsrv_host *host;
 static struct block *volatile kept;
 
-static int leak_open(plugsrv_conn *conn, void *ms, void **cs)
+static int
+leak_open(plugsrv_conn *conn, void *ms, void **cs)
 {
     (void)ms;
     (void)cs;
     return host->write(conn, "leak\n", 5);
 }
 
-static int leak_data(plugsrv_conn *conn, void *cs, const char *buf,
-                     size_t len)
+static int
+leak_data(plugsrv_conn *conn, void *cs, const char *buf, size_t len)
 {
     int n;
 
@@ -50,7 +51,8 @@ static int leak_data(plugsrv_conn *conn, void *cs, const char *buf,
     return PLUGSRV_ERROR;
 }
 
-PLUGSRV_EXPORT const plugsrv_handler *plugsrv_handler_v1(const plugsrv_host *h)
+PLUGSRV_EXPORT const plugsrv_handler *
+plugsrv_handler_v1(const plugsrv_host *h)
 {
     static plugsrv_handler handler = PLUGSRV_HANDLER_INIT;
 

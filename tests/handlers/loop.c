@@ -8,15 +8,16 @@
 
 static const plugsrv_host *host;
 
-static int loop_open(plugsrv_conn *conn, void *ms, void **cs)
+static int
+loop_open(plugsrv_conn *conn, void *ms, void **cs)
 {
     (void)ms;
     (void)cs;
     return host->write(conn, "loop\n", 5);
 }
 
-static int loop_data(plugsrv_conn *conn, void *cs, const char *buf,
-                     size_t len)
+static int
+loop_data(plugsrv_conn *conn, void *cs, const char *buf, size_t len)
 {
     struct timespec start, now;
     volatile unsigned long spins = 0;
@@ -33,7 +34,8 @@ static int loop_data(plugsrv_conn *conn, void *cs, const char *buf,
     return PLUGSRV_ERROR;
 }
 
-PLUGSRV_EXPORT const plugsrv_handler *plugsrv_handler_v1(const plugsrv_host *h)
+PLUGSRV_EXPORT const plugsrv_handler *
+plugsrv_handler_v1(const plugsrv_host *h)
 {
     static plugsrv_handler handler = PLUGSRV_HANDLER_INIT;
 

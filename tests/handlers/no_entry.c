@@ -4,7 +4,8 @@
 
 PLUGSRV_EXPORT int plugsrv_not_an_entry(void);
 
-PLUGSRV_EXPORT int plugsrv_not_an_entry(void)
+PLUGSRV_EXPORT int
+plugsrv_not_an_entry(void)
 {
     return 0;
 }

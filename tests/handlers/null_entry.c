@@ -2,7 +2,8 @@
  * run with this host"): plugsrv must refuse the module at start. */
 #include "handler.h"
 
-PLUGSRV_EXPORT const plugsrv_handler *plugsrv_handler_v1(const plugsrv_host *h)
+PLUGSRV_EXPORT const plugsrv_handler *
+plugsrv_handler_v1(const plugsrv_host *h)
 {
     (void)h;
     return NULL;

@@ -8,8 +8,8 @@
 
 static const plugsrv_host *host;
 
-static int sigpipe_data(plugsrv_conn *conn, void *cs, const char *buf,
-                        size_t len)
+static int
+sigpipe_data(plugsrv_conn *conn, void *cs, const char *buf, size_t len)
 {
     char chunk[1024];
     int i;
@@ -17,9 +17,9 @@ static int sigpipe_data(plugsrv_conn *conn, void *cs, const char *buf,
     (void)cs;
     (void)buf;
     (void)len;
-    memset(chunk, 'p', sizeof chunk);
+    memset(chunk, 'p', sizeof(chunk));
     for (i = 0; i < 100000; i++) {
-        if (host->write(conn, chunk, sizeof chunk) != PLUGSRV_OK) {
+        if (host->write(conn, chunk, sizeof(chunk)) != PLUGSRV_OK) {
             host->log(conn, PLUGSRV_LOG_INFO, "sigpipe: write failed after %d",
                       i);
             return PLUGSRV_ERROR;
@@ -29,7 +29,8 @@ static int sigpipe_data(plugsrv_conn *conn, void *cs, const char *buf,
     return PLUGSRV_CLOSE;
 }
 
-PLUGSRV_EXPORT const plugsrv_handler *plugsrv_handler_v1(const plugsrv_host *h)
+PLUGSRV_EXPORT const plugsrv_handler *
+plugsrv_handler_v1(const plugsrv_host *h)
 {
     static plugsrv_handler handler = PLUGSRV_HANDLER_INIT;
 

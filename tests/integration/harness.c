@@ -31,7 +31,8 @@
 
 /* ---- time ---- */
 
-long long hs_now_ms(void)
+long long
+hs_now_ms(void)
 {
     struct timespec ts;
 
@@ -39,7 +40,8 @@ long long hs_now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int hs_left(long long deadline)
+int
+hs_left(long long deadline)
 {
     long long left = deadline - hs_now_ms();
 
@@ -54,7 +56,8 @@ static uint64_t hs_rng;
 static int hs_port_fds[HS_PORT_LOCKS];
 static int hs_nport_fds;
 
-void hs_global_init(void)
+void
+hs_global_init(void)
 {
     struct timespec ts;
 
@@ -68,7 +71,8 @@ void hs_global_init(void)
         hs_rng = 88172645463325252ULL;
 }
 
-static uint32_t hs_random(void)
+static uint32_t
+hs_random(void)
 {
     hs_rng ^= hs_rng << 13;
     hs_rng ^= hs_rng >> 7;
@@ -77,34 +81,35 @@ static uint32_t hs_random(void)
 }
 
 /* Can a listener bind addr:port right now (as plugsrv would)? */
-static int hs_bindable(int family, int port)
+static int
+hs_bindable(int family, int port)
 {
     struct sockaddr_storage ss;
     socklen_t len;
     int fd, one = 1, ok;
 
-    memset(&ss, 0, sizeof ss);
+    memset(&ss, 0, sizeof(ss));
     if (family == AF_INET) {
         struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 
         sin->sin_family = AF_INET;
         sin->sin_port = htons((uint16_t)port);
         sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        len = sizeof *sin;
+        len = sizeof(*sin);
     } else {
         struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
 
         sin6->sin6_family = AF_INET6;
         sin6->sin6_port = htons((uint16_t)port);
         sin6->sin6_addr = in6addr_loopback;
-        len = sizeof *sin6;
+        len = sizeof(*sin6);
     }
     fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return 0;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     if (family == AF_INET6)
-        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
     ok = bind(fd, (struct sockaddr *)&ss, len) == 0;
     close(fd);
     return ok;
@@ -113,7 +118,8 @@ static int hs_bindable(int family, int port)
 /* Takes the cross-process claim on port, kept until we exit; 1 if ours.
  * The claim is an abstract AF_UNIX socket name: only one process can bind
  * it, the kernel drops it when we exit, and it leaves no file behind. */
-static int hs_port_lock(int port)
+static int
+hs_port_lock(int port)
 {
     struct sockaddr_un sun;
     socklen_t len;
@@ -121,10 +127,10 @@ static int hs_port_lock(int port)
 
     if (hs_nport_fds >= HS_PORT_LOCKS)
         return 0;
-    memset(&sun, 0, sizeof sun);
+    memset(&sun, 0, sizeof(sun));
     sun.sun_family = AF_UNIX;
     /* sun_path[0] stays '\0': the abstract namespace. */
-    snprintf(sun.sun_path + 1, sizeof sun.sun_path - 1,
+    snprintf(sun.sun_path + 1, sizeof(sun.sun_path) - 1,
              "plugsrv-test-port-%d", port);
     len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
                       strlen(sun.sun_path + 1));
@@ -139,7 +145,8 @@ static int hs_port_lock(int port)
     return 1;
 }
 
-int hs_port(void)
+int
+hs_port(void)
 {
     int i;
 
@@ -157,12 +164,14 @@ int hs_port(void)
 
 /* ---- files ---- */
 
-void hs_path(struct hs *h, const char *name, char *path, size_t len)
+void
+hs_path(struct hs *h, const char *name, char *path, size_t len)
 {
     snprintf(path, len, "%s/%s", h->dir, name);
 }
 
-static int hs_vwrite(const char *path, const char *fmt, va_list ap)
+static int
+hs_vwrite(const char *path, const char *fmt, va_list ap)
 {
     FILE *f = fopen(path, "we");
     int rc;
@@ -175,20 +184,22 @@ static int hs_vwrite(const char *path, const char *fmt, va_list ap)
     return rc;
 }
 
-int hs_write_file(struct hs *h, const char *name, const char *fmt, ...)
+int
+hs_write_file(struct hs *h, const char *name, const char *fmt, ...)
 {
     char path[512];
     va_list ap;
     int rc;
 
-    hs_path(h, name, path, sizeof path);
+    hs_path(h, name, path, sizeof(path));
     va_start(ap, fmt);
     rc = hs_vwrite(path, fmt, ap);
     va_end(ap);
     return rc;
 }
 
-int hs_write_config(struct hs *h, const char *fmt, ...)
+int
+hs_write_config(struct hs *h, const char *fmt, ...)
 {
     va_list ap;
     int rc;
@@ -200,7 +211,8 @@ int hs_write_config(struct hs *h, const char *fmt, ...)
 }
 
 /* The whole file, NUL-terminated (malloc'd), or NULL. */
-char *hs_slurp(const char *path)
+char *
+hs_slurp(const char *path)
 {
     size_t len = 0, cap = 8192;
     char *buf = malloc(cap);
@@ -234,8 +246,8 @@ char *hs_slurp(const char *path)
     return buf;
 }
 
-static int hs_rm_entry(const char *path, const struct stat *st, int flag,
-                       struct FTW *ftw)
+static int
+hs_rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
     (void)st;
     (void)flag;
@@ -246,26 +258,28 @@ static int hs_rm_entry(const char *path, const struct stat *st, int flag,
 
 /* ---- the struct ---- */
 
-struct hs *hs_new(void)
+struct hs *
+hs_new(void)
 {
     const char *tmp = getenv("TMPDIR");
-    struct hs *h = calloc(1, sizeof *h);
+    struct hs *h = calloc(1, sizeof(*h));
 
     if (h == NULL)
         return NULL;
-    snprintf(h->dir, sizeof h->dir, "%s/plugsrv-it.XXXXXX",
+    snprintf(h->dir, sizeof(h->dir), "%s/plugsrv-it.XXXXXX",
              tmp && *tmp ? tmp : "/tmp");
     if (mkdtemp(h->dir) == NULL) {
         free(h);
         return NULL;
     }
-    hs_path(h, "server.json", h->conf, sizeof h->conf);
-    hs_path(h, "plugsrv.log", h->log, sizeof h->log);
+    hs_path(h, "server.json", h->conf, sizeof(h->conf));
+    hs_path(h, "plugsrv.log", h->log, sizeof(h->log));
     h->pidfd = -1;
     return h;
 }
 
-void hs_free(struct hs *h)
+void
+hs_free(struct hs *h)
 {
     if (h == NULL)
         return;
@@ -295,13 +309,15 @@ void hs_free(struct hs *h)
     free(h);
 }
 
-int hs_setup(void **state)
+int
+hs_setup(void **state)
 {
     *state = hs_new();
     return *state == NULL ? -1 : 0;
 }
 
-int hs_teardown(void **state)
+int
+hs_teardown(void **state)
 {
     hs_free(*state);
     *state = NULL;

@@ -12,24 +12,24 @@
 #include <sys/types.h>
 
 /* Bounds used by most tests, in milliseconds. */
-#define HS_START_MS 15000   /* the daemon's "ready" line */
-#define HS_IO_MS 15000      /* one exchange over a socket */
-#define HS_EXIT_MS 15000    /* a process's end after a signal */
+#define HS_START_MS 15000 /* the daemon's "ready" line */
+#define HS_IO_MS    15000 /* one exchange over a socket */
+#define HS_EXIT_MS  15000 /* a process's end after a signal */
 
 /* A test module's path: TEST_MODULE("crash") -> ".../test-modules/crash.so". */
 #define TEST_MODULE(name) TEST_MODULE_DIR "/" name ".so"
 
 /* One daemon under test and the temp folder it lives in. */
 struct hs {
-    char dir[256];      /* the temp folder (mkdtemp), removed at the end */
-    char conf[320];     /* dir/server.json */
-    char log[320];      /* dir/plugsrv.log: the daemon's stderr */
-    pid_t pid;          /* the daemon started last, or 0 */
-    int pidfd;          /* a pidfd for pid, or -1 */
-    int reaped;         /* pid has ended and was reaped... */
-    int status;         /* ...with this wait status */
-    int passed;         /* set by a test at its end; else the log is shown */
-    char *out, *err;    /* stdout and stderr of the last hs_run() */
+    char dir[256];   /* the temp folder (mkdtemp), removed at the end */
+    char conf[320];  /* dir/server.json */
+    char log[320];   /* dir/plugsrv.log: the daemon's stderr */
+    pid_t pid;       /* the daemon started last, or 0 */
+    int pidfd;       /* a pidfd for pid, or -1 */
+    int reaped;      /* pid has ended and was reaped... */
+    int status;      /* ...with this wait status */
+    int passed;      /* set by a test at its end; else the log is shown */
+    char *out, *err; /* stdout and stderr of the last hs_run() */
 };
 
 /* ---- harness.c: the struct, its folder and files, ports ---- */
@@ -139,8 +139,8 @@ void hs_dump_log(struct hs *h);
  * ECONNREFUSED, ETIMEDOUT...). */
 int hs_connect(const char *addr, int port, int timeout_ms);
 /* Sends all len bytes, chunk bytes per send (0: as much as fits). */
-int hs_send_all(int fd, const void *buf, size_t len, size_t chunk,
-                int timeout_ms);
+int
+hs_send_all(int fd, const void *buf, size_t len, size_t chunk, int timeout_ms);
 int hs_send_str(int fd, const char *s);
 /* Receives until n bytes, EOF, an error or the deadline; returns the bytes
  * received (check against n). */
@@ -169,7 +169,7 @@ struct hs_xfer {
     int rpause_ms;
     int shut_wr;
     int timeout_ms;
-    int reset;          /* out: the peer reset the connection (counts as
+    int reset; /* out: the peer reset the connection (counts as
                            its end, like EOF) */
 };
 ssize_t hs_exchange(int fd, struct hs_xfer *x);

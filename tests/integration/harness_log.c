@@ -17,14 +17,15 @@
 
 #define HS_MAX_STRINGS 8
 
-static int hs_line_has_all(const char *line, size_t len,
-                           const char *const *subs, int nsubs)
+static int
+hs_line_has_all(const char *line, size_t len, const char *const *subs,
+                int nsubs)
 {
     char buf[4096];
     int i;
 
-    if (len >= sizeof buf)
-        len = sizeof buf - 1;
+    if (len >= sizeof(buf))
+        len = sizeof(buf) - 1;
     memcpy(buf, line, len);
     buf[len] = '\0';
     for (i = 0; i < nsubs; i++)
@@ -34,8 +35,9 @@ static int hs_line_has_all(const char *line, size_t len,
 }
 
 /* Counts the matching lines; the last one into last (if not NULL). */
-static int hs_log_scan(struct hs *h, const char *const *subs, int nsubs,
-                       char *last, size_t lastlen)
+static int
+hs_log_scan(struct hs *h, const char *const *subs, int nsubs, char *last,
+            size_t lastlen)
 {
     char *text = hs_slurp(h->log), *p, *nl;
     int count = 0;
@@ -47,7 +49,7 @@ static int hs_log_scan(struct hs *h, const char *const *subs, int nsubs,
 
         nl = strchr(p, '\n');
         if (nl == NULL)
-            break;  /* a line still being written does not count yet */
+            break; /* a line still being written does not count yet */
         len = (size_t)(nl - p);
         if (hs_line_has_all(p, len, subs, nsubs)) {
             count++;
@@ -63,7 +65,8 @@ static int hs_log_scan(struct hs *h, const char *const *subs, int nsubs,
     return count;
 }
 
-static int hs_collect(va_list ap, const char **subs)
+static int
+hs_collect(va_list ap, const char **subs)
 {
     const char *s;
     int n = 0;
@@ -73,7 +76,8 @@ static int hs_collect(va_list ap, const char **subs)
     return n;
 }
 
-int hs_log_count(struct hs *h, ...)
+int
+hs_log_count(struct hs *h, ...)
 {
     const char *subs[HS_MAX_STRINGS];
     va_list ap;
@@ -85,7 +89,8 @@ int hs_log_count(struct hs *h, ...)
     return hs_log_scan(h, subs, n, NULL, 0);
 }
 
-int hs_log_last(struct hs *h, char *buf, size_t len, ...)
+int
+hs_log_last(struct hs *h, char *buf, size_t len, ...)
 {
     const char *subs[HS_MAX_STRINGS];
     va_list ap;
@@ -98,7 +103,8 @@ int hs_log_last(struct hs *h, char *buf, size_t len, ...)
     return hs_log_scan(h, subs, n, buf, len) > 0 ? 0 : -1;
 }
 
-int hs_wait_log(struct hs *h, int min, int timeout_ms, ...)
+int
+hs_wait_log(struct hs *h, int min, int timeout_ms, ...)
 {
     const char *subs[HS_MAX_STRINGS];
     long long deadline = hs_now_ms() + timeout_ms;
@@ -128,7 +134,7 @@ int hs_wait_log(struct hs *h, int min, int timeout_ms, ...)
          * only guards against a missed inotify event. */
         poll(pfd, h->pidfd >= 0 ? 2 : 1, left < 100 ? left : 100);
         if (ifd >= 0)
-            while (read(ifd, ev, sizeof ev) > 0)
+            while (read(ifd, ev, sizeof(ev)) > 0)
                 ;
     }
     if (ifd >= 0)
@@ -136,14 +142,15 @@ int hs_wait_log(struct hs *h, int min, int timeout_ms, ...)
     return rc;
 }
 
-void hs_log_value(const char *line, const char *key, char *buf, size_t len)
+void
+hs_log_value(const char *line, const char *key, char *buf, size_t len)
 {
     char pat[64];
     const char *p = line;
     size_t n = 0;
 
     buf[0] = '\0';
-    snprintf(pat, sizeof pat, " %s=", key);
+    snprintf(pat, sizeof(pat), " %s=", key);
     p = strstr(line, pat);
     if (p == NULL || len == 0)
         return;
@@ -160,7 +167,8 @@ void hs_log_value(const char *line, const char *key, char *buf, size_t len)
     buf[n] = '\0';
 }
 
-void hs_dump_log(struct hs *h)
+void
+hs_dump_log(struct hs *h)
 {
     char *text = hs_slurp(h->log);
 

@@ -19,14 +19,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-int hs_connect(const char *addr, int port, int timeout_ms)
+int
+hs_connect(const char *addr, int port, int timeout_ms)
 {
     struct sockaddr_storage ss;
     struct pollfd pfd;
     socklen_t len, elen = sizeof(int);
     int fd, one = 1, err = 0;
 
-    memset(&ss, 0, sizeof ss);
+    memset(&ss, 0, sizeof(ss));
     if (strchr(addr, ':') != NULL) {
         struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
 
@@ -34,7 +35,7 @@ int hs_connect(const char *addr, int port, int timeout_ms)
         sin6->sin6_port = htons((uint16_t)port);
         if (inet_pton(AF_INET6, addr, &sin6->sin6_addr) != 1)
             return -1;
-        len = sizeof *sin6;
+        len = sizeof(*sin6);
     } else {
         struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 
@@ -42,12 +43,12 @@ int hs_connect(const char *addr, int port, int timeout_ms)
         sin->sin_port = htons((uint16_t)port);
         if (inet_pton(AF_INET, addr, &sin->sin_addr) != 1)
             return -1;
-        len = sizeof *sin;
+        len = sizeof(*sin);
     }
     fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     if (connect(fd, (struct sockaddr *)&ss, len) == 0)
         return fd;
     if (errno != EINPROGRESS) {
@@ -70,7 +71,8 @@ fail:
 }
 
 /* Waits until fd is ready for events; 1, or 0 at the deadline. */
-static int hs_wait_fd(int fd, short events, long long deadline)
+static int
+hs_wait_fd(int fd, short events, long long deadline)
 {
     struct pollfd pfd = { .fd = fd, .events = events };
     int left = hs_left(deadline);
@@ -80,8 +82,8 @@ static int hs_wait_fd(int fd, short events, long long deadline)
     return poll(&pfd, 1, left) > 0;
 }
 
-int hs_send_all(int fd, const void *buf, size_t len, size_t chunk,
-                int timeout_ms)
+int
+hs_send_all(int fd, const void *buf, size_t len, size_t chunk, int timeout_ms)
 {
     long long deadline = hs_now_ms() + timeout_ms;
     const char *p = buf;
@@ -106,12 +108,14 @@ int hs_send_all(int fd, const void *buf, size_t len, size_t chunk,
     return off == len ? 0 : -1;
 }
 
-int hs_send_str(int fd, const char *s)
+int
+hs_send_str(int fd, const char *s)
 {
     return hs_send_all(fd, s, strlen(s), 0, HS_IO_MS);
 }
 
-ssize_t hs_recv_n(int fd, void *buf, size_t n, int timeout_ms)
+ssize_t
+hs_recv_n(int fd, void *buf, size_t n, int timeout_ms)
 {
     long long deadline = hs_now_ms() + timeout_ms;
     char *p = buf;
@@ -132,7 +136,8 @@ ssize_t hs_recv_n(int fd, void *buf, size_t n, int timeout_ms)
     return (ssize_t)got;
 }
 
-ssize_t hs_recv_eof(int fd, void *buf, size_t cap, int timeout_ms)
+ssize_t
+hs_recv_eof(int fd, void *buf, size_t cap, int timeout_ms)
 {
     long long deadline = hs_now_ms() + timeout_ms;
     char *p = buf;
@@ -159,14 +164,15 @@ ssize_t hs_recv_eof(int fd, void *buf, size_t cap, int timeout_ms)
     return -1;
 }
 
-int hs_wait_closed(int fd, int timeout_ms)
+int
+hs_wait_closed(int fd, int timeout_ms)
 {
     long long deadline = hs_now_ms() + timeout_ms;
     char buf[4096];
 
     /* Bounded by the deadline even while data keeps coming. */
     while (hs_left(deadline) > 0) {
-        ssize_t r = recv(fd, buf, sizeof buf, 0);
+        ssize_t r = recv(fd, buf, sizeof(buf), 0);
 
         if (r == 0)
             return 1;
@@ -178,7 +184,8 @@ int hs_wait_closed(int fd, int timeout_ms)
     return 0;
 }
 
-int hs_is_closed(int fd)
+int
+hs_is_closed(int fd)
 {
     char c;
     ssize_t r = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
@@ -188,7 +195,8 @@ int hs_is_closed(int fd)
     return r < 0 && errno != EAGAIN && errno != EINTR;
 }
 
-int hs_roundtrip(int fd, const char *s, const char *reply)
+int
+hs_roundtrip(int fd, const char *s, const char *reply)
 {
     size_t len = strlen(reply);
     char *buf = malloc(len + 1);
@@ -204,14 +212,17 @@ int hs_roundtrip(int fd, const char *s, const char *reply)
     n = hs_recv_n(fd, buf, len, HS_IO_MS);
     rc = n == (ssize_t)len && memcmp(buf, reply, len) == 0 ? 0 : -1;
     if (rc < 0)
-        fprintf(stderr, "roundtrip: sent \"%s\", wanted \"%s\", got %zd "
-                "bytes \"%.*s\"\n", s, reply, n, (int)(n < 0 ? 0 : n), buf);
+        fprintf(stderr,
+                "roundtrip: sent \"%s\", wanted \"%s\", got %zd "
+                "bytes \"%.*s\"\n",
+                s, reply, n, (int)(n < 0 ? 0 : n), buf);
     free(buf);
     return rc;
 }
 
 /* One send of the transfer; 0 ok (or nothing to do), -1 failed. */
-static int hs_xfer_send(int fd, struct hs_xfer *x, size_t *sent)
+static int
+hs_xfer_send(int fd, struct hs_xfer *x, size_t *sent)
 {
     size_t want = x->outlen - *sent;
     ssize_t n;
@@ -228,7 +239,8 @@ static int hs_xfer_send(int fd, struct hs_xfer *x, size_t *sent)
     return 0;
 }
 
-ssize_t hs_exchange(int fd, struct hs_xfer *x)
+ssize_t
+hs_exchange(int fd, struct hs_xfer *x)
 {
     long long deadline = hs_now_ms() + x->timeout_ms, next_read = 0;
     size_t sent = 0, got = 0;
@@ -250,12 +262,12 @@ ssize_t hs_exchange(int fd, struct hs_xfer *x)
         if (reading)
             pfd.events |= POLLIN;
         else if (next_read - now < left)
-            left = (int)(next_read - now);   /* the slow reader's pause */
+            left = (int)(next_read - now); /* the slow reader's pause */
         if (poll(&pfd, 1, left) <= 0)
             continue;
         if (writing && (pfd.revents & (POLLOUT | POLLERR | POLLHUP))) {
             if (hs_xfer_send(fd, x, &sent) < 0)
-                writing = 0;    /* the peer went: read what it sent */
+                writing = 0; /* the peer went: read what it sent */
             else
                 writing = sent < x->outlen;
         }

@@ -23,7 +23,8 @@
 /* ---- processes ---- */
 
 /* Waits for pid with a deadline (poll on pidfd if there is one). */
-static int hs_waitpid(pid_t pid, int pidfd, int timeout_ms, int *status)
+static int
+hs_waitpid(pid_t pid, int pidfd, int timeout_ms, int *status)
 {
     long long deadline = hs_now_ms() + timeout_ms;
     int i;
@@ -49,7 +50,8 @@ static int hs_waitpid(pid_t pid, int pidfd, int timeout_ms, int *status)
 }
 
 /* Ends and reaps every process that was left to us, but the daemon. */
-void hs_end_orphans(struct hs *h)
+void
+hs_end_orphans(struct hs *h)
 {
     int round;
 
@@ -68,7 +70,7 @@ void hs_end_orphans(struct hs *h)
 
             if (pid <= 0 || (pid == h->pid && !h->reaped))
                 continue;
-            snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+            snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
             stat = hs_slurp(path);
             p = stat ? strrchr(stat, ')') : NULL;
             if (p && atoi(p + 4) == (int)getpid()) {
@@ -84,7 +86,8 @@ void hs_end_orphans(struct hs *h)
 /* Under ASan, let faults be faults: the tests check that plugsrv reports
  * a handler's SIGSEGV or SIGABRT, not ASan's report of it. Options the
  * user set come after ours, so they win. */
-static void hs_asan_options(void)
+static void
+hs_asan_options(void)
 {
     static const char ours[] = "handle_segv=0:handle_sigbus=0:"
                                "handle_sigfpe=0:handle_sigill=0:"
@@ -96,14 +99,15 @@ static void hs_asan_options(void)
         setenv("ASAN_OPTIONS", ours, 1);
         return;
     }
-    snprintf(buf, sizeof buf, "%s:%s", ours, user);
+    snprintf(buf, sizeof(buf), "%s:%s", ours, user);
     setenv("ASAN_OPTIONS", buf, 1);
 }
 
 /* In the child: a clean slate, prep(arg) if there is one, then exec.
  * Never returns. */
-static void hs_exec(const char *const *argv, const char *outpath,
-                    const char *errpath, hs_prep_fn prep, void *arg)
+static void
+hs_exec(const char *const *argv, const char *outpath, const char *errpath,
+        hs_prep_fn prep, void *arg)
 {
     struct rlimit core = { 0, 0 };
     sigset_t none;
@@ -143,8 +147,9 @@ static void hs_exec(const char *const *argv, const char *outpath,
     _exit(127);
 }
 
-pid_t hs_spawn(const char *const *argv, const char *outpath,
-               const char *errpath, hs_prep_fn prep, void *arg)
+pid_t
+hs_spawn(const char *const *argv, const char *outpath, const char *errpath,
+         hs_prep_fn prep, void *arg)
 {
     pid_t pid;
 
@@ -155,8 +160,9 @@ pid_t hs_spawn(const char *const *argv, const char *outpath,
     return pid;
 }
 
-int hs_start_prep(struct hs *h, const char *const *argv, hs_prep_fn prep,
-                  void *arg)
+int
+hs_start_prep(struct hs *h, const char *const *argv, hs_prep_fn prep,
+              void *arg)
 {
     const char *def[] = { PLUGSRV_BIN, "-c", h->conf, NULL };
     char outpath[512];
@@ -165,7 +171,7 @@ int hs_start_prep(struct hs *h, const char *const *argv, hs_prep_fn prep,
         return -1;
     if (h->pidfd >= 0)
         close(h->pidfd);
-    hs_path(h, "plugsrv.out", outpath, sizeof outpath);
+    hs_path(h, "plugsrv.out", outpath, sizeof(outpath));
     h->reaped = 0;
     h->status = 0;
     h->pid = hs_spawn(argv ? argv : def, outpath, h->log, prep, arg);
@@ -180,26 +186,29 @@ int hs_start_prep(struct hs *h, const char *const *argv, hs_prep_fn prep,
     return 0;
 }
 
-int hs_start(struct hs *h)
+int
+hs_start(struct hs *h)
 {
     return hs_start_prep(h, NULL, NULL, NULL);
 }
 
-int hs_start_ready(struct hs *h)
+int
+hs_start_ready(struct hs *h)
 {
     if (hs_start(h) < 0)
         return -1;
     return hs_wait_log(h, 1, HS_START_MS, " ready ", NULL);
 }
 
-int hs_run_prog(struct hs *h, int timeout_ms, const char *const *argv)
+int
+hs_run_prog(struct hs *h, int timeout_ms, const char *const *argv)
 {
     char outpath[512], errpath[512];
     int status = 0, pidfd, rc;
     pid_t pid;
 
-    hs_path(h, "run.out", outpath, sizeof outpath);
-    hs_path(h, "run.err", errpath, sizeof errpath);
+    hs_path(h, "run.out", outpath, sizeof(outpath));
+    hs_path(h, "run.err", errpath, sizeof(errpath));
     unlink(outpath);
     unlink(errpath);
     pid = hs_spawn(argv, outpath, errpath, NULL, NULL);
@@ -220,7 +229,8 @@ int hs_run_prog(struct hs *h, int timeout_ms, const char *const *argv)
     return rc < 0 ? -1 : status;
 }
 
-int hs_run(struct hs *h, int timeout_ms, const char *const *argv)
+int
+hs_run(struct hs *h, int timeout_ms, const char *const *argv)
 {
     const char *full[16];
     int i;
@@ -232,14 +242,16 @@ int hs_run(struct hs *h, int timeout_ms, const char *const *argv)
     return hs_run_prog(h, timeout_ms, full);
 }
 
-int hs_signal(struct hs *h, int sig)
+int
+hs_signal(struct hs *h, int sig)
 {
     if (h->pid <= 0 || h->reaped)
         return -1;
     return kill(h->pid, sig);
 }
 
-int hs_wait_exit(struct hs *h, int timeout_ms)
+int
+hs_wait_exit(struct hs *h, int timeout_ms)
 {
     if (h->pid <= 0)
         return -1;
@@ -251,7 +263,8 @@ int hs_wait_exit(struct hs *h, int timeout_ms)
     return h->status;
 }
 
-int hs_alive(struct hs *h)
+int
+hs_alive(struct hs *h)
 {
     if (h->pid <= 0 || h->reaped)
         return 0;
@@ -265,7 +278,8 @@ int hs_alive(struct hs *h)
 /* ---- /proc ---- */
 
 /* Counts the processes whose parent is ppid (only zombies if asked). */
-static int hs_scan_children(pid_t ppid, int zombies_only)
+static int
+hs_scan_children(pid_t ppid, int zombies_only)
 {
     DIR *d = opendir("/proc");
     struct dirent *de;
@@ -280,11 +294,11 @@ static int hs_scan_children(pid_t ppid, int zombies_only)
 
         if (de->d_name[0] < '0' || de->d_name[0] > '9')
             continue;
-        snprintf(path, sizeof path, "/proc/%s/stat", de->d_name);
+        snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
         fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
             continue;
-        len = read(fd, buf, sizeof buf - 1);
+        len = read(fd, buf, sizeof(buf) - 1);
         close(fd);
         if (len <= 0)
             continue;
@@ -302,17 +316,20 @@ static int hs_scan_children(pid_t ppid, int zombies_only)
     return count;
 }
 
-int hs_children(pid_t pid)
+int
+hs_children(pid_t pid)
 {
     return hs_scan_children(pid, 0);
 }
 
-int hs_zombies(pid_t pid)
+int
+hs_zombies(pid_t pid)
 {
     return hs_scan_children(pid, 1);
 }
 
-int hs_orphans(struct hs *h)
+int
+hs_orphans(struct hs *h)
 {
     int n = hs_scan_children(getpid(), 0);
 
@@ -321,14 +338,15 @@ int hs_orphans(struct hs *h)
     return n;
 }
 
-int hs_fd_count(pid_t pid)
+int
+hs_fd_count(pid_t pid)
 {
     char path[64];
     struct dirent *de;
     DIR *d;
     int count = 0, n = 0;
 
-    snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+    snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
     d = opendir(path);
     if (d == NULL)
         return -1;
@@ -339,12 +357,14 @@ int hs_fd_count(pid_t pid)
     return count;
 }
 
-int hs_pid_exists(pid_t pid)
+int
+hs_pid_exists(pid_t pid)
 {
     return kill(pid, 0) == 0 || errno == EPERM;
 }
 
-int hs_sanitized(void)
+int
+hs_sanitized(void)
 {
 #if defined(HS_SANITIZE) && HS_SANITIZE
     return 1;

@@ -24,7 +24,8 @@ static int echo_port[2], upper_port[2], suffix_port[2], quit_port[2];
 static const char *const addrs[2] = { "127.0.0.1", "::1" };
 static int npassed;
 
-static int group_setup(void **state)
+static int
+group_setup(void **state)
 {
     struct hs *h = hs_new();
     int i;
@@ -37,34 +38,41 @@ static int group_setup(void **state)
         suffix_port[i] = hs_port();
         quit_port[i] = hs_port();
     }
-    hs_write_config(h,
+    hs_write_config(
+        h,
         "{ \"modules_dir\": \"%s\",\n"
         "  \"idle_timeout\": 60,\n"
         "  \"listeners\": [\n"
-        "  { \"address\": \"127.0.0.1\", \"port\": %d, \"module\": \"echo\" },\n"
+        "  { \"address\": \"127.0.0.1\", \"port\": %d, \"module\": \"echo\" "
+        "},\n"
         "  { \"address\": \"::1\", \"port\": %d, \"module\": \"echo\",\n"
         "    \"name\": \"echo6\" },\n"
-        "  { \"address\": \"127.0.0.1\", \"port\": %d, \"module\": \"uppercase\" },\n"
+        "  { \"address\": \"127.0.0.1\", \"port\": %d, \"module\": "
+        "\"uppercase\" },\n"
         "  { \"address\": \"::1\", \"port\": %d, \"module\": \"uppercase\",\n"
         "    \"name\": \"uppercase6\" },\n"
-        "  { \"address\": \"127.0.0.1\", \"port\": %d, \"module\": \"suffix\" },\n"
+        "  { \"address\": \"127.0.0.1\", \"port\": %d, \"module\": \"suffix\" "
+        "},\n"
         "  { \"address\": \"::1\", \"port\": %d, \"module\": \"suffix\",\n"
-        "    \"name\": \"suffix6\", \"options\": { \"suffix\": \"----k\" } },\n"
-        "  { \"address\": \"127.0.0.1\", \"port\": %d, \"module\": \"quit\" },\n"
+        "    \"name\": \"suffix6\", \"options\": { \"suffix\": \"----k\" } "
+        "},\n"
+        "  { \"address\": \"127.0.0.1\", \"port\": %d, \"module\": \"quit\" "
+        "},\n"
         "  { \"address\": \"::1\", \"port\": %d, \"module\": \"quit\",\n"
         "    \"name\": \"quit6\", \"options\": { \"word\": \"quit\" } } ] }\n",
         PLUGSRV_MODULE_DIR, echo_port[0], echo_port[1], upper_port[0],
         upper_port[1], suffix_port[0], suffix_port[1], quit_port[0],
         quit_port[1]);
     if (hs_start_ready(h) < 0) {
-        hs_free(h);     /* shows the log */
+        hs_free(h); /* shows the log */
         return -1;
     }
     *state = h;
     return 0;
 }
 
-static int group_teardown(void **state)
+static int
+group_teardown(void **state)
 {
     struct hs *h = *state;
 
@@ -76,7 +84,8 @@ static int group_teardown(void **state)
 }
 
 /* 4 MiB of every byte value in a fixed pseudo-random order. */
-static unsigned char *payload(size_t len)
+static unsigned char *
+payload(size_t len)
 {
     unsigned char *p = malloc(len);
     uint32_t x = 2463534242u;
@@ -92,7 +101,8 @@ static unsigned char *payload(size_t len)
     return p;
 }
 
-static void to_upper(unsigned char *p, size_t len)
+static void
+to_upper(unsigned char *p, size_t len)
 {
     size_t i;
 
@@ -102,8 +112,9 @@ static void to_upper(unsigned char *p, size_t len)
 }
 
 /* Sends out to addr:port as x says and expects want back, then EOF. */
-static void transfer(const char *addr, int port, struct hs_xfer *x,
-                     const void *want, size_t wantlen)
+static void
+transfer(const char *addr, int port, struct hs_xfer *x, const void *want,
+         size_t wantlen)
 {
     unsigned char *in = malloc(wantlen + 1);
     int fd = hs_connect(addr, port, HS_IO_MS);
@@ -127,7 +138,8 @@ static void transfer(const char *addr, int port, struct hs_xfer *x,
     free(in);
 }
 
-static void test_big_binary(void **state)
+static void
+test_big_binary(void **state)
 {
     unsigned char *out = payload(BIG), *upper = malloc(BIG);
     int i;
@@ -140,7 +152,7 @@ static void test_big_binary(void **state)
         struct hs_xfer x = { .out = out, .outlen = BIG };
 
         transfer(addrs[i], echo_port[i], &x, out, BIG);
-        memset(&x, 0, sizeof x);
+        memset(&x, 0, sizeof(x));
         x.out = out;
         x.outlen = BIG;
         transfer(addrs[i], upper_port[i], &x, upper, BIG);
@@ -150,7 +162,8 @@ static void test_big_binary(void **state)
     npassed++;
 }
 
-static void test_one_byte_writes(void **state)
+static void
+test_one_byte_writes(void **state)
 {
     size_t len = 32 * 1024;
     unsigned char *out = payload(len), *upper = malloc(len);
@@ -164,7 +177,7 @@ static void test_one_byte_writes(void **state)
         struct hs_xfer x = { .out = out, .outlen = len, .wchunk = 1 };
 
         transfer(addrs[i], echo_port[i], &x, out, len);
-        memset(&x, 0, sizeof x);
+        memset(&x, 0, sizeof(x));
         x.out = out;
         x.outlen = len;
         x.wchunk = 1;
@@ -176,7 +189,8 @@ static void test_one_byte_writes(void **state)
     npassed++;
 }
 
-static void test_slow_reader(void **state)
+static void
+test_slow_reader(void **state)
 {
     size_t len = 1024 * 1024;
     unsigned char *out = payload(len);
@@ -186,8 +200,9 @@ static void test_slow_reader(void **state)
     for (i = 0; i < 2; i++) {
         /* 4 KiB per read and a 4 ms pause after each: the server has to
          * wait for us while its socket buffer is full. */
-        struct hs_xfer x = { .out = out, .outlen = len, .rchunk = 4096,
-                             .rpause_ms = 4 };
+        struct hs_xfer x = {
+            .out = out, .outlen = len, .rchunk = 4096, .rpause_ms = 4
+        };
 
         transfer(addrs[i], echo_port[i], &x, out, len);
     }
@@ -195,7 +210,8 @@ static void test_slow_reader(void **state)
     npassed++;
 }
 
-static void test_suffix_lines(void **state)
+static void
+test_suffix_lines(void **state)
 {
     static const char in[] = "a\nb\r\n\n\r\nx\0y\rz\nlast";
     static const char want[] =
@@ -204,14 +220,15 @@ static void test_suffix_lines(void **state)
 
     (void)state;
     for (i = 0; i < 2; i++) {
-        struct hs_xfer x = { .out = in, .outlen = sizeof in - 1 };
+        struct hs_xfer x = { .out = in, .outlen = sizeof(in) - 1 };
 
-        transfer(addrs[i], suffix_port[i], &x, want, sizeof want - 1);
+        transfer(addrs[i], suffix_port[i], &x, want, sizeof(want) - 1);
     }
     npassed++;
 }
 
-static void test_suffix_split_crlf(void **state)
+static void
+test_suffix_split_crlf(void **state)
 {
     static const char in[] = "ab\r\ncd\r\n\r\nlast\r";
     static const char want[] = "ab----k\r\ncd----k\r\n----k\r\nlast\r----k";
@@ -220,15 +237,17 @@ static void test_suffix_split_crlf(void **state)
     (void)state;
     for (i = 0; i < 2; i++) {
         /* One byte per write: every CRLF is split across two writes. */
-        struct hs_xfer x = { .out = in, .outlen = sizeof in - 1,
+        struct hs_xfer x = { .out = in,
+                             .outlen = sizeof(in) - 1,
                              .wchunk = 1 };
 
-        transfer(addrs[i], suffix_port[i], &x, want, sizeof want - 1);
+        transfer(addrs[i], suffix_port[i], &x, want, sizeof(want) - 1);
     }
     npassed++;
 }
 
-static void test_suffix_big_lines(void **state)
+static void
+test_suffix_big_lines(void **state)
 {
     /* 1000 lines of 1000 bytes, any byte but '\n', in 7-byte writes. */
     size_t n = 1000, linelen = 1000, i, j;
@@ -263,7 +282,8 @@ static void test_suffix_big_lines(void **state)
     npassed++;
 }
 
-static void test_echo_and_upper_small(void **state)
+static void
+test_echo_and_upper_small(void **state)
 {
     int i;
 
@@ -275,15 +295,17 @@ static void test_echo_and_upper_small(void **state)
         assert_true(fd >= 0 && fu >= 0);
         assert_int_equal(hs_roundtrip(fd, "hello\n", "hello\n"), 0);
         assert_int_equal(hs_roundtrip(fd, "x", "x"), 0);
-        assert_int_equal(hs_roundtrip(fu, "Hello, {world}\xe9!\n",
-                                      "HELLO, {WORLD}\xe9!\n"), 0);
+        assert_int_equal(
+            hs_roundtrip(fu, "Hello, {world}\xe9!\n", "HELLO, {WORLD}\xe9!\n"),
+            0);
         close(fd);
         close(fu);
     }
     npassed++;
 }
 
-static void test_quit(void **state)
+static void
+test_quit(void **state)
 {
     static const char in1[] = "hello\nquitter\nQUIT\n quit\nquit\nafter\n";
     static const char want1[] = "hello\nquitter\nQUIT\n quit\n";
@@ -292,7 +314,7 @@ static void test_quit(void **state)
 
     (void)state;
     for (i = 0; i < 2; i++) {
-        struct hs_xfer x = { .out = in1, .outlen = sizeof in1 - 1 };
+        struct hs_xfer x = { .out = in1, .outlen = sizeof(in1) - 1 };
         char buf[256];
         int fd;
         ssize_t n;
@@ -302,22 +324,22 @@ static void test_quit(void **state)
         fd = hs_connect(addrs[i], quit_port[i], HS_IO_MS);
         assert_true(fd >= 0);
         x.in = buf;
-        x.incap = sizeof buf;
+        x.incap = sizeof(buf);
         x.timeout_ms = HS_IO_MS;
         n = hs_exchange(fd, &x);
-        assert_int_equal(n, (ssize_t)(sizeof want1 - 1));
-        assert_memory_equal(buf, want1, sizeof want1 - 1);
+        assert_int_equal(n, (ssize_t)(sizeof(want1) - 1));
+        assert_memory_equal(buf, want1, sizeof(want1) - 1);
         close(fd);
 
         /* A trailing '\r' is ignored; the server closes without our
          * half-close. */
         fd = hs_connect(addrs[i], quit_port[i], HS_IO_MS);
         assert_true(fd >= 0);
-        memset(&x, 0, sizeof x);
+        memset(&x, 0, sizeof(x));
         x.out = in2;
-        x.outlen = sizeof in2 - 1;
+        x.outlen = sizeof(in2) - 1;
         x.in = buf;
-        x.incap = sizeof buf;
+        x.incap = sizeof(buf);
         x.timeout_ms = HS_IO_MS;
         n = hs_exchange(fd, &x);
         assert_int_equal(n, 2);
@@ -327,7 +349,8 @@ static void test_quit(void **state)
     npassed++;
 }
 
-static void test_quit_one_line_at_a_time(void **state)
+static void
+test_quit_one_line_at_a_time(void **state)
 {
     int i;
 
@@ -345,7 +368,8 @@ static void test_quit_one_line_at_a_time(void **state)
     npassed++;
 }
 
-int main(void)
+int
+main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_echo_and_upper_small),

@@ -14,7 +14,8 @@
 
 #include "harness.h"
 
-static void test_help(void **state)
+static void
+test_help(void **state)
 {
     struct hs *h = *state;
     const char *argv[] = { "-h", NULL };
@@ -27,7 +28,8 @@ static void test_help(void **state)
     h->passed = 1;
 }
 
-static void test_version(void **state)
+static void
+test_version(void **state)
 {
     struct hs *h = *state;
     const char *argv[] = { "-V", NULL };
@@ -42,7 +44,8 @@ static void test_version(void **state)
     h->passed = 1;
 }
 
-static void test_usage_error(void **state)
+static void
+test_usage_error(void **state)
 {
     struct hs *h = *state;
     const char *argv[] = { "-Z", NULL };
@@ -52,30 +55,33 @@ static void test_usage_error(void **state)
     assert_true(WIFEXITED(st));
     assert_int_equal(WEXITSTATUS(st), 2);
     assert_true(strlen(h->err) > 0);
-    st = hs_run(h, HS_EXIT_MS, none);   /* no -c: nothing to serve */
+    st = hs_run(h, HS_EXIT_MS, none); /* no -c: nothing to serve */
     assert_true(WIFEXITED(st));
     assert_int_equal(WEXITSTATUS(st), 2);
     h->passed = 1;
 }
 
-static void test_check_ok(void **state)
+static void
+test_check_ok(void **state)
 {
     struct hs *h = *state;
     const char *argv[] = { "-t", "-c", h->conf, NULL };
     char want[600];
     int st, p1 = hs_port(), p2 = hs_port();
 
-    hs_write_config(h,
+    hs_write_config(
+        h,
         "{ \"modules_dir\": \"%s\",\n"
         "  \"listeners\": [\n"
-        "    { \"address\": \"127.0.0.1\", \"port\": %d, \"module\": \"echo\" },\n"
+        "    { \"address\": \"127.0.0.1\", \"port\": %d, \"module\": \"echo\" "
+        "},\n"
         "    { \"address\": \"::1\", \"port\": %d, \"module\": \"suffix\",\n"
         "      \"options\": { \"suffix\": \"!\" } } ] }\n",
         PLUGSRV_MODULE_DIR, p1, p2);
     st = hs_run(h, HS_EXIT_MS, argv);
     assert_true(WIFEXITED(st));
     assert_int_equal(WEXITSTATUS(st), 0);
-    snprintf(want, sizeof want, "plugsrv: %s: configuration OK\n", h->conf);
+    snprintf(want, sizeof(want), "plugsrv: %s: configuration OK\n", h->conf);
     assert_string_equal(h->out, want);
     /* A check serves nothing and leaves nothing behind. */
     assert_int_equal(hs_orphans(h), 0);
@@ -83,7 +89,8 @@ static void test_check_ok(void **state)
     h->passed = 1;
 }
 
-int main(void)
+int
+main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_help, hs_setup, hs_teardown),

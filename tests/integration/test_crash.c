@@ -14,19 +14,21 @@
 
 #include "harness.h"
 
-static void test_crash_costs_one_connection(void **state)
+static void
+test_crash_costs_one_connection(void **state)
 {
     struct hs *h = *state;
     int pe = hs_port(), pc = hs_port(), fe, fc, i;
     char line[512];
 
     hs_write_config(h,
-        "{ \"modules_dir\": \"%s\",\n"
-        "  \"listeners\": [\n"
-        "  { \"address\": \"127.0.0.1\", \"port\": %d, \"module\": \"echo\" },\n"
-        "  { \"address\": \"::1\", \"port\": %d,\n"
-        "    \"module\": \"%s\" } ] }\n",
-        PLUGSRV_MODULE_DIR, pe, pc, TEST_MODULE("crash"));
+                    "{ \"modules_dir\": \"%s\",\n"
+                    "  \"listeners\": [\n"
+                    "  { \"address\": \"127.0.0.1\", \"port\": %d, "
+                    "\"module\": \"echo\" },\n"
+                    "  { \"address\": \"::1\", \"port\": %d,\n"
+                    "    \"module\": \"%s\" } ] }\n",
+                    PLUGSRV_MODULE_DIR, pe, pc, TEST_MODULE("crash"));
     assert_int_equal(hs_start_ready(h), 0);
 
     fe = hs_connect("127.0.0.1", pe, HS_IO_MS);
@@ -40,16 +42,16 @@ static void test_crash_costs_one_connection(void **state)
         assert_int_equal(hs_send_str(fc, "boom\n"), 0);
         assert_int_equal(hs_wait_closed(fc, HS_IO_MS), 1);
         close(fc);
-        assert_int_equal(hs_wait_log(h, i, HS_IO_MS, ": exit ",
-                                     "listener=crash", NULL), 0);
-        assert_int_equal(hs_log_last(h, line, sizeof line, ": exit ",
-                                     "listener=crash", NULL), 0);
+        assert_int_equal(
+            hs_wait_log(h, i, HS_IO_MS, ": exit ", "listener=crash", NULL), 0);
+        assert_int_equal(hs_log_last(h, line, sizeof(line), ": exit ",
+                                     "listener=crash", NULL),
+                         0);
         assert_non_null(strstr(line, " signal=SIGSEGV"));
         assert_non_null(strstr(line, " reason=signal"));
         assert_non_null(strstr(line, " peer=[::1]:"));
         /* The connection on the other listener never noticed. */
-        assert_int_equal(hs_roundtrip(fe, "still here\n", "still here\n"),
-                         0);
+        assert_int_equal(hs_roundtrip(fe, "still here\n", "still here\n"), 0);
     }
     assert_true(hs_alive(h));
     close(fe);
@@ -59,13 +61,15 @@ static void test_crash_costs_one_connection(void **state)
     assert_int_equal(hs_roundtrip(fe, "after\n", "after\n"), 0);
     close(fe);
     assert_int_equal(hs_wait_log(h, 2, HS_IO_MS, ": exit ", "listener=echo",
-                                 "status=0", NULL), 0);
+                                 "status=0", NULL),
+                     0);
     assert_int_equal(hs_children(h->pid), 0);
     assert_int_equal(hs_zombies(h->pid), 0);
     h->passed = 1;
 }
 
-int main(void)
+int
+main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_crash_costs_one_connection,

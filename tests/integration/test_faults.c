@@ -25,31 +25,35 @@
 
 /* One daemon: echo on 127.0.0.1, the test module name on ::1 with the
  * listener keys lconf; top-level keys top. Ports into *pe, *pf. */
-static void start(struct hs *h, const char *name, const char *top,
-                  const char *lconf, int *pe, int *pf)
+static void
+start(struct hs *h, const char *name, const char *top, const char *lconf,
+      int *pe, int *pf)
 {
     char module[512];
 
-    snprintf(module, sizeof module, "%s/%s.so", TEST_MODULE_DIR, name);
+    snprintf(module, sizeof(module), "%s/%s.so", TEST_MODULE_DIR, name);
     *pe = hs_port();
     *pf = hs_port();
-    hs_write_config(h,
+    hs_write_config(
+        h,
         "{ \"modules_dir\": \"%s\",%s\n"
         "  \"listeners\": [\n"
-        "  { \"address\": \"127.0.0.1\", \"port\": %d, \"module\": \"echo\" },\n"
+        "  { \"address\": \"127.0.0.1\", \"port\": %d, \"module\": \"echo\" "
+        "},\n"
         "  { \"address\": \"::1\", \"port\": %d, \"module\": \"%s\"%s } ] }\n",
         PLUGSRV_MODULE_DIR, top, *pe, *pf, module, lconf);
     assert_int_equal(hs_start_ready(h), 0);
 }
 
 /* Connects to the fault listener and reads its greeting "name\n". */
-static int greet(const char *name, int port)
+static int
+greet(const char *name, int port)
 {
     char want[64];
     int fd = hs_connect("::1", port, HS_IO_MS);
 
     assert_true(fd >= 0);
-    snprintf(want, sizeof want, "%s\n", name);
+    snprintf(want, sizeof(want), "%s\n", name);
     assert_int_equal(hs_roundtrip(fd, "", want), 0);
     return fd;
 }
@@ -60,8 +64,9 @@ static int greet(const char *name, int port)
  * line must hold every string of want (NULL-terminated); then the echo
  * connection still works, and so does a new one to the faulty listener.
  */
-static void fault(struct hs *h, const char *name, const char *top,
-                  const char *lconf, int end_ms, const char *const *want)
+static void
+fault(struct hs *h, const char *name, const char *top, const char *lconf,
+      int end_ms, const char *const *want)
 {
     char line[1024], lname[64];
     int pe, pf, fe, ff, i;
@@ -78,10 +83,10 @@ static void fault(struct hs *h, const char *name, const char *top,
     if (hs_wait_closed(ff, end_ms) != 1)
         fail_msg("%s: connection still open after %d ms", name, end_ms);
     close(ff);
-    snprintf(lname, sizeof lname, "listener=%s ", name);
+    snprintf(lname, sizeof(lname), "listener=%s ", name);
     assert_int_equal(hs_wait_log(h, 1, HS_IO_MS, ": exit ", lname, NULL), 0);
-    assert_int_equal(hs_log_last(h, line, sizeof line, ": exit ", lname,
-                                 NULL), 0);
+    assert_int_equal(
+        hs_log_last(h, line, sizeof(line), ": exit ", lname, NULL), 0);
     fprintf(stderr, "# %s ended in %lld ms: %s\n", name, hs_now_ms() - t0,
             line);
     for (i = 0; want[i] != NULL; i++)
@@ -95,13 +100,15 @@ static void fault(struct hs *h, const char *name, const char *top,
     close(fe);
     assert_int_equal(hs_wait_log(h, 2, HS_IO_MS, ": exit ", lname, NULL), 0);
     assert_int_equal(hs_wait_log(h, 1, HS_IO_MS, ": exit ", "listener=echo",
-                                 "status=0", NULL), 0);
+                                 "status=0", NULL),
+                     0);
     assert_true(hs_alive(h));
     assert_int_equal(hs_children(h->pid), 0);
     assert_int_equal(hs_zombies(h->pid), 0);
 }
 
-static void test_abort(void **state)
+static void
+test_abort(void **state)
 {
     struct hs *h = *state;
     const char *want[] = { " signal=SIGABRT", " reason=signal", NULL };
@@ -110,7 +117,8 @@ static void test_abort(void **state)
     h->passed = 1;
 }
 
-static void test_exit3(void **state)
+static void
+test_exit3(void **state)
 {
     struct hs *h = *state;
     const char *want[] = { " status=3 ", " reason=exit", NULL };
@@ -119,7 +127,8 @@ static void test_exit3(void **state)
     h->passed = 1;
 }
 
-static void test_cpu_loop(void **state)
+static void
+test_cpu_loop(void **state)
 {
     struct hs *h = *state;
     /* DESIGN.md: reason cpu-limit (SIGXCPU). A bare SIGKILL would not
@@ -131,7 +140,8 @@ static void test_cpu_loop(void **state)
     h->passed = 1;
 }
 
-static void test_block_forever(void **state)
+static void
+test_block_forever(void **state)
 {
     struct hs *h = *state;
     const char *want[] = { " status=17 ", " reason=handler-timeout", NULL };
@@ -142,22 +152,23 @@ static void test_block_forever(void **state)
     h->passed = 1;
 }
 
-static void test_leak(void **state)
+static void
+test_leak(void **state)
 {
     struct hs *h = *state;
     const char *want[] = { " status=12", " reason=handler-error", NULL };
 
     if (hs_sanitized())
-        skip();     /* ASan reserves terabytes: no RLIMIT_AS under it */
-    fault(h, "leak", " \"rlimits\": { \"as\": 268435456 },", "", 20000,
-          want);
+        skip(); /* ASan reserves terabytes: no RLIMIT_AS under it */
+    fault(h, "leak", " \"rlimits\": { \"as\": 268435456 },", "", 20000, want);
     /* The kernel stopped it, not its own 1 GiB safety. */
     assert_int_equal(hs_log_count(h, "leak: out of memory", NULL), 1);
     assert_int_equal(hs_log_count(h, "leak: no limit", NULL), 0);
     h->passed = 1;
 }
 
-static void test_sigpipe(void **state)
+static void
+test_sigpipe(void **state)
 {
     struct hs *h = *state;
     char line[1024];
@@ -171,10 +182,11 @@ static void test_sigpipe(void **state)
     assert_true(fd >= 0);
     assert_int_equal(hs_send_str(fd, "x"), 0);
     close(fd);
-    assert_int_equal(hs_wait_log(h, 1, HS_IO_MS, ": exit ",
-                                 "listener=sigpipe ", NULL), 0);
-    assert_int_equal(hs_log_last(h, line, sizeof line, ": exit ",
-                                 "listener=sigpipe ", NULL), 0);
+    assert_int_equal(
+        hs_wait_log(h, 1, HS_IO_MS, ": exit ", "listener=sigpipe ", NULL), 0);
+    assert_int_equal(hs_log_last(h, line, sizeof(line), ": exit ",
+                                 "listener=sigpipe ", NULL),
+                     0);
     fprintf(stderr, "# %s\n", line);
     assert_null(strstr(line, "SIGPIPE"));
     assert_null(strstr(line, " signal="));
@@ -187,7 +199,8 @@ static void test_sigpipe(void **state)
 }
 
 /* Waits (bounded) until pid has ended; pidfd for any process. */
-static int ended_within(pid_t pid, int ms)
+static int
+ended_within(pid_t pid, int ms)
 {
     int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
     struct pollfd p = { .fd = pfd, .events = POLLIN };
@@ -200,7 +213,8 @@ static int ended_within(pid_t pid, int ms)
     return rc;
 }
 
-static void test_forker(void **state)
+static void
+test_forker(void **state)
 {
     struct hs *h = *state;
     char buf[64], line[1024];
@@ -218,17 +232,19 @@ static void test_forker(void **state)
         /* The handler returns at once, though its own child lives on
          * (holding a copy of the connection): the client is still told
          * the connection is over. */
-        n = hs_recv_eof(fd, buf, sizeof buf - 1, 5000);
+        n = hs_recv_eof(fd, buf, sizeof(buf) - 1, 5000);
         if (n < 0)
             fail_msg("forker: no end of connection while the handler's "
                      "child lingers");
         buf[n] = '\0';
         assert_int_equal(sscanf(buf, "child=%ld\n", &grandchild), 1);
         close(fd);
-        assert_int_equal(hs_wait_log(h, i, HS_IO_MS, ": exit ",
-                                     "listener=forker ", NULL), 0);
-        assert_int_equal(hs_log_last(h, line, sizeof line, ": exit ",
-                                     "listener=forker ", NULL), 0);
+        assert_int_equal(
+            hs_wait_log(h, i, HS_IO_MS, ": exit ", "listener=forker ", NULL),
+            0);
+        assert_int_equal(hs_log_last(h, line, sizeof(line), ": exit ",
+                                     "listener=forker ", NULL),
+                         0);
         assert_non_null(strstr(line, " status=0 "));
         assert_true(hs_alive(h));
         /* End the lingerer by its pid; whoever it now belongs to (us, as
@@ -240,21 +256,21 @@ static void test_forker(void **state)
     }
     assert_int_equal(hs_roundtrip(fe, "fine\n", "fine\n"), 0);
     close(fe);
-    assert_int_equal(hs_wait_log(h, 1, HS_IO_MS, ": exit ", "listener=echo",
-                                 NULL), 0);
+    assert_int_equal(
+        hs_wait_log(h, 1, HS_IO_MS, ": exit ", "listener=echo", NULL), 0);
     assert_int_equal(hs_zombies(h->pid), 0);
     h->passed = 1;
 }
 
 /* The value of "key=" in the fds handler's report, or NULL. */
-static const char *field(const char *report, const char *key, char *buf,
-                         size_t len)
+static const char *
+field(const char *report, const char *key, char *buf, size_t len)
 {
     char pat[32];
     const char *p;
     size_t n = 0;
 
-    snprintf(pat, sizeof pat, "\n%s=", key);
+    snprintf(pat, sizeof(pat), "\n%s=", key);
     p = strstr(report, pat);
     if (p == NULL)
         return NULL;
@@ -267,7 +283,8 @@ static const char *field(const char *report, const char *key, char *buf,
 }
 
 /* Is sig in the comma-separated list of signal numbers? */
-static int has_signal(const char *list, int sig)
+static int
+has_signal(const char *list, int sig)
 {
     const char *p = list;
     int i;
@@ -283,7 +300,8 @@ static int has_signal(const char *list, int sig)
     return 0;
 }
 
-static void test_child_inherits_nothing(void **state)
+static void
+test_child_inherits_nothing(void **state)
 {
     struct hs *h = *state;
     char report[8192], fds[256], v[256], *tok, *save = NULL;
@@ -301,14 +319,14 @@ static void test_child_inherits_nothing(void **state)
     fd = hs_connect("::1", pf, HS_IO_MS);
     assert_true(fd >= 0);
     report[0] = '\n';
-    n = hs_recv_eof(fd, report + 1, sizeof report - 2, HS_IO_MS);
+    n = hs_recv_eof(fd, report + 1, sizeof(report) - 2, HS_IO_MS);
     assert_true(n > 0);
     report[n + 1] = '\0';
     close(fd);
     fprintf(stderr, "# the child's view:%s", report);
     assert_non_null(strstr(report, "\nend\n"));
 
-    assert_non_null(field(report, "fds", fds, sizeof fds));
+    assert_non_null(field(report, "fds", fds, sizeof(fds)));
     for (tok = strtok_r(fds, ",", &save); tok != NULL;
          tok = strtok_r(NULL, ",", &save)) {
         char key[32];
@@ -316,26 +334,26 @@ static void test_child_inherits_nothing(void **state)
         if (atoi(tok) <= 2)
             continue;
         extra++;
-        snprintf(key, sizeof key, "fd%d", atoi(tok));
-        assert_non_null(field(report, key, v, sizeof v));
+        snprintf(key, sizeof(key), "fd%d", atoi(tok));
+        assert_non_null(field(report, key, v, sizeof(v)));
         if (strncmp(v, "socket:", 7) != 0 || strstr(v, "listen=0") == NULL)
             fail_msg("the child has fd %s: %s", tok, v);
     }
     /* The connection, and nothing else (it may also sit on 0-2). */
     assert_true(extra <= 1);
     assert_null(strstr(report, "listen=1"));
-    assert_non_null(field(report, "blocked", v, sizeof v));
+    assert_non_null(field(report, "blocked", v, sizeof(v)));
     assert_string_equal(v, "");
     /* The child may catch signals for its own ends (SIGTERM to stop
      * cleanly, say), but none of the parent's: SIGHUP (reload), SIGINT
      * (stop), SIGCHLD (reaping). */
-    assert_non_null(field(report, "caught", v, sizeof v));
+    assert_non_null(field(report, "caught", v, sizeof(v)));
     assert_false(has_signal(v, SIGHUP));
     assert_false(has_signal(v, SIGINT));
     assert_false(has_signal(v, SIGCHLD));
     /* SIGPIPE may be ignored (it must not kill a child); nothing else:
      * an ignored SIGCHLD, say, would break a handler's own waitpid(). */
-    assert_non_null(field(report, "ignored", v, sizeof v));
+    assert_non_null(field(report, "ignored", v, sizeof(v)));
     if (strcmp(v, "") != 0 && strcmp(v, "13") != 0)
         fail_msg("the child ignores signals %s", v);
     h->passed = 1;
@@ -343,17 +361,14 @@ static void test_child_inherits_nothing(void **state)
 
 #define T(f) cmocka_unit_test_setup_teardown(f, hs_setup, hs_teardown)
 
-int main(void)
+int
+main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_abort),
-        T(test_exit3),
-        T(test_cpu_loop),
-        T(test_block_forever),
-        T(test_leak),
-        T(test_sigpipe),
-        T(test_forker),
-        T(test_child_inherits_nothing),
+        T(test_abort),    T(test_exit3),
+        T(test_cpu_loop), T(test_block_forever),
+        T(test_leak),     T(test_sigpipe),
+        T(test_forker),   T(test_child_inherits_nothing),
     };
 
     hs_global_init();

@@ -15,17 +15,20 @@
 
 #include "harness.h"
 
-static void test_listener_max_connections(void **state)
+static void
+test_listener_max_connections(void **state)
 {
     struct hs *h = *state;
     int port = hs_port(), other = hs_port(), c1, c2, c3, c4, c5;
 
-    hs_write_config(h,
+    hs_write_config(
+        h,
         "{ \"modules_dir\": \"%s\",\n"
         "  \"listeners\": [\n"
         "  { \"address\": \"127.0.0.1\", \"port\": %d, \"module\": \"echo\",\n"
         "    \"max_connections\": 2 },\n"
-        "  { \"address\": \"::1\", \"port\": %d, \"module\": \"uppercase\" } ] }\n",
+        "  { \"address\": \"::1\", \"port\": %d, \"module\": \"uppercase\" } "
+        "] }\n",
         PLUGSRV_MODULE_DIR, port, other);
     assert_int_equal(hs_start_ready(h), 0);
     c1 = hs_connect("127.0.0.1", port, HS_IO_MS);
@@ -43,9 +46,9 @@ static void test_listener_max_connections(void **state)
     }
     /* DESIGN.md shows reason=max_connections; a reason that says which
      * cap (e.g. listener_max_connections) is as good. */
-    assert_int_equal(hs_wait_log(h, 1, HS_IO_MS, ": refuse ",
-                                 "listener=echo", "max_connections",
-                                 "peer=127.0.0.1:", NULL), 0);
+    assert_int_equal(hs_wait_log(h, 1, HS_IO_MS, ": refuse ", "listener=echo",
+                                 "max_connections", "peer=127.0.0.1:", NULL),
+                     0);
     /* The cap is the listener's: the other listener still serves. */
     c5 = hs_connect("::1", other, HS_IO_MS);
     assert_true(c5 >= 0);
@@ -55,8 +58,8 @@ static void test_listener_max_connections(void **state)
     /* The two served are undisturbed; when one goes, a new one gets in. */
     assert_int_equal(hs_roundtrip(c2, "two again\n", "two again\n"), 0);
     close(c1);
-    assert_int_equal(hs_wait_log(h, 1, HS_IO_MS, ": exit ", "listener=echo",
-                                 NULL), 0);
+    assert_int_equal(
+        hs_wait_log(h, 1, HS_IO_MS, ": exit ", "listener=echo", NULL), 0);
     c4 = hs_connect("127.0.0.1", port, HS_IO_MS);
     assert_true(c4 >= 0);
     assert_int_equal(hs_roundtrip(c4, "four\n", "four\n"), 0);
@@ -64,21 +67,24 @@ static void test_listener_max_connections(void **state)
     close(c4);
     /* The parent may log an accept after the child has already replied:
      * wait for it rather than count at once. */
-    assert_int_equal(hs_wait_log(h, 3, HS_IO_MS, ": accept ",
-                                 "listener=echo", NULL), 0);
+    assert_int_equal(
+        hs_wait_log(h, 3, HS_IO_MS, ": accept ", "listener=echo", NULL), 0);
     assert_int_equal(hs_log_count(h, ": accept ", "listener=echo", NULL), 3);
     h->passed = 1;
 }
 
-static void test_global_max_connections(void **state)
+static void
+test_global_max_connections(void **state)
 {
     struct hs *h = *state;
     int pa = hs_port(), pb = hs_port(), a1, a2, b1, b2;
 
-    hs_write_config(h,
+    hs_write_config(
+        h,
         "{ \"modules_dir\": \"%s\", \"max_connections\": 3,\n"
         "  \"listeners\": [\n"
-        "  { \"address\": \"127.0.0.1\", \"port\": %d, \"module\": \"echo\" },\n"
+        "  { \"address\": \"127.0.0.1\", \"port\": %d, \"module\": \"echo\" "
+        "},\n"
         "  { \"address\": \"::1\", \"port\": %d, \"module\": \"echo\",\n"
         "    \"name\": \"echo6\" } ] }\n",
         PLUGSRV_MODULE_DIR, pa, pb);
@@ -95,9 +101,10 @@ static void test_global_max_connections(void **state)
         assert_int_equal(hs_wait_closed(b2, HS_IO_MS), 1);
         close(b2);
     }
-    assert_int_equal(hs_wait_log(h, 1, HS_IO_MS, ": refuse ",
-                                 "listener=echo6", "peer=[::1]:",
-                                 " reason=max_connections", NULL), 0);
+    assert_int_equal(hs_wait_log(h, 1, HS_IO_MS, ": refuse ", "listener=echo6",
+                                 "peer=[::1]:", " reason=max_connections",
+                                 NULL),
+                     0);
     close(a1);
     assert_int_equal(hs_wait_log(h, 1, HS_IO_MS, ": exit ", NULL), 0);
     b2 = hs_connect("::1", pb, HS_IO_MS);
@@ -110,7 +117,8 @@ static void test_global_max_connections(void **state)
 }
 
 /* Waits up to ms for the peer to close fd; 1 if it did. */
-static int closed_within(int fd, int ms)
+static int
+closed_within(int fd, int ms)
 {
     struct pollfd pfd = { .fd = fd, .events = POLLIN };
 
@@ -119,17 +127,20 @@ static int closed_within(int fd, int ms)
     return hs_is_closed(fd);
 }
 
-static void test_idle_timeout(void **state)
+static void
+test_idle_timeout(void **state)
 {
     struct hs *h = *state;
     int p1 = hs_port(), p0 = hs_port(), fd, fk, f0, i;
     long long t0, took;
     char line[512];
 
-    hs_write_config(h,
+    hs_write_config(
+        h,
         "{ \"modules_dir\": \"%s\", \"idle_timeout\": 1,\n"
         "  \"listeners\": [\n"
-        "  { \"address\": \"127.0.0.1\", \"port\": %d, \"module\": \"echo\" },\n"
+        "  { \"address\": \"127.0.0.1\", \"port\": %d, \"module\": \"echo\" "
+        "},\n"
         "  { \"address\": \"::1\", \"port\": %d, \"module\": \"echo\",\n"
         "    \"name\": \"patient\", \"idle_timeout\": 0 } ] }\n",
         PLUGSRV_MODULE_DIR, p1, p0);
@@ -151,10 +162,12 @@ static void test_idle_timeout(void **state)
     took = hs_now_ms() - t0;
     assert_true(took >= 900);
     close(fd);
-    assert_int_equal(hs_wait_log(h, 1, HS_IO_MS, ": exit ",
-                                 "reason=idle-timeout", NULL), 0);
-    assert_int_equal(hs_log_last(h, line, sizeof line, ": exit ",
-                                 "reason=idle-timeout", NULL), 0);
+    assert_int_equal(
+        hs_wait_log(h, 1, HS_IO_MS, ": exit ", "reason=idle-timeout", NULL),
+        0);
+    assert_int_equal(hs_log_last(h, line, sizeof(line), ": exit ",
+                                 "reason=idle-timeout", NULL),
+                     0);
     assert_non_null(strstr(line, " status=13"));
     assert_non_null(strstr(line, " listener=echo "));
     close(fk);
@@ -165,13 +178,15 @@ static void test_idle_timeout(void **state)
     h->passed = 1;
 }
 
-static void test_max_line(void **state)
+static void
+test_max_line(void **state)
 {
     struct hs *h = *state;
     int port = hs_port(), fd;
     char line[512], big[101];
 
-    hs_write_config(h,
+    hs_write_config(
+        h,
         "{ \"modules_dir\": \"%s\",\n"
         "  \"listeners\": [\n"
         "  { \"address\": \"::1\", \"port\": %d, \"module\": \"suffix\",\n"
@@ -182,15 +197,16 @@ static void test_max_line(void **state)
     /* 15 bytes and '\n' is 16: allowed, and the connection goes on. */
     fd = hs_connect("::1", port, HS_IO_MS);
     assert_true(fd >= 0);
-    assert_int_equal(hs_roundtrip(fd, "123456789012345\n",
-                                  "123456789012345----k\n"), 0);
+    assert_int_equal(
+        hs_roundtrip(fd, "123456789012345\n", "123456789012345----k\n"), 0);
     assert_int_equal(hs_roundtrip(fd, "short\r\n", "short----k\r\n"), 0);
     /* 16 and '\n' is one too many. */
     assert_int_equal(hs_send_str(fd, "1234567890123456\n"), 0);
     assert_int_equal(hs_wait_closed(fd, HS_IO_MS), 1);
     close(fd);
-    assert_int_equal(hs_wait_log(h, 1, HS_IO_MS, ": exit ",
-                                 "reason=line-too-long", NULL), 0);
+    assert_int_equal(
+        hs_wait_log(h, 1, HS_IO_MS, ": exit ", "reason=line-too-long", NULL),
+        0);
 
     /* A 100-byte line, sent without its end: plugsrv does not wait for a
      * newline that may never come. */
@@ -201,10 +217,12 @@ static void test_max_line(void **state)
     assert_int_equal(hs_send_str(fd, big), 0);
     assert_int_equal(hs_wait_closed(fd, HS_IO_MS), 1);
     close(fd);
-    assert_int_equal(hs_wait_log(h, 2, HS_IO_MS, ": exit ",
-                                 "reason=line-too-long", NULL), 0);
-    assert_int_equal(hs_log_last(h, line, sizeof line, ": exit ",
-                                 "reason=line-too-long", NULL), 0);
+    assert_int_equal(
+        hs_wait_log(h, 2, HS_IO_MS, ": exit ", "reason=line-too-long", NULL),
+        0);
+    assert_int_equal(hs_log_last(h, line, sizeof(line), ": exit ",
+                                 "reason=line-too-long", NULL),
+                     0);
     assert_non_null(strstr(line, " status=14"));
     assert_non_null(strstr(line, " peer=[::1]:"));
     h->passed = 1;
@@ -212,7 +230,8 @@ static void test_max_line(void **state)
 
 #define T(f) cmocka_unit_test_setup_teardown(f, hs_setup, hs_teardown)
 
-int main(void)
+int
+main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_listener_max_connections),

@@ -14,19 +14,24 @@
 
 #include "harness.h"
 
-static void test_four_at_once(void **state)
+static void
+test_four_at_once(void **state)
 {
     struct hs *h = *state;
     int pe = hs_port(), pu = hs_port(), ps = hs_port(), pq = hs_port();
     int fe, fu, fs, fq;
     char line[512];
 
-    hs_write_config(h,
+    hs_write_config(
+        h,
         "{ \"modules_dir\": \"%s\",\n"
         "  \"listeners\": [\n"
-        "  { \"address\": \"127.0.0.1\", \"port\": %d, \"module\": \"echo\" },\n"
-        "  { \"address\": \"::1\", \"port\": %d, \"module\": \"uppercase\" },\n"
-        "  { \"address\": \"127.0.0.1\", \"port\": %d, \"module\": \"suffix\",\n"
+        "  { \"address\": \"127.0.0.1\", \"port\": %d, \"module\": \"echo\" "
+        "},\n"
+        "  { \"address\": \"::1\", \"port\": %d, \"module\": \"uppercase\" "
+        "},\n"
+        "  { \"address\": \"127.0.0.1\", \"port\": %d, \"module\": "
+        "\"suffix\",\n"
         "    \"options\": { \"suffix\": \"<<\" } },\n"
         "  { \"address\": \"::1\", \"port\": %d, \"module\": \"quit\",\n"
         "    \"options\": { \"word\": \"bye\" } } ] }\n",
@@ -34,8 +39,9 @@ static void test_four_at_once(void **state)
     assert_int_equal(hs_start_ready(h), 0);
     assert_int_equal(hs_log_count(h, " ready ", "listeners=4", NULL), 1);
     assert_int_equal(hs_log_count(h, ": listen ", NULL), 4);
-    assert_int_equal(hs_log_last(h, line, sizeof line, ": listen ",
-                                 "addr=[::1]:", "module=", NULL), 0);
+    assert_int_equal(hs_log_last(h, line, sizeof(line), ": listen ",
+                                 "addr=[::1]:", "module=", NULL),
+                     0);
 
     /* All four open before any is used. */
     fe = hs_connect("127.0.0.1", pe, HS_IO_MS);
@@ -64,14 +70,15 @@ static void test_four_at_once(void **state)
     close(fs);
     close(fq);
     assert_int_equal(hs_wait_log(h, 4, HS_IO_MS, ": exit ", NULL), 0);
-    assert_int_equal(hs_log_count(h, ": exit ", "listener=quit", "status=0",
-                                  NULL), 1);
+    assert_int_equal(
+        hs_log_count(h, ": exit ", "listener=quit", "status=0", NULL), 1);
     assert_int_equal(hs_log_count(h, ": exit ", "peer=[::1]:", NULL), 2);
     assert_int_equal(hs_log_count(h, ": exit ", "peer=127.0.0.1:", NULL), 2);
     h->passed = 1;
 }
 
-int main(void)
+int
+main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_four_at_once, hs_setup,

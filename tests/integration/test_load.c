@@ -15,17 +15,20 @@
 
 #define CLIENTS 100
 
-static void test_hundred_clients(void **state)
+static void
+test_hundred_clients(void **state)
 {
     struct hs *h = *state;
     int p4 = hs_port(), p6 = hs_port(), fds[CLIENTS], i, before;
 
     hs_write_config(h,
-        "{ \"modules_dir\": \"%s\",\n"
-        "  \"listeners\": [\n"
-        "  { \"address\": \"127.0.0.1\", \"port\": %d, \"module\": \"echo\" },\n"
-        "  { \"address\": \"::1\", \"port\": %d, \"module\": \"suffix\" } ] }\n",
-        PLUGSRV_MODULE_DIR, p4, p6);
+                    "{ \"modules_dir\": \"%s\",\n"
+                    "  \"listeners\": [\n"
+                    "  { \"address\": \"127.0.0.1\", \"port\": %d, "
+                    "\"module\": \"echo\" },\n"
+                    "  { \"address\": \"::1\", \"port\": %d, \"module\": "
+                    "\"suffix\" } ] }\n",
+                    PLUGSRV_MODULE_DIR, p4, p6);
     assert_int_equal(hs_start_ready(h), 0);
 
     /* One connection first, so that whatever the parent opens once (on
@@ -46,26 +49,26 @@ static void test_hundred_clients(void **state)
     for (i = 0; i < CLIENTS; i++) {
         char msg[32];
 
-        snprintf(msg, sizeof msg, "client %d\n", i);
+        snprintf(msg, sizeof(msg), "client %d\n", i);
         assert_int_equal(hs_send_str(fds[i], msg), 0);
     }
     /* All 100 are served at the same time. */
-    assert_int_equal(hs_wait_log(h, 1 + CLIENTS, HS_IO_MS, ": accept ",
-                                 NULL), 0);
+    assert_int_equal(hs_wait_log(h, 1 + CLIENTS, HS_IO_MS, ": accept ", NULL),
+                     0);
     assert_int_equal(hs_children(h->pid), CLIENTS);
     for (i = 0; i < CLIENTS; i++) {
         char want[32];
 
-        snprintf(want, sizeof want, i % 2 ? "client %d----k\n"
-                                          : "client %d\n", i);
+        snprintf(want, sizeof(want),
+                 i % 2 ? "client %d----k\n" : "client %d\n", i);
         assert_int_equal(hs_roundtrip(fds[i], "", want), 0);
     }
     for (i = 0; i < CLIENTS; i++)
         close(fds[i]);
 
     assert_int_equal(hs_wait_log(h, 1 + CLIENTS, 30000, ": exit ", NULL), 0);
-    assert_int_equal(hs_log_count(h, ": exit ", "status=0", "reason=ok",
-                                  NULL), 1 + CLIENTS);
+    assert_int_equal(hs_log_count(h, ": exit ", "status=0", "reason=ok", NULL),
+                     1 + CLIENTS);
     assert_int_equal(hs_children(h->pid), 0);
     assert_int_equal(hs_zombies(h->pid), 0);
     assert_int_equal(hs_fd_count(h->pid), before);
@@ -74,7 +77,8 @@ static void test_hundred_clients(void **state)
     h->passed = 1;
 }
 
-int main(void)
+int
+main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_hundred_clients, hs_setup,

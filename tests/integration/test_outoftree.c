@@ -35,7 +35,8 @@ static const char mine_c[] =
     "                     size_t errlen)\n"
     "{\n"
     "    static struct mine m;\n"
-    "    if (host->opt_string(o, \"greeting\", \"hi\", &m.greeting) != PLUGSRV_OK) {\n"
+    "    if (host->opt_string(o, \"greeting\", \"hi\", &m.greeting) != "
+    "PLUGSRV_OK) {\n"
     "        snprintf(err, errlen, \"option greeting: must be a string\");\n"
     "        return PLUGSRV_ERROR;\n"
     "    }\n"
@@ -52,11 +53,12 @@ static const char mine_c[] =
     "\n"
     "static const struct mine *conf;\n"
     "\n"
-    "static int mine_data(plugsrv_conn *c, void *cs, const char *buf, size_t len)\n"
+    "static int mine_data(plugsrv_conn *c, void *cs, const char *buf, size_t "
+    "len)\n"
     "{\n"
     "    char out[512];\n"
     "    int *n = cs;\n"
-    "    int k = snprintf(out, sizeof out, \"%s %d %s: \", conf->greeting,\n"
+    "    int k = snprintf(out, sizeof(out), \"%s %d %s: \", conf->greeting,\n"
     "                     ++*n, host->peer_addr(c));\n"
     "    if (host->write(c, out, (size_t)k) != PLUGSRV_OK)\n"
     "        return PLUGSRV_ERROR;\n"
@@ -75,7 +77,8 @@ static const char mine_c[] =
     "    return mine_open(c, ms, cs);\n"
     "}\n"
     "\n"
-    "PLUGSRV_EXPORT const plugsrv_handler *plugsrv_handler_v1(const plugsrv_host *h)\n"
+    "PLUGSRV_EXPORT const plugsrv_handler *plugsrv_handler_v1(const "
+    "plugsrv_host *h)\n"
     "{\n"
     "    static plugsrv_handler handler = PLUGSRV_HANDLER_INIT;\n"
     "    host = h;\n"
@@ -88,24 +91,28 @@ static const char mine_c[] =
     "    return &handler;\n"
     "}\n";
 
-static void test_out_of_tree_handler(void **state)
+static void
+test_out_of_tree_handler(void **state)
 {
     struct hs *h = *state;
     char src[512], so[512], want[256], buf[256];
     struct sockaddr_in6 me;
-    socklen_t melen = sizeof me;
-    const char *cc[] = { TEST_CC, "-shared", "-fPIC", "-I",
-                         PLUGSRV_INCLUDE_DIR, "-o", so, src, NULL };
+    socklen_t melen = sizeof(me);
+    const char *cc[] = {
+        TEST_CC, "-shared", "-fPIC", "-I", PLUGSRV_INCLUDE_DIR,
+        "-o",    so,        src,     NULL
+    };
     int port = hs_port(), st, fd;
 
-    hs_path(h, "mine.c", src, sizeof src);
-    hs_path(h, "mine.so", so, sizeof so);
+    hs_path(h, "mine.c", src, sizeof(src));
+    hs_path(h, "mine.so", so, sizeof(so));
     assert_int_equal(hs_write_file(h, "mine.c", "%s", mine_c), 0);
     st = hs_run_prog(h, 60000, cc);
     if (st != 0)
         fail_msg("building mine.so failed (%d):\n%s", st, h->err);
 
-    hs_write_config(h,
+    hs_write_config(
+        h,
         "{ \"modules_dir\": \"%s\",\n"
         "  \"listeners\": [\n"
         "  { \"address\": \"::1\", \"port\": %d, \"module\": \"./mine.so\",\n"
@@ -119,12 +126,16 @@ static void test_out_of_tree_handler(void **state)
     assert_true(fd >= 0);
     /* The peer, as the handler sees it, is our end of the socket. */
     assert_int_equal(getsockname(fd, (struct sockaddr *)&me, &melen), 0);
-    snprintf(want, sizeof want, "hello 1 [::1]:%d: one\n"
-             "hello 2 [::1]:%d: two", ntohs(me.sin6_port),
-             ntohs(me.sin6_port));
+    snprintf(want, sizeof(want),
+             "hello 1 [::1]:%d: one\n"
+             "hello 2 [::1]:%d: two",
+             ntohs(me.sin6_port), ntohs(me.sin6_port));
     {
-        struct hs_xfer x = { .out = "one\ntwo", .outlen = 7, .in = buf,
-                             .incap = sizeof buf, .shut_wr = 1,
+        struct hs_xfer x = { .out = "one\ntwo",
+                             .outlen = 7,
+                             .in = buf,
+                             .incap = sizeof(buf),
+                             .shut_wr = 1,
                              .timeout_ms = HS_IO_MS };
         ssize_t n = hs_exchange(fd, &x);
 
@@ -133,15 +144,18 @@ static void test_out_of_tree_handler(void **state)
     }
     close(fd);
     assert_int_equal(hs_wait_log(h, 1, HS_IO_MS, ": exit ", "listener=mine",
-                                 "status=0", NULL), 0);
+                                 "status=0", NULL),
+                     0);
     /* host->log() reaches the log tagged with listener, pid and peer. */
-    assert_int_equal(hs_log_count(h, ": handler ", "listener=mine",
-                                  "level=info", " pid=", " peer=[::1]:",
-                                  "msg=\"mine: 2 lines\"", NULL), 1);
+    assert_int_equal(
+        hs_log_count(h, ": handler ", "listener=mine", "level=info",
+                     " pid=", " peer=[::1]:", "msg=\"mine: 2 lines\"", NULL),
+        1);
     h->passed = 1;
 }
 
-int main(void)
+int
+main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_out_of_tree_handler, hs_setup,

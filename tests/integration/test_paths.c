@@ -17,7 +17,8 @@
 #include "harness.h"
 
 /* Copies the file at from to to; 0 or -1. */
-static int copy_file(const char *from, const char *to)
+static int
+copy_file(const char *from, const char *to)
 {
     char buf[65536];
     int in = open(from, O_RDONLY | O_CLOEXEC), out, rc = 0, i;
@@ -30,7 +31,7 @@ static int copy_file(const char *from, const char *to)
         return -1;
     }
     for (i = 0; i < 100000; i++) {
-        ssize_t n = read(in, buf, sizeof buf);
+        ssize_t n = read(in, buf, sizeof(buf));
 
         if (n <= 0) {
             rc = n < 0 ? -1 : 0;
@@ -47,25 +48,28 @@ static int copy_file(const char *from, const char *to)
     return rc;
 }
 
-static void test_relative_paths(void **state)
+static void
+test_relative_paths(void **state)
 {
     struct hs *h = *state;
     char mods[512], to[600];
     int p1 = hs_port(), p2 = hs_port(), fd;
 
-    hs_path(h, "mods", mods, sizeof mods);
+    hs_path(h, "mods", mods, sizeof(mods));
     assert_int_equal(mkdir(mods, 0755), 0);
-    snprintf(to, sizeof to, "%s/echo.so", mods);
+    snprintf(to, sizeof(to), "%s/echo.so", mods);
     assert_int_equal(copy_file(PLUGSRV_MODULE_DIR "/echo.so", to), 0);
-    snprintf(to, sizeof to, "%s/shout.so", mods);
+    snprintf(to, sizeof(to), "%s/shout.so", mods);
     assert_int_equal(copy_file(PLUGSRV_MODULE_DIR "/uppercase.so", to), 0);
 
     hs_write_config(h,
-        "{ \"modules_dir\": \"mods\",\n"
-        "  \"listeners\": [\n"
-        "  { \"address\": \"127.0.0.1\", \"port\": %d, \"module\": \"echo\" },\n"
-        "  { \"address\": \"::1\", \"port\": %d,\n"
-        "    \"module\": \"./mods/shout.so\" } ] }\n", p1, p2);
+                    "{ \"modules_dir\": \"mods\",\n"
+                    "  \"listeners\": [\n"
+                    "  { \"address\": \"127.0.0.1\", \"port\": %d, "
+                    "\"module\": \"echo\" },\n"
+                    "  { \"address\": \"::1\", \"port\": %d,\n"
+                    "    \"module\": \"./mods/shout.so\" } ] }\n",
+                    p1, p2);
     assert_int_equal(hs_start_ready(h), 0);
     assert_int_equal(hs_log_count(h, ": listen ", mods, NULL), 2);
     fd = hs_connect("127.0.0.1", p1, HS_IO_MS);
@@ -79,17 +83,20 @@ static void test_relative_paths(void **state)
     h->passed = 1;
 }
 
-static void test_same_port_both_families(void **state)
+static void
+test_same_port_both_families(void **state)
 {
     struct hs *h = *state;
     int port = hs_port(), f4, f6;
 
     hs_write_config(h,
-        "{ \"modules_dir\": \"%s\",\n"
-        "  \"listeners\": [\n"
-        "  { \"address\": \"127.0.0.1\", \"port\": %d, \"module\": \"echo\" },\n"
-        "  { \"address\": \"::1\", \"port\": %d, \"module\": \"uppercase\" } ] }\n",
-        PLUGSRV_MODULE_DIR, port, port);
+                    "{ \"modules_dir\": \"%s\",\n"
+                    "  \"listeners\": [\n"
+                    "  { \"address\": \"127.0.0.1\", \"port\": %d, "
+                    "\"module\": \"echo\" },\n"
+                    "  { \"address\": \"::1\", \"port\": %d, \"module\": "
+                    "\"uppercase\" } ] }\n",
+                    PLUGSRV_MODULE_DIR, port, port);
     assert_int_equal(hs_start_ready(h), 0);
     f4 = hs_connect("127.0.0.1", port, HS_IO_MS);
     f6 = hs_connect("::1", port, HS_IO_MS);
@@ -103,7 +110,8 @@ static void test_same_port_both_families(void **state)
 
 #define T(f) cmocka_unit_test_setup_teardown(f, hs_setup, hs_teardown)
 
-int main(void)
+int
+main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_relative_paths),

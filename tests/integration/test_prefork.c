@@ -19,7 +19,8 @@
 static int
 write_prefork_config(struct hs *h, int port, const char *module, int spare)
 {
-    return hs_write_config(h,
+    return hs_write_config(
+        h,
         "{ \"modules_dir\": \"%s\", \"shutdown_timeout\": 5,\n"
         "  \"listeners\": [ { \"address\": \"127.0.0.1\", \"port\": %d,\n"
         "    \"module\": \"%s\", \"mode\": \"prefork\", \"spare\": %d } ] }\n",
@@ -59,8 +60,8 @@ test_pool_serves_and_refills(void **state)
         assert_int_equal(hs_roundtrip(fd, line, line), 0);
         close(fd);
     }
-    assert_int_equal(hs_wait_log(h, 20, HS_IO_MS, " exit ", "reason=ok",
-                                 NULL), 0);
+    assert_int_equal(hs_wait_log(h, 20, HS_IO_MS, " exit ", "reason=ok", NULL),
+                     0);
     assert_int_equal(hs_log_count(h, " accept ", "listener=echo", NULL), 20);
     assert_int_equal(wait_children(h, 3), 0);
     assert_int_equal(hs_zombies(h->pid), 0);
@@ -73,18 +74,22 @@ test_crash_costs_one_connection(void **state)
     struct hs *h = *state;
     int port = hs_port(), fd;
 
-    assert_int_equal(hs_write_config(h,
-        "{ \"listeners\": [ { \"address\": \"127.0.0.1\", \"port\": %d,\n"
-        "    \"module\": \"%s\", \"mode\": \"prefork\", \"spare\": 2 } ] }\n",
-        port, TEST_MODULE("crash")), 0);
+    assert_int_equal(
+        hs_write_config(
+            h,
+            "{ \"listeners\": [ { \"address\": \"127.0.0.1\", \"port\": %d,\n"
+            "    \"module\": \"%s\", \"mode\": \"prefork\", \"spare\": 2 } ] "
+            "}\n",
+            port, TEST_MODULE("crash")),
+        0);
     assert_int_equal(hs_start_ready(h), 0);
     fd = hs_connect("127.0.0.1", port, HS_IO_MS);
     assert_true(fd >= 0);
     assert_int_equal(hs_send_str(fd, "boom\n"), 0);
     assert_int_equal(hs_wait_closed(fd, HS_IO_MS), 1);
     close(fd);
-    assert_int_equal(hs_wait_log(h, 1, HS_IO_MS, " exit ", "signal=SIGSEGV",
-                                 NULL), 0);
+    assert_int_equal(
+        hs_wait_log(h, 1, HS_IO_MS, " exit ", "signal=SIGSEGV", NULL), 0);
     assert_true(hs_alive(h));
     assert_int_equal(wait_children(h, 2), 0);
     h->passed = 1;
@@ -101,8 +106,8 @@ test_reload_replaces_the_pool(void **state)
     assert_int_equal(wait_children(h, 2), 0);
     assert_int_equal(write_prefork_config(h, port, "uppercase", 4), 0);
     assert_int_equal(hs_signal(h, SIGHUP), 0);
-    assert_int_equal(hs_wait_log(h, 1, HS_IO_MS, " reload ", "status=ok",
-                                 NULL), 0);
+    assert_int_equal(
+        hs_wait_log(h, 1, HS_IO_MS, " reload ", "status=ok", NULL), 0);
     /* The old spares retire; four new ones serve the new module. */
     assert_int_equal(hs_wait_log(h, 2, HS_IO_MS, " exit ", "spare=1", NULL),
                      0);
@@ -140,14 +145,14 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_pool_serves_and_refills,
-                                        hs_setup, hs_teardown),
+        cmocka_unit_test_setup_teardown(test_pool_serves_and_refills, hs_setup,
+                                        hs_teardown),
         cmocka_unit_test_setup_teardown(test_crash_costs_one_connection,
                                         hs_setup, hs_teardown),
         cmocka_unit_test_setup_teardown(test_reload_replaces_the_pool,
                                         hs_setup, hs_teardown),
-        cmocka_unit_test_setup_teardown(test_sigterm_ends_the_pool,
-                                        hs_setup, hs_teardown),
+        cmocka_unit_test_setup_teardown(test_sigterm_ends_the_pool, hs_setup,
+                                        hs_teardown),
     };
 
     hs_global_init();

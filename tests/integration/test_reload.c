@@ -22,41 +22,50 @@
 
 /* Writes the config: suffix on pk (with the given suffix), and echo on pa
  * and/or uppercase on pb when their port is not 0. */
-static void write_conf(struct hs *h, int pk, const char *suffix, int pa,
-                       int pb)
+static void
+write_conf(struct hs *h, int pk, const char *suffix, int pa, int pb)
 {
     char a[256] = "", b[256] = "";
 
     if (pa)
-        snprintf(a, sizeof a, ",\n  { \"address\": \"127.0.0.1\", "
-                 "\"port\": %d, \"module\": \"echo\" }", pa);
+        snprintf(a, sizeof(a),
+                 ",\n  { \"address\": \"127.0.0.1\", "
+                 "\"port\": %d, \"module\": \"echo\" }",
+                 pa);
     if (pb)
-        snprintf(b, sizeof b, ",\n  { \"address\": \"::1\", "
-                 "\"port\": %d, \"module\": \"uppercase\" }", pb);
-    assert_int_equal(hs_write_config(h,
-        "{ \"modules_dir\": \"%s\",\n"
-        "  \"listeners\": [\n"
-        "  { \"address\": \"::1\", \"port\": %d, \"module\": \"suffix\",\n"
-        "    \"options\": { \"suffix\": \"%s\" } }%s%s ] }\n",
-        PLUGSRV_MODULE_DIR, pk, suffix, a, b), 0);
+        snprintf(b, sizeof(b),
+                 ",\n  { \"address\": \"::1\", "
+                 "\"port\": %d, \"module\": \"uppercase\" }",
+                 pb);
+    assert_int_equal(
+        hs_write_config(
+            h,
+            "{ \"modules_dir\": \"%s\",\n"
+            "  \"listeners\": [\n"
+            "  { \"address\": \"::1\", \"port\": %d, \"module\": \"suffix\",\n"
+            "    \"options\": { \"suffix\": \"%s\" } }%s%s ] }\n",
+            PLUGSRV_MODULE_DIR, pk, suffix, a, b),
+        0);
 }
 
 /* Sends SIGHUP and waits for the n-th reload line, which must hold
  * status (and for an error, says why). */
-static void reload(struct hs *h, int n, const char *status)
+static void
+reload(struct hs *h, int n, const char *status)
 {
     char line[1024];
 
     assert_int_equal(hs_signal(h, SIGHUP), 0);
     assert_int_equal(hs_wait_log(h, n, HS_IO_MS, ": reload ", NULL), 0);
-    assert_int_equal(hs_log_last(h, line, sizeof line, ": reload ", NULL), 0);
+    assert_int_equal(hs_log_last(h, line, sizeof(line), ": reload ", NULL), 0);
     assert_non_null(strstr(line, status));
     assert_non_null(strstr(line, h->conf));
     if (strcmp(status, "status=error") == 0)
         assert_non_null(strstr(line, " error="));
 }
 
-static void test_reload_good(void **state)
+static void
+test_reload_good(void **state)
 {
     struct hs *h = *state;
     int pk = hs_port(), pa = hs_port(), pb = hs_port(), kept, ka, fd;
@@ -92,13 +101,14 @@ static void test_reload_good(void **state)
     close(kept);
     close(ka);
     assert_int_equal(hs_wait_log(h, 4, HS_IO_MS, ": exit ", NULL), 0);
-    assert_int_equal(hs_log_count(h, ": exit ", "listener=echo",
-                                  "reason=ok", NULL), 1);
+    assert_int_equal(
+        hs_log_count(h, ": exit ", "listener=echo", "reason=ok", NULL), 1);
     assert_true(hs_alive(h));
     h->passed = 1;
 }
 
-static void test_reload_bad(void **state)
+static void
+test_reload_bad(void **state)
 {
     struct hs *h = *state;
     struct sockaddr_in sin;
@@ -129,20 +139,24 @@ static void test_reload_bad(void **state)
      * the suffix change that came with it does not happen either. */
     held = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     assert_true(held >= 0);
-    setsockopt(held, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    memset(&sin, 0, sizeof sin);
+    setsockopt(held, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    memset(&sin, 0, sizeof(sin));
     sin.sin_family = AF_INET;
     sin.sin_port = htons((unsigned short)pb);
     sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(held, (struct sockaddr *)&sin, sizeof sin), 0);
+    assert_int_equal(bind(held, (struct sockaddr *)&sin, sizeof(sin)), 0);
     assert_int_equal(listen(held, 1), 0);
-    assert_int_equal(hs_write_config(h,
-        "{ \"modules_dir\": \"%s\",\n"
-        "  \"listeners\": [\n"
-        "  { \"address\": \"::1\", \"port\": %d, \"module\": \"suffix\",\n"
-        "    \"options\": { \"suffix\": \"-new\" } },\n"
-        "  { \"address\": \"127.0.0.1\", \"port\": %d, \"module\": \"echo\" } ] }\n",
-        PLUGSRV_MODULE_DIR, pk, pb), 0);
+    assert_int_equal(
+        hs_write_config(
+            h,
+            "{ \"modules_dir\": \"%s\",\n"
+            "  \"listeners\": [\n"
+            "  { \"address\": \"::1\", \"port\": %d, \"module\": \"suffix\",\n"
+            "    \"options\": { \"suffix\": \"-new\" } },\n"
+            "  { \"address\": \"127.0.0.1\", \"port\": %d, \"module\": "
+            "\"echo\" } ] }\n",
+            PLUGSRV_MODULE_DIR, pk, pb),
+        0);
     reload(h, 2, "status=error");
     assert_int_equal(hs_log_count(h, ": reload ", "status=error", NULL), 2);
     close(held);
@@ -174,7 +188,8 @@ static void test_reload_bad(void **state)
 
 #define T(f) cmocka_unit_test_setup_teardown(f, hs_setup, hs_teardown)
 
-int main(void)
+int
+main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_reload_good),

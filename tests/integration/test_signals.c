@@ -20,26 +20,30 @@
 
 #define SHUTDOWN_S 2
 
-static void last_line_is_stop(struct hs *h)
+static void
+last_line_is_stop(struct hs *h)
 {
     char line[512], all[512];
 
-    assert_int_equal(hs_log_last(h, line, sizeof line, ": stop", NULL), 0);
-    assert_int_equal(hs_log_last(h, all, sizeof all, "plugsrv[", NULL), 0);
+    assert_int_equal(hs_log_last(h, line, sizeof(line), ": stop", NULL), 0);
+    assert_int_equal(hs_log_last(h, all, sizeof(all), "plugsrv[", NULL), 0);
     assert_string_equal(line, all);
 }
 
-static void stop_with(void **state, int sig, const char *signame)
+static void
+stop_with(void **state, int sig, const char *signame)
 {
     struct hs *h = *state;
     int pe = hs_port(), pb = hs_port(), fds[4], i, st;
     long long t0, took;
     char want[64];
 
-    hs_write_config(h,
+    hs_write_config(
+        h,
         "{ \"modules_dir\": \"%s\", \"shutdown_timeout\": %d,\n"
         "  \"listeners\": [\n"
-        "  { \"address\": \"127.0.0.1\", \"port\": %d, \"module\": \"echo\" },\n"
+        "  { \"address\": \"127.0.0.1\", \"port\": %d, \"module\": \"echo\" "
+        "},\n"
         "  { \"address\": \"::1\", \"port\": %d, \"module\": \"%s\" } ] }\n",
         PLUGSRV_MODULE_DIR, SHUTDOWN_S, pe, pb, TEST_MODULE("block"));
     assert_int_equal(hs_start_ready(h), 0);
@@ -65,7 +69,7 @@ static void stop_with(void **state, int sig, const char *signame)
     assert_int_equal(WEXITSTATUS(st), 0);
     assert_true(took < (SHUTDOWN_S + 5) * 1000);
 
-    snprintf(want, sizeof want, ": shutdown signal=%s", signame);
+    snprintf(want, sizeof(want), ": shutdown signal=%s", signame);
     assert_int_equal(hs_log_count(h, want, NULL), 1);
     last_line_is_stop(h);
     /* Every connection was ended and logged; nothing is left. */
@@ -81,22 +85,26 @@ static void stop_with(void **state, int sig, const char *signame)
     h->passed = 1;
 }
 
-static void test_sigterm(void **state)
+static void
+test_sigterm(void **state)
 {
     stop_with(state, SIGTERM, "SIGTERM");
 }
 
-static void test_sigint(void **state)
+static void
+test_sigint(void **state)
 {
     stop_with(state, SIGINT, "SIGINT");
 }
 
-static void test_sigterm_idle(void **state)
+static void
+test_sigterm_idle(void **state)
 {
     struct hs *h = *state;
     int st;
 
-    hs_write_config(h,
+    hs_write_config(
+        h,
         "{ \"modules_dir\": \"%s\",\n"
         "  \"listeners\": [\n"
         "  { \"address\": \"::1\", \"port\": %d, \"module\": \"echo\" } ] }\n",
@@ -114,7 +122,8 @@ static void test_sigterm_idle(void **state)
 
 #define T(f) cmocka_unit_test_setup_teardown(f, hs_setup, hs_teardown)
 
-int main(void)
+int
+main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_sigterm),

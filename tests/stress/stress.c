@@ -23,15 +23,17 @@
 #include <stdarg.h>
 #include <cmocka.h>
 
-int st_start_ready(struct hs *h, const char *const *argv, hs_prep_fn prep,
-                   void *arg, int timeout_ms)
+int
+st_start_ready(struct hs *h, const char *const *argv, hs_prep_fn prep,
+               void *arg, int timeout_ms)
 {
     if (hs_start_prep(h, argv, prep, arg) < 0)
         return -1;
     return hs_wait_log(h, 1, timeout_ms, " ready ", NULL);
 }
 
-int st_wait(pid_t pid, int timeout_ms)
+int
+st_wait(pid_t pid, int timeout_ms)
 {
     long long deadline = hs_now_ms() + timeout_ms;
     int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -65,32 +67,35 @@ int st_wait(pid_t pid, int timeout_ms)
 
 /* ---- plugload ---- */
 
-int st_load_start(struct hs *h, struct st_load *ld, const char *tag,
-                  int port, const char *mode, const char *xform, long total,
-                  int conc, int hard_secs)
+int
+st_load_start(struct hs *h, struct st_load *ld, const char *tag, int port,
+              const char *mode, const char *xform, long total, int conc,
+              int hard_secs)
 {
     char sport[16], stotal[32], sconc[16], shard[16], name[64];
-    const char *argv[] = { PLUGLOAD_BIN, "-m", mode, "-p", sport, "-c", sconc,
-                           "-n", stotal, "-H", "127.0.0.1", "-x", xform,
-                           "-t", "20", "-D", shard, NULL };
+    const char *argv[] = {
+        PLUGLOAD_BIN, "-m", mode,   "-p", sport,       "-c",
+        sconc,        "-n", stotal, "-H", "127.0.0.1", "-x",
+        xform,        "-t", "20",   "-D", shard,       NULL
+    };
 
-    memset(ld, 0, sizeof *ld);
-    snprintf(sport, sizeof sport, "%d", port);
-    snprintf(stotal, sizeof stotal, "%ld", total);
-    snprintf(sconc, sizeof sconc, "%d", conc);
-    snprintf(shard, sizeof shard, "%d", hard_secs);
-    snprintf(name, sizeof name, "load-%s.out", tag);
-    hs_path(h, name, ld->out, sizeof ld->out);
-    snprintf(name, sizeof name, "load-%s.err", tag);
-    hs_path(h, name, ld->err, sizeof ld->err);
+    memset(ld, 0, sizeof(*ld));
+    snprintf(sport, sizeof(sport), "%d", port);
+    snprintf(stotal, sizeof(stotal), "%ld", total);
+    snprintf(sconc, sizeof(sconc), "%d", conc);
+    snprintf(shard, sizeof(shard), "%d", hard_secs);
+    snprintf(name, sizeof(name), "load-%s.out", tag);
+    hs_path(h, name, ld->out, sizeof(ld->out));
+    snprintf(name, sizeof(name), "load-%s.err", tag);
+    hs_path(h, name, ld->err, sizeof(ld->err));
     unlink(ld->out);
     unlink(ld->err);
     ld->pid = hs_spawn(argv, ld->out, ld->err, NULL, NULL);
     return ld->pid > 0 ? 0 : -1;
 }
 
-static void st_first_line(const char *path, const char *prefix, char *buf,
-                          size_t len)
+static void
+st_first_line(const char *path, const char *prefix, char *buf, size_t len)
 {
     char line[1024];
     FILE *f = fopen(path, "re");
@@ -98,7 +103,7 @@ static void st_first_line(const char *path, const char *prefix, char *buf,
     buf[0] = '\0';
     if (f == NULL)
         return;
-    while (fgets(line, sizeof line, f) != NULL)
+    while (fgets(line, sizeof(line), f) != NULL)
         if (strncmp(line, prefix, strlen(prefix)) == 0) {
             size_t n = strcspn(line, "\n");
 
@@ -111,16 +116,17 @@ static void st_first_line(const char *path, const char *prefix, char *buf,
     fclose(f);
 }
 
-int st_load_wait(struct st_load *ld, int timeout_ms)
+int
+st_load_wait(struct st_load *ld, int timeout_ms)
 {
     ld->status = st_wait(ld->pid, timeout_ms);
-    st_first_line(ld->out, "RESULT", ld->result, sizeof ld->result);
-    fprintf(stderr, "plugload[%d]: status %d: %s\n", (int)ld->pid,
-            ld->status, ld->result[0] ? ld->result : "(no RESULT line)");
+    st_first_line(ld->out, "RESULT", ld->result, sizeof(ld->result));
+    fprintf(stderr, "plugload[%d]: status %d: %s\n", (int)ld->pid, ld->status,
+            ld->result[0] ? ld->result : "(no RESULT line)");
     if (ld->status != 0) {
         char err[512];
 
-        st_first_line(ld->err, "", err, sizeof err);
+        st_first_line(ld->err, "", err, sizeof(err));
         fprintf(stderr, "plugload stderr: %s\n", err);
         return -1;
     }
@@ -131,29 +137,31 @@ int st_load_wait(struct st_load *ld, int timeout_ms)
     return 0;
 }
 
-long st_load_value(const struct st_load *ld, const char *key)
+long
+st_load_value(const struct st_load *ld, const char *key)
 {
     char pat[64];
     const char *p;
 
-    snprintf(pat, sizeof pat, " %s=", key);
+    snprintf(pat, sizeof(pat), " %s=", key);
     p = strstr(ld->result, pat);
     return p == NULL ? -1 : strtol(p + strlen(pat), NULL, 10);
 }
 
 /* ---- /proc ---- */
 
-long st_rss_kb(pid_t pid)
+long
+st_rss_kb(pid_t pid)
 {
     char path[64], line[256];
     long kb = -1;
     FILE *f;
 
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
     f = fopen(path, "re");
     if (f == NULL)
         return -1;
-    while (fgets(line, sizeof line, f) != NULL)
+    while (fgets(line, sizeof(line), f) != NULL)
         if (strncmp(line, "VmRSS:", 6) == 0) {
             kb = strtol(line + 6, NULL, 10);
             break;
@@ -162,18 +170,19 @@ long st_rss_kb(pid_t pid)
     return kb;
 }
 
-long long st_cpu_ticks(pid_t pid)
+long long
+st_cpu_ticks(pid_t pid)
 {
     char path[64], buf[1024], *p;
     unsigned long long ut, stime;
     ssize_t n;
     int fd;
 
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -1;
-    n = read(fd, buf, sizeof buf - 1);
+    n = read(fd, buf, sizeof(buf) - 1);
     close(fd);
     if (n <= 0)
         return -1;
@@ -181,13 +190,16 @@ long long st_cpu_ticks(pid_t pid)
     p = strrchr(buf, ')');
     /* after ")": state(3) ppid pgrp session tty tpgid flags minflt
      * cminflt majflt cmajflt utime(14) stime(15) */
-    if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u "
-                            "%*u %llu %llu", &ut, &stime) != 2)
+    if (p == NULL || sscanf(p + 2,
+                            "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u "
+                            "%*u %llu %llu",
+                            &ut, &stime) != 2)
         return -1;
     return (long long)(ut + stime);
 }
 
-long st_env_long(const char *name, long def)
+long
+st_env_long(const char *name, long def)
 {
     const char *v = getenv(name);
     char *end;
@@ -201,7 +213,8 @@ long st_env_long(const char *name, long def)
 
 /* ---- the log ---- */
 
-int st_log_pids(struct hs *h, const char *event, pid_t *pids, int cap)
+int
+st_log_pids(struct hs *h, const char *event, pid_t *pids, int cap)
 {
     char line[4096], pat[64], val[32];
     int n = 0;
@@ -209,11 +222,11 @@ int st_log_pids(struct hs *h, const char *event, pid_t *pids, int cap)
 
     if (f == NULL)
         return 0;
-    snprintf(pat, sizeof pat, "]: %s ", event);
-    while (n < cap && fgets(line, sizeof line, f) != NULL) {
+    snprintf(pat, sizeof(pat), "]: %s ", event);
+    while (n < cap && fgets(line, sizeof(line), f) != NULL) {
         if (strchr(line, '\n') == NULL || strstr(line, pat) == NULL)
             continue;
-        hs_log_value(line, "pid", val, sizeof val);
+        hs_log_value(line, "pid", val, sizeof(val));
         if (val[0] != '\0')
             pids[n++] = (pid_t)atoi(val);
     }
@@ -221,28 +234,31 @@ int st_log_pids(struct hs *h, const char *event, pid_t *pids, int cap)
     return n;
 }
 
-static int st_cmp_pid(const void *a, const void *b)
+static int
+st_cmp_pid(const void *a, const void *b)
 {
     pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
 
     return (x > y) - (x < y);
 }
 
-int st_same_pids(pid_t *a, int na, pid_t *b, int nb)
+int
+st_same_pids(pid_t *a, int na, pid_t *b, int nb)
 {
     int i;
 
     if (na != nb)
         return 0;
-    qsort(a, (size_t)na, sizeof *a, st_cmp_pid);
-    qsort(b, (size_t)nb, sizeof *b, st_cmp_pid);
+    qsort(a, (size_t)na, sizeof(*a), st_cmp_pid);
+    qsort(b, (size_t)nb, sizeof(*b), st_cmp_pid);
     for (i = 0; i < na; i++)
         if (a[i] != b[i])
             return 0;
     return 1;
 }
 
-int st_wait_balanced(struct hs *h, int timeout_ms)
+int
+st_wait_balanced(struct hs *h, int timeout_ms)
 {
     long long deadline = hs_now_ms() + timeout_ms;
     int i;
@@ -264,19 +280,22 @@ int st_wait_balanced(struct hs *h, int timeout_ms)
 
 /* ---- files ---- */
 
-int st_build_handler(struct hs *h, const char *name, const char *src)
+int
+st_build_handler(struct hs *h, const char *name, const char *src)
 {
     char cpath[512], sopath[512], file[64];
-    const char *argv[] = { TEST_CC, "-shared", "-fPIC", "-fvisibility=hidden",
-                           "-I", PLUGSRV_INCLUDE_DIR, "-o", sopath, cpath,
-                           NULL };
+    const char *argv[] = { TEST_CC, "-shared",
+                           "-fPIC", "-fvisibility=hidden",
+                           "-I",    PLUGSRV_INCLUDE_DIR,
+                           "-o",    sopath,
+                           cpath,   NULL };
     int status;
 
-    snprintf(file, sizeof file, "%s.c", name);
-    hs_path(h, file, cpath, sizeof cpath);
-    snprintf(file, sizeof file, "%s.so", name);
-    hs_path(h, file, sopath, sizeof sopath);
-    snprintf(file, sizeof file, "%s.c", name);
+    snprintf(file, sizeof(file), "%s.c", name);
+    hs_path(h, file, cpath, sizeof(cpath));
+    snprintf(file, sizeof(file), "%s.so", name);
+    hs_path(h, file, sopath, sizeof(sopath));
+    snprintf(file, sizeof(file), "%s.c", name);
     if (hs_write_file(h, file, "%s", src) < 0)
         return -1;
     status = hs_run_prog(h, 60000, argv);
@@ -287,7 +306,8 @@ int st_build_handler(struct hs *h, const char *name, const char *src)
     return chmod(sopath, 0644);
 }
 
-int st_copy(const char *from, const char *to, int mode)
+int
+st_copy(const char *from, const char *to, int mode)
 {
     char buf[65536];
     int in, out, rc = 0, i;
@@ -301,7 +321,7 @@ int st_copy(const char *from, const char *to, int mode)
         return -1;
     }
     for (i = 0; i < 100000; i++) {
-        ssize_t n = read(in, buf, sizeof buf);
+        ssize_t n = read(in, buf, sizeof(buf));
 
         if (n == 0)
             break;
@@ -318,7 +338,8 @@ int st_copy(const char *from, const char *to, int mode)
 
 /* ---- teardown ---- */
 
-static void st_log_summary(struct hs *h)
+static void
+st_log_summary(struct hs *h)
 {
     char line[4096];
     int total = 0, shown = 0;
@@ -326,15 +347,16 @@ static void st_log_summary(struct hs *h)
 
     if (f == NULL)
         return;
-    fprintf(stderr, "--- plugsrv log summary (%s): accept=%d exit=%d "
-            "exit-not-ok=%d refuse=%d error=%d\n", h->log,
-            hs_log_count(h, "]: accept ", NULL),
+    fprintf(stderr,
+            "--- plugsrv log summary (%s): accept=%d exit=%d "
+            "exit-not-ok=%d refuse=%d error=%d\n",
+            h->log, hs_log_count(h, "]: accept ", NULL),
             hs_log_count(h, "]: exit ", NULL),
             hs_log_count(h, "]: exit ", NULL) -
                 hs_log_count(h, "]: exit ", "reason=ok", NULL),
             hs_log_count(h, "]: refuse ", NULL),
             hs_log_count(h, "]: error ", NULL));
-    while (fgets(line, sizeof line, f) != NULL) {
+    while (fgets(line, sizeof(line), f) != NULL) {
         total++;
         if (strstr(line, "]: accept ") != NULL ||
             (strstr(line, "]: exit ") != NULL &&
@@ -348,25 +370,28 @@ static void st_log_summary(struct hs *h)
             shown < 60 ? shown : 60, shown, total);
 }
 
-int st_teardown(void **state)
+int
+st_teardown(void **state)
 {
     struct hs *h = *state;
 
     if (h != NULL && !h->passed && hs_log_count(h, "", NULL) > 200) {
         st_log_summary(h);
-        h->passed = 1;  /* the summary stands for the whole log */
+        h->passed = 1; /* the summary stands for the whole log */
     }
     return hs_teardown(state);
 }
 
-void st_init(int argc, char **argv)
+void
+st_init(int argc, char **argv)
 {
     hs_global_init();
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);
 }
 
-int st_root(void)
+int
+st_root(void)
 {
     return geteuid() == 0;
 }

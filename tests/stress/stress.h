@@ -26,15 +26,15 @@ int st_wait(pid_t pid, int timeout_ms);
 /* A plugload run in the background against 127.0.0.1:port. */
 struct st_load {
     pid_t pid;
-    char out[512];      /* its stdout: the RESULT line */
+    char out[512]; /* its stdout: the RESULT line */
     char err[512];
-    int status;         /* its wait status after st_load_wait() */
-    char result[512];   /* the RESULT line */
+    int status;       /* its wait status after st_load_wait() */
+    char result[512]; /* the RESULT line */
 };
 /* mode conn|rr|stream, xform echo|upper|suffix:SFX, total ops, conc. */
-int st_load_start(struct hs *h, struct st_load *ld, const char *tag,
-                  int port, const char *mode, const char *xform, long total,
-                  int conc, int hard_secs);
+int st_load_start(struct hs *h, struct st_load *ld, const char *tag, int port,
+                  const char *mode, const char *xform, long total, int conc,
+                  int hard_secs);
 /* Waits for it; 0 when it exited 0 with no failure of any kind. */
 int st_load_wait(struct st_load *ld, int timeout_ms);
 /* A counter from the RESULT line ("ops", "wrong", ...), or -1. */

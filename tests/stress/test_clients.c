@@ -25,23 +25,28 @@
 #define MIB (1024 * 1024)
 
 /* One listener (module, idle_timeout, max_line), started; its port. */
-static int st_serve(struct hs *h, const char *module, int idle, int max_line)
+static int
+st_serve(struct hs *h, const char *module, int idle, int max_line)
 {
     int port = hs_port();
 
-    assert_int_equal(hs_write_config(h,
-        "{ \"modules_dir\": \"%s\", \"idle_timeout\": %d, \"max_line\": %d,\n"
-        "  \"listeners\": [ { \"address\": \"127.0.0.1\", \"port\": %d,\n"
-        "  \"module\": \"%s\", \"options\": %s } ] }\n", PLUGSRV_MODULE_DIR,
-        idle, max_line, port, module,
-        strcmp(module, "suffix") == 0 ? "{ \"suffix\": \"-sfx\" }" : "{}"),
+    assert_int_equal(
+        hs_write_config(
+            h,
+            "{ \"modules_dir\": \"%s\", \"idle_timeout\": %d, \"max_line\": "
+            "%d,\n"
+            "  \"listeners\": [ { \"address\": \"127.0.0.1\", \"port\": %d,\n"
+            "  \"module\": \"%s\", \"options\": %s } ] }\n",
+            PLUGSRV_MODULE_DIR, idle, max_line, port, module,
+            strcmp(module, "suffix") == 0 ? "{ \"suffix\": \"-sfx\" }" : "{}"),
         0);
     assert_int_equal(hs_start_ready(h), 0);
     return port;
 }
 
 /* Connects and returns the fd; *pid is the process the daemon forked. */
-static int st_connect_pid(struct hs *h, int port, pid_t *pid)
+static int
+st_connect_pid(struct hs *h, int port, pid_t *pid)
 {
     int n = hs_log_count(h, "]: accept ", NULL), fd;
     char line[1024], val[32];
@@ -49,30 +54,32 @@ static int st_connect_pid(struct hs *h, int port, pid_t *pid)
     fd = hs_connect("127.0.0.1", port, HS_IO_MS);
     assert_true(fd >= 0);
     assert_int_equal(hs_wait_log(h, n + 1, HS_IO_MS, "]: accept ", NULL), 0);
-    assert_int_equal(hs_log_last(h, line, sizeof line, "]: accept ", NULL),
+    assert_int_equal(hs_log_last(h, line, sizeof(line), "]: accept ", NULL),
                      0);
-    hs_log_value(line, "pid", val, sizeof val);
+    hs_log_value(line, "pid", val, sizeof(val));
     *pid = (pid_t)atoi(val);
     assert_true(*pid > 0);
     return fd;
 }
 
 /* Waits for the exit line of pid; its reason into reason. */
-static void st_exit_reason(struct hs *h, pid_t pid, int timeout_ms,
-                           char *reason, size_t len)
+static void
+st_exit_reason(struct hs *h, pid_t pid, int timeout_ms, char *reason,
+               size_t len)
 {
     char pat[32], line[1024];
 
-    snprintf(pat, sizeof pat, " pid=%d ", (int)pid);
+    snprintf(pat, sizeof(pat), " pid=%d ", (int)pid);
     assert_int_equal(hs_wait_log(h, 1, timeout_ms, "]: exit ", pat, NULL), 0);
-    assert_int_equal(hs_log_last(h, line, sizeof line, "]: exit ", pat, NULL),
+    assert_int_equal(hs_log_last(h, line, sizeof(line), "]: exit ", pat, NULL),
                      0);
     fprintf(stderr, "%s\n", line);
     hs_log_value(line, "reason", reason, len);
 }
 
 /* The daemon still serves, and ends clean. */
-static void st_still_serving(struct hs *h, int port, const char *reply)
+static void
+st_still_serving(struct hs *h, int port, const char *reply)
 {
     int fd = hs_connect("127.0.0.1", port, HS_IO_MS);
 
@@ -82,7 +89,8 @@ static void st_still_serving(struct hs *h, int port, const char *reply)
     assert_true(hs_alive(h));
 }
 
-static void st_end_clean(struct hs *h)
+static void
+st_end_clean(struct hs *h)
 {
     assert_int_equal(st_wait_balanced(h, HS_EXIT_MS), 0);
     assert_int_equal(hs_children(h->pid), 0);
@@ -92,7 +100,8 @@ static void st_end_clean(struct hs *h)
     h->passed = 1;
 }
 
-static void test_slowloris(void **state)
+static void
+test_slowloris(void **state)
 {
     struct hs *h = *state;
     int port = st_serve(h, "echo", 1, 65536), fd;
@@ -106,7 +115,7 @@ static void test_slowloris(void **state)
     close(fd);
     fprintf(stderr, "slowloris: closed after %lld ms\n", took);
     assert_true(took >= 900);
-    st_exit_reason(h, pid, HS_IO_MS, reason, sizeof reason);
+    st_exit_reason(h, pid, HS_IO_MS, reason, sizeof(reason));
     assert_string_equal(reason, "idle-timeout");
     st_still_serving(h, port, "still\n");
     st_end_clean(h);
@@ -115,8 +124,9 @@ static void test_slowloris(void **state)
 /* Sends up to total bytes of buf (len each) as fast as the peer takes
  * them, calling sample() between sends, until the peer closes or the
  * deadline; returns the bytes sent. */
-static size_t st_flood(int fd, const char *buf, size_t len, size_t total,
-                       int timeout_ms, void (*sample)(void *), void *arg)
+static size_t
+st_flood(int fd, const char *buf, size_t len, size_t total, int timeout_ms,
+         void (*sample)(void *), void *arg)
 {
     long long deadline = hs_now_ms() + timeout_ms;
     size_t sent = 0;
@@ -135,7 +145,7 @@ static size_t st_flood(int fd, const char *buf, size_t len, size_t total,
             continue;
         }
         if (n < 0 && errno != EAGAIN && errno != EINTR)
-            break;              /* the peer closed or reset */
+            break; /* the peer closed or reset */
         if (left <= 0)
             break;
         poll(&pfd, 1, left < 50 ? (int)left : 50);
@@ -148,7 +158,8 @@ struct st_rss {
     long max_kb;
 };
 
-static void st_rss_sample(void *arg)
+static void
+st_rss_sample(void *arg)
 {
     struct st_rss *r = arg;
     long kb = st_rss_kb(r->pid);
@@ -157,7 +168,8 @@ static void st_rss_sample(void *arg)
         r->max_kb = kb;
 }
 
-static void test_huge_line(void **state)
+static void
+test_huge_line(void **state)
 {
     struct hs *h = *state;
     int port = st_serve(h, "suffix", 10, 65536), fd;
@@ -169,21 +181,23 @@ static void test_huge_line(void **state)
     assert_non_null(buf);
     memset(buf, 'a', MIB);
     fd = st_connect_pid(h, port, &r.pid);
-    sent = st_flood(fd, buf, MIB, (size_t)100 * MIB, 20000, st_rss_sample,
-                    &r);
-    fprintf(stderr, "huge line: %zu bytes sent, child's VmRSS at most %ld "
-            "KiB\n", sent, r.max_kb);
+    sent = st_flood(fd, buf, MIB, (size_t)100 * MIB, 20000, st_rss_sample, &r);
+    fprintf(stderr,
+            "huge line: %zu bytes sent, child's VmRSS at most %ld "
+            "KiB\n",
+            sent, r.max_kb);
     assert_int_equal(hs_wait_closed(fd, HS_IO_MS), 1);
     close(fd);
     free(buf);
-    st_exit_reason(h, r.pid, HS_IO_MS, reason, sizeof reason);
+    st_exit_reason(h, r.pid, HS_IO_MS, reason, sizeof(reason));
     assert_string_equal(reason, "line-too-long");
     assert_true(r.max_kb > 0 && r.max_kb < bound_kb);
     st_still_serving(h, port, "still-sfx\n");
     st_end_clean(h);
 }
 
-static void test_never_reads(void **state)
+static void
+test_never_reads(void **state)
 {
     struct hs *h = *state;
     int port = st_serve(h, "echo", 2, 65536), fd, other;
@@ -211,7 +225,7 @@ static void test_never_reads(void **state)
     assert_true(sent < (size_t)50 * MIB);
     close(fd);
     free(buf);
-    st_exit_reason(h, pid, HS_IO_MS, reason, sizeof reason);
+    st_exit_reason(h, pid, HS_IO_MS, reason, sizeof(reason));
     /* echo is stuck in host->write(): the watchdog ends it (DESIGN.md:
      * handler-timeout); idle-timeout would do as well */
     assert_true(strcmp(reason, "handler-timeout") == 0 ||
@@ -220,7 +234,8 @@ static void test_never_reads(void **state)
     st_end_clean(h);
 }
 
-static void test_reset_mid_write(void **state)
+static void
+test_reset_mid_write(void **state)
 {
     struct hs *h = *state;
     int port = st_serve(h, "echo", 10, 65536), fd;
@@ -232,19 +247,19 @@ static void test_reset_mid_write(void **state)
     memset(buf, 'r', MIB);
     fd = st_connect_pid(h, port, &pid);
     st_flood(fd, buf, MIB, (size_t)4 * MIB, 3000, NULL, NULL);
-    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg),
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)),
                      0);
-    close(fd);                  /* RST while the child writes */
+    close(fd); /* RST while the child writes */
     free(buf);
-    st_exit_reason(h, pid, HS_IO_MS, reason, sizeof reason);
-    assert_true(strcmp(reason, "io-error") == 0 ||
-                strcmp(reason, "ok") == 0);
+    st_exit_reason(h, pid, HS_IO_MS, reason, sizeof(reason));
+    assert_true(strcmp(reason, "io-error") == 0 || strcmp(reason, "ok") == 0);
     assert_true(hs_alive(h));
     st_still_serving(h, port, "still\n");
     st_end_clean(h);
 }
 
-static void test_half_close(void **state)
+static void
+test_half_close(void **state)
 {
     struct hs *h = *state;
     int port = st_serve(h, "echo", 10, 65536), fd;
@@ -259,7 +274,7 @@ static void test_half_close(void **state)
         out[i] = i % 64 == 63 ? '\n' : (char)('a' + i % 26);
     fd = hs_connect("127.0.0.1", port, HS_IO_MS);
     assert_true(fd >= 0);
-    memset(&x, 0, sizeof x);
+    memset(&x, 0, sizeof(x));
     x.out = out;
     x.outlen = len;
     x.in = in;
@@ -277,7 +292,8 @@ static void test_half_close(void **state)
     assert_int_equal(hs_log_count(h, "]: exit ", "reason=ok", NULL), 1);
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_slowloris, hs_setup, st_teardown),

@@ -28,7 +28,8 @@
 
 #define NCLIENTS 10
 
-static void st_nofile16(void *arg)
+static void
+st_nofile16(void *arg)
 {
     struct rlimit rl = { 16, 16 };
 
@@ -37,14 +38,16 @@ static void st_nofile16(void *arg)
         _exit(125);
 }
 
-static int st_set_nofile(pid_t pid, rlim_t soft)
+static int
+st_set_nofile(pid_t pid, rlim_t soft)
 {
     struct rlimit rl = { soft, 16 };
 
     return prlimit(pid, RLIMIT_NOFILE, &rl, NULL);
 }
 
-static void test_emfile(void **state)
+static void
+test_emfile(void **state)
 {
     struct hs *h = *state;
     int port = hs_port(), fds[NCLIENTS], base, i, fd, errs0, errs1;
@@ -52,9 +55,13 @@ static void test_emfile(void **state)
     char line[1024];
 
     assert_int_equal(hs_write_config(h,
-        "{ \"modules_dir\": \"%s\", \"idle_timeout\": 30, \"listeners\": [\n"
-        "  { \"address\": \"127.0.0.1\", \"port\": %d, \"module\": \"echo\" }"
-        " ] }\n", PLUGSRV_MODULE_DIR, port), 0);
+                                     "{ \"modules_dir\": \"%s\", "
+                                     "\"idle_timeout\": 30, \"listeners\": [\n"
+                                     "  { \"address\": \"127.0.0.1\", "
+                                     "\"port\": %d, \"module\": \"echo\" }"
+                                     " ] }\n",
+                                     PLUGSRV_MODULE_DIR, port),
+                     0);
     assert_int_equal(st_start_ready(h, NULL, st_nofile16, NULL, HS_START_MS),
                      0);
     /* It serves with 16 fds... */
@@ -70,10 +77,11 @@ static void test_emfile(void **state)
     assert_int_equal(st_set_nofile(h->pid, (rlim_t)base), 0);
     for (i = 0; i < NCLIENTS; i++) {
         fds[i] = hs_connect("127.0.0.1", port, HS_IO_MS);
-        assert_true(fds[i] >= 0);   /* the backlog takes them */
+        assert_true(fds[i] >= 0); /* the backlog takes them */
     }
     assert_int_equal(hs_wait_log(h, 1, HS_IO_MS, "]: error what=accept",
-                                 "err=\"Too many open files\"", NULL), 0);
+                                 "err=\"Too many open files\"", NULL),
+                     0);
     /* While EMFILE lasts, the fd in reserve is given back a moment at a
      * time to take each waiting client and close it (reason=no_fds),
      * paced so that nothing spins: measured over all of them. */
@@ -81,23 +89,25 @@ static void test_emfile(void **state)
     t0 = hs_now_ms();
     cpu0 = st_cpu_ticks(h->pid);
     assert_int_equal(hs_wait_log(h, NCLIENTS, HS_IO_MS, "]: refuse ",
-                                 "reason=no_fds", NULL), 0);
+                                 "reason=no_fds", NULL),
+                     0);
     cpu1 = st_cpu_ticks(h->pid);
     for (i = 0; i < NCLIENTS; i++)
         assert_int_equal(hs_wait_closed(fds[i], HS_IO_MS), 1);
     t1 = hs_now_ms();
     errs1 = hs_log_count(h, "]: error what=accept", NULL);
-    fprintf(stderr, "emfile: %d fds; %d accept errors in %lld ms, CPU %lld "
-            "ticks of %ld/s\n", base, errs1 - errs0, t1 - t0, cpu1 - cpu0,
-            sysconf(_SC_CLK_TCK));
+    fprintf(stderr,
+            "emfile: %d fds; %d accept errors in %lld ms, CPU %lld "
+            "ticks of %ld/s\n",
+            base, errs1 - errs0, t1 - t0, cpu1 - cpu0, sysconf(_SC_CLK_TCK));
     assert_true(cpu0 >= 0 && cpu1 >= cpu0);
     /* < 30 % of the wall time */
     assert_true((cpu1 - cpu0) * 1000 / sysconf(_SC_CLK_TCK) * 10 <
                 (t1 - t0) * 3);
     /* and no flood of log lines: at most one a millisecond */
     assert_true(errs1 - errs0 <= t1 - t0 + 10);
-    assert_int_equal(hs_log_last(h, line, sizeof line, "]: error what=accept",
-                                 NULL), 0);
+    assert_int_equal(
+        hs_log_last(h, line, sizeof(line), "]: error what=accept", NULL), 0);
     assert_non_null(strstr(line, "listener=echo"));
     assert_int_equal(hs_log_count(h, "]: accept ", NULL), 1);
     assert_true(hs_alive(h));
@@ -127,7 +137,8 @@ struct st_user {
     rlim_t nproc;
 };
 
-static void st_become(void *arg)
+static void
+st_become(void *arg)
 {
     const struct st_user *u = arg;
     struct rlimit rl = { u->nproc, u->nproc };
@@ -139,7 +150,8 @@ static void st_become(void *arg)
 }
 
 /* Processes (threads count too, but we do not run any) of uid. */
-static int st_user_procs(uid_t uid)
+static int
+st_user_procs(uid_t uid)
 {
     DIR *d = opendir("/proc");
     struct dirent *de;
@@ -153,7 +165,7 @@ static int st_user_procs(uid_t uid)
 
         if (de->d_name[0] < '0' || de->d_name[0] > '9')
             continue;
-        snprintf(path, sizeof path, "/proc/%s", de->d_name);
+        snprintf(path, sizeof(path), "/proc/%s", de->d_name);
         if (stat(path, &st) == 0 && st.st_uid == uid)
             n++;
     }
@@ -163,7 +175,8 @@ static int st_user_procs(uid_t uid)
 
 #define NPROC_CHILDREN 3
 
-static void test_nproc(void **state)
+static void
+test_nproc(void **state)
 {
     struct hs *h = *state;
     struct passwd *pw = getpwnam("nobody");
@@ -182,9 +195,14 @@ static void test_nproc(void **state)
     u.nproc = (rlim_t)(st_user_procs(u.uid) + 1 + NPROC_CHILDREN);
     assert_int_equal(chmod(h->dir, 0755), 0);
     assert_int_equal(hs_write_config(h,
-        "{ \"modules_dir\": \"%s\", \"idle_timeout\": 30, \"listeners\": [\n"
-        "  { \"address\": \"127.0.0.1\", \"port\": %d, \"module\": \"%s\" }"
-        " ] }\n", PLUGSRV_MODULE_DIR, port, TEST_MODULE("block")), 0);
+                                     "{ \"modules_dir\": \"%s\", "
+                                     "\"idle_timeout\": 30, \"listeners\": [\n"
+                                     "  { \"address\": \"127.0.0.1\", "
+                                     "\"port\": %d, \"module\": \"%s\" }"
+                                     " ] }\n",
+                                     PLUGSRV_MODULE_DIR, port,
+                                     TEST_MODULE("block")),
+                     0);
     assert_int_equal(chmod(h->conf, 0644), 0);
     assert_int_equal(st_start_ready(h, NULL, st_become, &u, HS_START_MS), 0);
 
@@ -204,7 +222,8 @@ static void test_nproc(void **state)
     }
     assert_int_equal(hs_wait_log(h, 1, HS_IO_MS, "]: error what=fork",
                                  "err=\"Resource temporarily unavailable\"",
-                                 NULL), 0);
+                                 NULL),
+                     0);
     assert_true(hs_alive(h));
     assert_int_equal(hs_log_count(h, "]: accept ", NULL), NPROC_CHILDREN);
 
@@ -226,7 +245,8 @@ static void test_nproc(void **state)
     h->passed = 1;
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_emfile, hs_setup, st_teardown),

@@ -35,7 +35,7 @@ static const char whoami_src[] =
     "    uid_t r, e, s;\n    gid_t gr, ge, gs;\n"
     "    (void)ms; (void)cs;\n"
     "    getresuid(&r, &e, &s);\n    getresgid(&gr, &ge, &gs);\n"
-    "    snprintf(buf, sizeof buf, \"uid=%ld,%ld,%ld gid=%ld,%ld,%ld "
+    "    snprintf(buf, sizeof(buf), \"uid=%ld,%ld,%ld gid=%ld,%ld,%ld "
     "ngroups=%d group0=%ld\\n\", (long)r, (long)e, (long)s, (long)gr,"
     " (long)ge, (long)gs, n, n > 0 ? (long)g[0] : -1L);\n"
     "    if (host->write(c, buf, strlen(buf)) != PLUGSRV_OK)\n"
@@ -48,17 +48,18 @@ static const char whoami_src[] =
     "    handler.open = who_open;\n    return &handler;\n}\n";
 
 /* The value of "Uid:" or "Gid:" of /proc/pid/status, tabs as spaces. */
-static void st_status_line(pid_t pid, const char *key, char *buf, size_t len)
+static void
+st_status_line(pid_t pid, const char *key, char *buf, size_t len)
 {
     char path[64], line[256];
     FILE *f;
 
     buf[0] = '\0';
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
     f = fopen(path, "re");
     if (f == NULL)
         return;
-    while (fgets(line, sizeof line, f) != NULL)
+    while (fgets(line, sizeof(line), f) != NULL)
         if (strncmp(line, key, strlen(key)) == 0) {
             char *p = line + strlen(key), *q;
 
@@ -73,7 +74,8 @@ static void st_status_line(pid_t pid, const char *key, char *buf, size_t len)
     fclose(f);
 }
 
-static void test_privileges(void **state)
+static void
+test_privileges(void **state)
 {
     struct hs *h = *state;
     struct passwd *pw = getpwnam("nobody");
@@ -90,33 +92,38 @@ static void test_privileges(void **state)
     gid = (long)pw->pw_gid;
     assert_int_equal(chmod(h->dir, 0755), 0);
     assert_int_equal(st_build_handler(h, "whoami", whoami_src), 0);
-    assert_int_equal(hs_write_config(h,
-        "{ \"user\": \"nobody\", \"listeners\": [\n"
-        "  { \"address\": \"127.0.0.1\", \"port\": %d,"
-        " \"module\": \"./whoami.so\" } ] }\n", port), 0);
+    assert_int_equal(
+        hs_write_config(h,
+                        "{ \"user\": \"nobody\", \"listeners\": [\n"
+                        "  { \"address\": \"127.0.0.1\", \"port\": %d,"
+                        " \"module\": \"./whoami.so\" } ] }\n",
+                        port),
+        0);
     assert_int_equal(hs_start_ready(h), 0);
-    assert_int_equal(hs_log_last(h, line, sizeof line, "]: privileges ",
-                                 NULL), 0);
+    assert_int_equal(
+        hs_log_last(h, line, sizeof(line), "]: privileges ", NULL), 0);
     assert_non_null(strstr(line, "user=nobody"));
     assert_int_equal(hs_log_count(h, "what=privileges", NULL), 0);
 
     /* the parent */
-    snprintf(want, sizeof want, "%ld %ld %ld %ld", uid, uid, uid, uid);
-    st_status_line(h->pid, "Uid:", got, sizeof got);
+    snprintf(want, sizeof(want), "%ld %ld %ld %ld", uid, uid, uid, uid);
+    st_status_line(h->pid, "Uid:", got, sizeof(got));
     assert_string_equal(got, want);
-    snprintf(want, sizeof want, "%ld %ld %ld %ld", gid, gid, gid, gid);
-    st_status_line(h->pid, "Gid:", got, sizeof got);
+    snprintf(want, sizeof(want), "%ld %ld %ld %ld", gid, gid, gid, gid);
+    st_status_line(h->pid, "Gid:", got, sizeof(got));
     assert_string_equal(got, want);
 
     /* a connection's process */
     fd = hs_connect("127.0.0.1", port, HS_IO_MS);
     assert_true(fd >= 0);
-    n = hs_recv_eof(fd, got, sizeof got - 1, HS_IO_MS);
+    n = hs_recv_eof(fd, got, sizeof(got) - 1, HS_IO_MS);
     close(fd);
     assert_true(n > 0);
     got[n] = '\0';
-    snprintf(want, sizeof want, "uid=%ld,%ld,%ld gid=%ld,%ld,%ld ngroups=1 "
-             "group0=%ld\n", uid, uid, uid, gid, gid, gid, gid);
+    snprintf(want, sizeof(want),
+             "uid=%ld,%ld,%ld gid=%ld,%ld,%ld ngroups=1 "
+             "group0=%ld\n",
+             uid, uid, uid, gid, gid, gid, gid);
     assert_string_equal(got, want);
     assert_int_equal(st_wait_balanced(h, HS_EXIT_MS), 0);
     assert_int_equal(hs_signal(h, SIGTERM), 0);
@@ -125,7 +132,8 @@ static void test_privileges(void **state)
 }
 
 /* As root with no "user": one warning at start, none at a reload. */
-static void test_root_warning(void **state)
+static void
+test_root_warning(void **state)
 {
     struct hs *h = *state;
     char line[1024];
@@ -135,19 +143,23 @@ static void test_root_warning(void **state)
         h->passed = 1;
         skip();
     }
-    assert_int_equal(hs_write_config(h,
-        "{ \"modules_dir\": \"%s\", \"listeners\": [\n"
-        "  { \"address\": \"127.0.0.1\", \"port\": %d, \"module\": \"echo\" }"
-        " ] }\n", PLUGSRV_MODULE_DIR, port), 0);
+    assert_int_equal(
+        hs_write_config(h,
+                        "{ \"modules_dir\": \"%s\", \"listeners\": [\n"
+                        "  { \"address\": \"127.0.0.1\", \"port\": %d, "
+                        "\"module\": \"echo\" }"
+                        " ] }\n",
+                        PLUGSRV_MODULE_DIR, port),
+        0);
     assert_int_equal(hs_start_ready(h), 0);
     assert_int_equal(hs_log_count(h, "what=privileges", NULL), 1);
-    assert_int_equal(hs_log_last(h, line, sizeof line, "what=privileges",
-                                 NULL), 0);
+    assert_int_equal(
+        hs_log_last(h, line, sizeof(line), "what=privileges", NULL), 0);
     assert_non_null(strstr(line, "root"));
     assert_int_equal(hs_log_count(h, "]: privileges ", NULL), 0);
     assert_int_equal(hs_signal(h, SIGHUP), 0);
-    assert_int_equal(hs_wait_log(h, 1, HS_IO_MS, "]: reload status=ok",
-                                 NULL), 0);
+    assert_int_equal(hs_wait_log(h, 1, HS_IO_MS, "]: reload status=ok", NULL),
+                     0);
     assert_int_equal(hs_log_count(h, "what=privileges", NULL), 1);
     assert_int_equal(hs_signal(h, SIGTERM), 0);
     assert_int_equal(hs_wait_exit(h, HS_EXIT_MS), 0);
@@ -156,49 +168,55 @@ static void test_root_warning(void **state)
 
 /* Starts plugsrv on a config naming module; it must exit 1 at once with a
  * message on stderr that holds every one of names. */
-static void st_refused(struct hs *h, const char *module, const char *name)
+static void
+st_refused(struct hs *h, const char *module, const char *name)
 {
     const char *argv[] = { "-c", h->conf, NULL };
     const char *check[] = { "-t", "-c", h->conf, NULL };
     int port = hs_port(), status;
 
     assert_int_equal(hs_write_config(h,
-        "{ \"listeners\": [\n"
-        "  { \"address\": \"127.0.0.1\", \"port\": %d, \"module\": \"%s\" }"
-        " ] }\n", port, module), 0);
+                                     "{ \"listeners\": [\n"
+                                     "  { \"address\": \"127.0.0.1\", "
+                                     "\"port\": %d, \"module\": \"%s\" }"
+                                     " ] }\n",
+                                     port, module),
+                     0);
     status = hs_run(h, 5000, check);
     fprintf(stderr, "plugsrv -t: status %d, stderr: %s", status, h->err);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 1);
     status = hs_run(h, 5000, argv);
     fprintf(stderr, "plugsrv: status %d, stderr: %s", status, h->err);
-    assert_true(status != -1);      /* it did not go on to serve */
+    assert_true(status != -1); /* it did not go on to serve */
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 1);
     assert_non_null(strstr(h->err, name));
     assert_non_null(strstr(h->err, "writable"));
     assert_null(strstr(h->err, " ready "));
 }
 
-static void test_module_world_writable(void **state)
+static void
+test_module_world_writable(void **state)
 {
     struct hs *h = *state;
     char path[512];
 
-    hs_path(h, "ww.so", path, sizeof path);
+    hs_path(h, "ww.so", path, sizeof(path));
     assert_int_equal(st_copy(PLUGSRV_MODULE_DIR "/echo.so", path, 0666), 0);
     st_refused(h, "./ww.so", path);
     h->passed = 1;
 }
 
-static void test_module_folder_world_writable(void **state)
+static void
+test_module_folder_world_writable(void **state)
 {
     struct hs *h = *state;
     char dir[512], path[600];
     const char *argv[] = { "-t", "-c", h->conf, NULL };
 
-    hs_path(h, "open", dir, sizeof dir);
+    hs_path(h, "open", dir, sizeof(dir));
     assert_int_equal(mkdir(dir, 0755), 0);
     assert_int_equal(chmod(dir, 0777), 0);
-    snprintf(path, sizeof path, "%s/echo.so", dir);
+    snprintf(path, sizeof(path), "%s/echo.so", dir);
     assert_int_equal(st_copy(PLUGSRV_MODULE_DIR "/echo.so", path, 0644), 0);
     st_refused(h, "open/echo.so", dir);
     /* The same folder with the sticky bit (as /tmp) is accepted. */
@@ -207,7 +225,8 @@ static void test_module_folder_world_writable(void **state)
     h->passed = 1;
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_privileges, hs_setup,

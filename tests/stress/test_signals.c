@@ -17,25 +17,31 @@
 
 #include "stress.h"
 
-static int st_two_listeners(struct hs *h, int port_echo, int port_sfx,
-                            int shutdown_timeout)
+static int
+st_two_listeners(struct hs *h, int port_echo, int port_sfx,
+                 int shutdown_timeout)
 {
-    return hs_write_config(h,
+    return hs_write_config(
+        h,
         "{ \"modules_dir\": \"%s\", \"max_connections\": 1024,\n"
         "  \"idle_timeout\": 30, \"shutdown_timeout\": %d,\n"
         "  \"listeners\": [\n"
-        "  { \"address\": \"127.0.0.1\", \"port\": %d, \"module\": \"echo\" },\n"
-        "  { \"address\": \"127.0.0.1\", \"port\": %d, \"module\": \"suffix\",\n"
+        "  { \"address\": \"127.0.0.1\", \"port\": %d, \"module\": \"echo\" "
+        "},\n"
+        "  { \"address\": \"127.0.0.1\", \"port\": %d, \"module\": "
+        "\"suffix\",\n"
         "    \"options\": { \"suffix\": \"-sfx\" } }\n"
-        "] }\n", PLUGSRV_MODULE_DIR, shutdown_timeout, port_echo, port_sfx);
+        "] }\n",
+        PLUGSRV_MODULE_DIR, shutdown_timeout, port_echo, port_sfx);
 }
 
 #define HUP_ROUNDS 10
-#define HUP_BURST 5
+#define HUP_BURST  5
 
 /* 50 SIGHUPs, in bursts of 5, each burst answered by a reload, while one
  * load keeps 20 connections busy and another opens new ones. */
-static void test_hup_storm(void **state)
+static void
+test_hup_storm(void **state)
 {
     struct hs *h = *state;
     struct st_load rr, conn;
@@ -45,10 +51,11 @@ static void test_hup_storm(void **state)
 
     assert_int_equal(st_two_listeners(h, pe, ps, 5), 0);
     assert_int_equal(hs_start_ready(h), 0);
-    assert_int_equal(st_load_start(h, &rr, "rr", pe, "rr", "echo", nrr, 20,
-                                   60), 0);
-    assert_int_equal(st_load_start(h, &conn, "conn", ps, "conn",
-                                   "suffix:-sfx", nconn, 10, 60), 0);
+    assert_int_equal(
+        st_load_start(h, &rr, "rr", pe, "rr", "echo", nrr, 20, 60), 0);
+    assert_int_equal(st_load_start(h, &conn, "conn", ps, "conn", "suffix:-sfx",
+                                   nconn, 10, 60),
+                     0);
     /* the load is under way */
     assert_int_equal(hs_wait_log(h, 25, HS_IO_MS, "]: accept ", NULL), 0);
     for (round = 0; round < HUP_ROUNDS; round++) {
@@ -56,14 +63,16 @@ static void test_hup_storm(void **state)
 
         for (i = 0; i < HUP_BURST; i++)
             assert_int_equal(hs_signal(h, SIGHUP), 0);
-        assert_int_equal(hs_wait_log(h, before + 1, HS_IO_MS, "]: reload ",
-                                     NULL), 0);
+        assert_int_equal(
+            hs_wait_log(h, before + 1, HS_IO_MS, "]: reload ", NULL), 0);
     }
     live = hs_pid_exists(rr.pid) + hs_pid_exists(conn.pid);
     bad += st_load_wait(&rr, 70000) != 0;
     bad += st_load_wait(&conn, 70000) != 0;
-    fprintf(stderr, "hup storm: %d reloads, %d loads still running at the "
-            "end of the storm\n", hs_log_count(h, "]: reload ", NULL), live);
+    fprintf(stderr,
+            "hup storm: %d reloads, %d loads still running at the "
+            "end of the storm\n",
+            hs_log_count(h, "]: reload ", NULL), live);
     assert_int_equal(bad, 0);
     assert_true(hs_log_count(h, "]: reload status=ok", NULL) >= HUP_ROUNDS);
     assert_int_equal(hs_log_count(h, "]: reload status=error", NULL), 0);
@@ -81,7 +90,8 @@ static void test_hup_storm(void **state)
 /* SIGTERM while 40 connections are busy: exit 0 within shutdown_timeout
  * and a margin, every accepted connection logged as ended, no process
  * left behind. */
-static void test_term_under_load(void **state)
+static void
+test_term_under_load(void **state)
 {
     struct hs *h = *state;
     struct st_load rr, conn;
@@ -90,17 +100,20 @@ static void test_term_under_load(void **state)
 
     assert_int_equal(st_two_listeners(h, pe, ps, 2), 0);
     assert_int_equal(hs_start_ready(h), 0);
-    assert_int_equal(st_load_start(h, &rr, "rr", pe, "rr", "echo", 10000000,
-                                   20, 30), 0);
-    assert_int_equal(st_load_start(h, &conn, "conn", ps, "conn",
-                                   "suffix:-sfx", 10000000, 20, 30), 0);
+    assert_int_equal(
+        st_load_start(h, &rr, "rr", pe, "rr", "echo", 10000000, 20, 30), 0);
+    assert_int_equal(st_load_start(h, &conn, "conn", ps, "conn", "suffix:-sfx",
+                                   10000000, 20, 30),
+                     0);
     assert_int_equal(hs_wait_log(h, 200, HS_IO_MS, "]: accept ", NULL), 0);
     t0 = hs_now_ms();
     assert_int_equal(hs_signal(h, SIGTERM), 0);
     status = hs_wait_exit(h, 2000 + 5000);
     took = hs_now_ms() - t0;
-    fprintf(stderr, "term under load: exit status %d after %lld ms, %d "
-            "accepts\n", status, took, hs_log_count(h, "]: accept ", NULL));
+    fprintf(stderr,
+            "term under load: exit status %d after %lld ms, %d "
+            "accepts\n",
+            status, took, hs_log_count(h, "]: accept ", NULL));
     /* The loads lose their server, as they should: end them. */
     kill(rr.pid, SIGKILL);
     kill(conn.pid, SIGKILL);
@@ -118,7 +131,8 @@ static void test_term_under_load(void **state)
 #define BURST 200
 
 /* 200 connections held open, then closed together: 200 SIGCHLDs at once. */
-static void test_sigchld_burst(void **state)
+static void
+test_sigchld_burst(void **state)
 {
     struct hs *h = *state;
     static pid_t acc[BURST + 8], ex[BURST + 8];
@@ -135,8 +149,8 @@ static void test_sigchld_burst(void **state)
     for (i = 0; i < BURST; i++) {
         char want[40];
 
-        snprintf(msg, sizeof msg, "c%d\n", i);
-        snprintf(want, sizeof want, i % 2 ? "c%d-sfx\n" : "c%d\n", i);
+        snprintf(msg, sizeof(msg), "c%d\n", i);
+        snprintf(want, sizeof(want), i % 2 ? "c%d-sfx\n" : "c%d\n", i);
         assert_int_equal(hs_roundtrip(fds[i], msg, want), 0);
     }
     assert_int_equal(hs_children(h->pid), BURST);
@@ -156,7 +170,8 @@ static void test_sigchld_burst(void **state)
     h->passed = 1;
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_hup_storm, hs_setup, st_teardown),

@@ -21,14 +21,15 @@
 #include "stress.h"
 
 #define VG_START_MS 60000
-#define VG_EXIT_MS 60000
+#define VG_EXIT_MS  60000
 /* max_connections above the total: the subject here is memory; the
  * reaper under sustained load is the soak's. */
 /* connections per listener: each child under valgrind costs ~0.1-1 s */
 #define VG_CONNS 100
 
 /* valgrind's path from $PATH into buf; 0, or -1 if there is none. */
-static int st_find_valgrind(char *buf, size_t len)
+static int
+st_find_valgrind(char *buf, size_t len)
 {
     const char *path = getenv("PATH");
     char *copy, *dir, *save = NULL;
@@ -47,7 +48,8 @@ static int st_find_valgrind(char *buf, size_t len)
     return rc;
 }
 
-static void st_show_file(const char *path)
+static void
+st_show_file(const char *path)
 {
     char line[1024];
     FILE *f = fopen(path, "re");
@@ -56,52 +58,67 @@ static void st_show_file(const char *path)
     if (f == NULL)
         return;
     fprintf(stderr, "--- %s:\n", path);
-    while (fgets(line, sizeof line, f) != NULL && n++ < 200)
+    while (fgets(line, sizeof(line), f) != NULL && n++ < 200)
         fputs(line, stderr);
     fclose(f);
 }
 
-static void test_valgrind(void **state)
+static void
+test_valgrind(void **state)
 {
     struct hs *h = *state;
     static const char *xf[3] = { "echo", "upper", "suffix:-sfx" };
     static const char *tags[3] = { "echo", "upper", "suffix" };
     char vg[512], logopt[600], vglog[512];
-    const char *argv[] = { vg, "--tool=memcheck", "--leak-check=full",
+    const char *argv[] = { vg,
+                           "--tool=memcheck",
+                           "--leak-check=full",
                            "--errors-for-leak-kinds=definite",
-                           "--error-exitcode=99", "--trace-children=no",
-                           "--child-silent-after-fork=yes", logopt,
-                           PLUGSRV_BIN, "-c", h->conf, NULL };
+                           "--error-exitcode=99",
+                           "--trace-children=no",
+                           "--child-silent-after-fork=yes",
+                           logopt,
+                           PLUGSRV_BIN,
+                           "-c",
+                           h->conf,
+                           NULL };
     struct st_load ld[3];
     int port[3], i, bad = 0, status;
 
-    if (hs_sanitized() || st_find_valgrind(vg, sizeof vg) < 0) {
+    if (hs_sanitized() || st_find_valgrind(vg, sizeof(vg)) < 0) {
         h->passed = 1;
         skip();
     }
-    hs_path(h, "valgrind.log", vglog, sizeof vglog);
-    snprintf(logopt, sizeof logopt, "--log-file=%s", vglog);
+    hs_path(h, "valgrind.log", vglog, sizeof(vglog));
+    snprintf(logopt, sizeof(logopt), "--log-file=%s", vglog);
     for (i = 0; i < 3; i++)
         port[i] = hs_port();
-    assert_int_equal(hs_write_config(h,
-        "{ \"modules_dir\": \"%s\", \"idle_timeout\": 30,\n"
-        "  \"shutdown_timeout\": 5, \"max_connections\": 1024,\n"
-        /* valgrind's children cannot take the default rlimits (its own
+    assert_int_equal(
+        hs_write_config(
+            h,
+            "{ \"modules_dir\": \"%s\", \"idle_timeout\": 30,\n"
+            "  \"shutdown_timeout\": 5, \"max_connections\": 1024,\n"
+            /* valgrind's children cannot take the default rlimits (its own
          * mappings pass the address-space limit): inherit instead */
-        "  \"rlimits\": { \"cpu\": 0, \"as\": 0, \"nofile\": 0 },\n"
-        "  \"listeners\": [\n"
-        "  { \"address\": \"127.0.0.1\", \"port\": %d, \"module\": \"echo\" },\n"
-        "  { \"address\": \"127.0.0.1\", \"port\": %d, \"module\": \"uppercase\" },\n"
-        "  { \"address\": \"127.0.0.1\", \"port\": %d, \"module\": \"suffix\",\n"
-        "    \"options\": { \"suffix\": \"-sfx\" } } ] }\n",
-        PLUGSRV_MODULE_DIR, port[0], port[1], port[2]), 0);
+            "  \"rlimits\": { \"cpu\": 0, \"as\": 0, \"nofile\": 0 },\n"
+            "  \"listeners\": [\n"
+            "  { \"address\": \"127.0.0.1\", \"port\": %d, \"module\": "
+            "\"echo\" },\n"
+            "  { \"address\": \"127.0.0.1\", \"port\": %d, \"module\": "
+            "\"uppercase\" },\n"
+            "  { \"address\": \"127.0.0.1\", \"port\": %d, \"module\": "
+            "\"suffix\",\n"
+            "    \"options\": { \"suffix\": \"-sfx\" } } ] }\n",
+            PLUGSRV_MODULE_DIR, port[0], port[1], port[2]),
+        0);
     if (st_start_ready(h, argv, NULL, NULL, VG_START_MS) < 0) {
         st_show_file(vglog);
         fail_msg("plugsrv did not start under valgrind");
     }
     for (i = 0; i < 3; i++)
         assert_int_equal(st_load_start(h, &ld[i], tags[i], port[i], "conn",
-                                       xf[i], VG_CONNS, 10, 60), 0);
+                                       xf[i], VG_CONNS, 10, 60),
+                         0);
     for (i = 0; i < 3; i++)
         bad += st_load_wait(&ld[i], 70000) != 0;
     assert_int_equal(bad, 0);
@@ -117,7 +134,8 @@ static void test_valgrind(void **state)
     h->passed = 1;
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_valgrind, hs_setup, st_teardown),

@@ -21,22 +21,24 @@
 #include "plugsrv.h"
 
 #define TFILE "/etc/plugsrv/t.json"
-#define L0 "{\"address\": \"127.0.0.1\", \"port\": 9999, \"module\": \"echo\"}"
-#define L1 "{\"address\": \"127.0.0.1\", \"port\": 9998, \"module\": \"echo\"}"
+#define L0    "{\"address\": \"127.0.0.1\", \"port\": 9999, \"module\": \"echo\"}"
+#define L1    "{\"address\": \"127.0.0.1\", \"port\": 9998, \"module\": \"echo\"}"
 /* A config with one good listener and top-level text T before it. */
 #define TOP(T) "{" T ", \"listeners\": [" L0 "]}"
 /* A config with one listener made of the good keys and K. */
-#define LST(K) "{\"listeners\": [{\"address\": \"127.0.0.1\", " \
+#define LST(K)                                                                \
+    "{\"listeners\": [{\"address\": \"127.0.0.1\", "                          \
     "\"port\": 9999, \"module\": \"echo\", " K "}]}"
 /* A listener with address and port, and K (module and more). */
-#define MOD(K) "{\"listeners\": [{\"address\": \"127.0.0.1\", " \
+#define MOD(K)                                                                \
+    "{\"listeners\": [{\"address\": \"127.0.0.1\", "                          \
     "\"port\": 9999, " K "}]}"
 /* One listener of nothing but K. */
 #define ONLY(K) "{\"listeners\": [{" K "}]}"
 
 struct bad_case {
     const char *text;
-    const char *expect;     /* a substring of the message after "FILE" */
+    const char *expect; /* a substring of the message after "FILE" */
 };
 
 static const struct bad_case bad_cases[] = {
@@ -150,7 +152,8 @@ static const struct bad_case bad_cases[] = {
     { LST("\"name\": \"a b\""), ": listeners[0].name: must be at most 63" },
     { LST("\"name\": \"a=b\""), ": listeners[0].name: must be at most 63" },
     { LST("\"name\": \"0123456789012345678901234567890123456789"
-          "012345678901234567890123\""), ": listeners[0].name: must be" },
+          "012345678901234567890123\""),
+      ": listeners[0].name: must be" },
     /* listener limits and mode */
     { LST("\"mode\": \"spawn\""),
       ": listeners[0].mode: must be \"fork\" or \"prefork\"" },
@@ -196,19 +199,20 @@ static const struct bad_case bad_cases[] = {
 
 /* A bad config fails with one line: "FILE: ..." holding expect, and
  * leaves *out alone. */
-static void check_bad(const char *file, const char *text, size_t len,
-                      const char *expect, int load)
+static void
+check_bad(const char *file, const char *text, size_t len, const char *expect,
+          int load)
 {
     struct config *conf = NULL;
     char err[ERRBUF];
     int rc;
 
-    memset(err, 'X', sizeof err);
+    memset(err, 'X', sizeof(err));
     if (load)
-        rc = config_load(file, &conf, err, sizeof err);
+        rc = config_load(file, &conf, err, sizeof(err));
     else
-        rc = config_parse(text, len, file, &conf, err, sizeof err);
-    if (getenv("TEST_CONFIG_VERBOSE") != NULL)  /* to read the messages */
+        rc = config_parse(text, len, file, &conf, err, sizeof(err));
+    if (getenv("TEST_CONFIG_VERBOSE") != NULL) /* to read the messages */
         fprintf(stderr, "%s\n", err);
     if (rc != -1 || conf != NULL || strstr(err, expect) == NULL ||
         strncmp(err, file, strlen(file)) != 0 || strchr(err, '\n') ||
@@ -223,19 +227,21 @@ static void check_bad(const char *file, const char *text, size_t len,
     assert_null(strstr(err, "plugsrv: "));
 }
 
-static void test_bad_catalog(void **state)
+static void
+test_bad_catalog(void **state)
 {
     size_t i;
 
     (void)state;
-    assert_true(sizeof bad_cases / sizeof bad_cases[0] >= 35);
-    for (i = 0; i < sizeof bad_cases / sizeof bad_cases[0]; i++)
+    assert_true(sizeof(bad_cases) / sizeof(bad_cases[0]) >= 35);
+    for (i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++)
         check_bad(TFILE, bad_cases[i].text, strlen(bad_cases[i].text),
                   bad_cases[i].expect, 0);
 }
 
 /* Text built at run time: too deep, too many listeners, too large, NULs. */
-static void test_bad_generated(void **state)
+static void
+test_bad_generated(void **state)
 {
     size_t i, n = 5000, cap = 1024 * 1024 + 100;
     char *s = malloc(cap), *p;
@@ -249,34 +255,42 @@ static void test_bad_generated(void **state)
 
     p = s + sprintf(s, "{\"listeners\": [");
     for (i = 0; i < 1025; i++)
-        p += sprintf(p, "%s{\"address\": \"::1\", \"port\": %zu, "
-                     "\"module\": \"m\"}", i ? "," : "", i + 1);
+        p += sprintf(p,
+                     "%s{\"address\": \"::1\", \"port\": %zu, "
+                     "\"module\": \"m\"}",
+                     i ? "," : "", i + 1);
     strcpy(p, "]}");
-    check_bad(TFILE, s, strlen(s), ": listeners: has 1025 entries, at "
-              "most 1024", 0);
+    check_bad(TFILE, s, strlen(s),
+              ": listeners: has 1025 entries, at "
+              "most 1024",
+              0);
 
     memset(s, ' ', cap);
     memcpy(s, TOP("\"max_line\": 1"), strlen(TOP("\"max_line\": 1")));
-    check_bad(TFILE, s, 1024 * 1024 + 1, ": too large (1048577 bytes, at "
-              "most 1048576)", 0);
+    check_bad(TFILE, s, 1024 * 1024 + 1,
+              ": too large (1048577 bytes, at "
+              "most 1048576)",
+              0);
 
-    memcpy(s, TOP("\"max_line\": 1"), sizeof TOP("\"max_line\": 1"));
-    check_bad(TFILE, s, sizeof TOP("\"max_line\": 1"), ":1:", 0);
+    memcpy(s, TOP("\"max_line\": 1"), sizeof(TOP("\"max_line\": 1")));
+    check_bad(TFILE, s, sizeof(TOP("\"max_line\": 1")), ":1:", 0);
     free(s);
 }
 
-static struct config *parse_good(const char *file, const char *text)
+static struct config *
+parse_good(const char *file, const char *text)
 {
     struct config *conf = NULL;
     char err[ERRBUF];
 
-    if (config_parse(text, strlen(text), file, &conf, err, sizeof err) != 0)
+    if (config_parse(text, strlen(text), file, &conf, err, sizeof(err)) != 0)
         print_error("unexpected error: %s\n", err);
     assert_non_null(conf);
     return conf;
 }
 
-static void test_defaults(void **state)
+static void
+test_defaults(void **state)
 {
     struct config *c = parse_good(TFILE, "{\"listeners\": [" L0 "]}");
     struct listener_conf *l = &c->listeners[0];
@@ -309,9 +323,11 @@ static void test_defaults(void **state)
     config_free(c);
 }
 
-static void test_everything_set(void **state)
+static void
+test_everything_set(void **state)
 {
-    struct config *c = parse_good(TFILE,
+    struct config *c = parse_good(
+        TFILE,
         "{\"modules_dir\": \"/opt/plug\", \"max_connections\": 1000000,"
         " \"idle_timeout\": 0, \"max_line\": 1073741824,"
         " \"shutdown_timeout\": 3600, \"user\": \"nobody\","
@@ -359,18 +375,18 @@ static void test_everything_set(void **state)
     config_free(c);
 }
 
-static void check_paths(const char *file, const char *modules_dir,
-                        const char *module, const char *want_dir,
-                        const char *want_path, const char *want_name)
+static void
+check_paths(const char *file, const char *modules_dir, const char *module,
+            const char *want_dir, const char *want_path, const char *want_name)
 {
     char text[1024];
     struct config *c;
 
-    snprintf(text, sizeof text, "{%s%s%s \"listeners\": [{\"address\": "
+    snprintf(text, sizeof(text),
+             "{%s%s%s \"listeners\": [{\"address\": "
              "\"::1\", \"port\": 1, \"module\": \"%s\"}]}",
              modules_dir ? "\"modules_dir\": \"" : "",
-             modules_dir ? modules_dir : "", modules_dir ? "\"," : "",
-             module);
+             modules_dir ? modules_dir : "", modules_dir ? "\"," : "", module);
     c = parse_good(file, text);
     assert_string_equal(c->modules_dir, want_dir);
     assert_string_equal(c->listeners[0].module_path, want_path);
@@ -378,7 +394,8 @@ static void check_paths(const char *file, const char *modules_dir,
     config_free(c);
 }
 
-static void test_paths(void **state)
+static void
+test_paths(void **state)
 {
     char cwd[PATH_MAX], want[PATH_MAX + 64], want2[PATH_MAX + 64];
 
@@ -397,8 +414,8 @@ static void test_paths(void **state)
                 "/etc/plugsrv/handlers/line.so", "line");
     check_paths(TFILE, "/m", "hand/lers/line", "/m",
                 "/etc/plugsrv/hand/lers/line", "line");
-    check_paths(TFILE, NULL, "/abs/z.so", "/etc/plugsrv/modules",
-                "/abs/z.so", "z");
+    check_paths(TFILE, NULL, "/abs/z.so", "/etc/plugsrv/modules", "/abs/z.so",
+                "z");
     check_paths(TFILE, NULL, ".so", "/etc/plugsrv/modules",
                 "/etc/plugsrv/modules/.so", ".so");
     check_paths("/server.json", NULL, "e", "/modules", "/modules/e.so", "e");
@@ -406,21 +423,23 @@ static void test_paths(void **state)
                 "//x/modules/e.so", "e");
 
     /* a relative file is anchored at the cwd of the moment */
-    assert_non_null(getcwd(cwd, sizeof cwd));
-    snprintf(want, sizeof want, "%s/modules", cwd);
-    snprintf(want2, sizeof want2, "%s/modules/e.so", cwd);
+    assert_non_null(getcwd(cwd, sizeof(cwd)));
+    snprintf(want, sizeof(want), "%s/modules", cwd);
+    snprintf(want2, sizeof(want2), "%s/modules/e.so", cwd);
     check_paths("server.json", NULL, "e", want, want2, "e");
     check_paths("./server.json", NULL, "e", want, want2, "e");
-    snprintf(want, sizeof want, "%s/conf/modules", cwd);
-    snprintf(want2, sizeof want2, "%s/conf/m/e.so", cwd);
+    snprintf(want, sizeof(want), "%s/conf/modules", cwd);
+    snprintf(want2, sizeof(want2), "%s/conf/m/e.so", cwd);
     check_paths("conf/server.json", NULL, "m/e.so", want, want2, "e");
 }
 
-static void test_options(void **state)
+static void
+test_options(void **state)
 {
-    struct config *c = parse_good(TFILE, LST("\"options\": {\"suffix\": "
-        "\"!\\n\", \"n\": -42, \"on\": true, \"off\": false, "
-        "\"cut\": \"ab\\u0000cd\", \"big\": 9223372036854775807}"));
+    struct config *c = parse_good(
+        TFILE, LST("\"options\": {\"suffix\": "
+                   "\"!\\n\", \"n\": -42, \"on\": true, \"off\": false, "
+                   "\"cut\": \"ab\\u0000cd\", \"big\": 9223372036854775807}"));
     const plugsrv_options *o = &c->listeners[0].options;
     const char *s;
     long long n;
@@ -472,7 +491,8 @@ static void test_options(void **state)
     assert_int_equal(b, 0);
 }
 
-static void test_many_listeners(void **state)
+static void
+test_many_listeners(void **state)
 {
     char *s = malloc(200 * 1024), *p;
     struct config *c;
@@ -482,9 +502,11 @@ static void test_many_listeners(void **state)
     assert_non_null(s);
     p = s + sprintf(s, "{\"idle_timeout\": 9, \"listeners\": [");
     for (i = 0; i < 1024; i++)
-        p += sprintf(p, "%s{\"address\": \"%s\", \"port\": %zu, "
-                     "\"module\": \"m%zu\"}", i ? "," : "",
-                     i % 2 ? "::1" : "127.0.0.1", 1000 + i / 2, i);
+        p += sprintf(p,
+                     "%s{\"address\": \"%s\", \"port\": %zu, "
+                     "\"module\": \"m%zu\"}",
+                     i ? "," : "", i % 2 ? "::1" : "127.0.0.1", 1000 + i / 2,
+                     i);
     strcpy(p, "]}");
     c = parse_good(TFILE, s);
     assert_int_equal(c->nlisteners, 1024);
@@ -500,7 +522,8 @@ static void test_many_listeners(void **state)
 static char tmpdir[64];
 
 /* len 0: the text is a C string. */
-static void write_file(const char *path, const char *text, size_t len)
+static void
+write_file(const char *path, const char *text, size_t len)
 {
     FILE *f = fopen(path, "w");
 
@@ -511,7 +534,8 @@ static void write_file(const char *path, const char *text, size_t len)
     assert_int_equal(fclose(f), 0);
 }
 
-static int files_setup(void **state)
+static int
+files_setup(void **state)
 {
     (void)state;
     strcpy(tmpdir, "/tmp/test_config.XXXXXX");
@@ -520,7 +544,8 @@ static int files_setup(void **state)
 
 /* Removes what the file tests made: tmpdir holds files and one level of
  * folders. */
-static int files_teardown(void **state)
+static int
+files_teardown(void **state)
 {
     char path[PATH_MAX];
     struct dirent *e;
@@ -531,7 +556,7 @@ static int files_teardown(void **state)
     while (d != NULL && (e = readdir(d)) != NULL) {
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
             continue;
-        snprintf(path, sizeof path, "%s/%s", tmpdir, e->d_name);
+        snprintf(path, sizeof(path), "%s/%s", tmpdir, e->d_name);
         if (unlink(path) != 0)
             rmdir(path);
     }
@@ -540,17 +565,18 @@ static int files_teardown(void **state)
     return rmdir(tmpdir);
 }
 
-static void test_files_bad(void **state)
+static void
+test_files_bad(void **state)
 {
     char path[PATH_MAX], *big;
     size_t n = 1024 * 1024 + 1;
 
     (void)state;
-    snprintf(path, sizeof path, "%s/missing.json", tmpdir);
+    snprintf(path, sizeof(path), "%s/missing.json", tmpdir);
     check_bad(path, NULL, 0, ": cannot read: No such file or directory", 1);
     check_bad(tmpdir, NULL, 0, ": cannot read: Is a directory", 1);
 
-    snprintf(path, sizeof path, "%s/big.json", tmpdir);
+    snprintf(path, sizeof(path), "%s/big.json", tmpdir);
     big = malloc(n);
     assert_non_null(big);
     memset(big, ' ', n);
@@ -560,16 +586,16 @@ static void test_files_bad(void **state)
     check_bad(path, NULL, 0, ": too large (1048577 bytes, at most 1048576)",
               1);
 
-    snprintf(path, sizeof path, "%s/empty.json", tmpdir);
+    snprintf(path, sizeof(path), "%s/empty.json", tmpdir);
     write_file(path, "", 0);
     check_bad(path, NULL, 0, ":1:0: ", 1);
 
-    snprintf(path, sizeof path, "%s/syntax.json", tmpdir);
+    snprintf(path, sizeof(path), "%s/syntax.json", tmpdir);
     write_file(path, "{\n\n  \"listeners\": [,]\n}\n", 0);
     check_bad(path, NULL, 0, ":3:17: ", 1);
 
-    if (geteuid() != 0) {   /* root reads anything */
-        snprintf(path, sizeof path, "%s/secret.json", tmpdir);
+    if (geteuid() != 0) { /* root reads anything */
+        snprintf(path, sizeof(path), "%s/secret.json", tmpdir);
         write_file(path, "{}", 0);
         assert_int_equal(chmod(path, 0), 0);
         check_bad(path, NULL, 0, ": cannot read: Permission denied", 1);
@@ -578,30 +604,33 @@ static void test_files_bad(void **state)
 
 /* A relative path is resolved with the cwd at load time; a later chdir
  * changes nothing, since every stored path is absolute. */
-static void test_files_relative(void **state)
+static void
+test_files_relative(void **state)
 {
     char old[PATH_MAX], sub[128], path[256], want[256];
     struct config *c = NULL;
     char err[ERRBUF];
 
     (void)state;
-    assert_non_null(getcwd(old, sizeof old));
-    snprintf(sub, sizeof sub, "%s/conf", tmpdir);
+    assert_non_null(getcwd(old, sizeof(old)));
+    snprintf(sub, sizeof(sub), "%s/conf", tmpdir);
     assert_int_equal(mkdir(sub, 0700), 0);
-    snprintf(path, sizeof path, "%s/server.json", sub);
-    write_file(path, "{\"modules_dir\": \"lib\", \"listeners\": ["
+    snprintf(path, sizeof(path), "%s/server.json", sub);
+    write_file(path,
+               "{\"modules_dir\": \"lib\", \"listeners\": ["
                "{\"address\": \"::1\", \"port\": 1, \"module\": \"echo\"},"
                "{\"address\": \"::1\", \"port\": 2, \"module\": \"h/x.so\"}"
-               "]}", 0);
+               "]}",
+               0);
     assert_int_equal(chdir(tmpdir), 0);
-    assert_int_equal(config_load("conf/server.json", &c, err, sizeof err), 0);
+    assert_int_equal(config_load("conf/server.json", &c, err, sizeof(err)), 0);
     assert_int_equal(chdir(old), 0);
     assert_string_equal(c->path, "conf/server.json");
-    snprintf(want, sizeof want, "%s/lib", sub);
+    snprintf(want, sizeof(want), "%s/lib", sub);
     assert_string_equal(c->modules_dir, want);
-    snprintf(want, sizeof want, "%s/lib/echo.so", sub);
+    snprintf(want, sizeof(want), "%s/lib/echo.so", sub);
     assert_string_equal(c->listeners[0].module_path, want);
-    snprintf(want, sizeof want, "%s/h/x.so", sub);
+    snprintf(want, sizeof(want), "%s/h/x.so", sub);
     assert_string_equal(c->listeners[1].module_path, want);
     assert_string_equal(c->listeners[1].name, "x");
     config_free(c);
@@ -611,12 +640,13 @@ static void test_files_relative(void **state)
 /* ---- the catalog on disk: tests/configs/{good,bad}/ ---- */
 
 /* The first line of NAME.expect next to a bad NAME.json. */
-static void read_expect(const char *json, char *buf, size_t len)
+static void
+read_expect(const char *json, char *buf, size_t len)
 {
     char path[PATH_MAX];
     FILE *f;
 
-    snprintf(path, sizeof path, "%.*s.expect", (int)(strlen(json) - 5), json);
+    snprintf(path, sizeof(path), "%.*s.expect", (int)(strlen(json) - 5), json);
     f = fopen(path, "r");
     if (f == NULL)
         print_error("%s: missing\n", path);
@@ -626,7 +656,8 @@ static void read_expect(const char *json, char *buf, size_t len)
     fclose(f);
 }
 
-static size_t catalog_run(const char *kind)
+static size_t
+catalog_run(const char *kind)
 {
     char dir[PATH_MAX], path[PATH_MAX + 260], expect[256], err[ERRBUF];
     struct config *c;
@@ -634,7 +665,7 @@ static size_t catalog_run(const char *kind)
     size_t n = 0;
     DIR *d;
 
-    snprintf(dir, sizeof dir, "%s/configs/%s", TEST_SOURCE_DIR, kind);
+    snprintf(dir, sizeof(dir), "%s/configs/%s", TEST_SOURCE_DIR, kind);
     d = opendir(dir);
     assert_non_null(d);
     while ((e = readdir(d)) != NULL) {
@@ -642,15 +673,15 @@ static size_t catalog_run(const char *kind)
 
         if (len < 6 || strcmp(e->d_name + len - 5, ".json") != 0)
             continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
         n++;
         if (strcmp(kind, "bad") == 0) {
-            read_expect(path, expect, sizeof expect);
+            read_expect(path, expect, sizeof(expect));
             check_bad(path, NULL, 0, expect, 1);
             continue;
         }
         c = NULL;
-        if (config_load(path, &c, err, sizeof err) != 0)
+        if (config_load(path, &c, err, sizeof(err)) != 0)
             print_error("%s\n", err);
         assert_non_null(c);
         config_free(c);
@@ -659,14 +690,16 @@ static size_t catalog_run(const char *kind)
     return n;
 }
 
-static void test_catalog_files(void **state)
+static void
+test_catalog_files(void **state)
 {
     (void)state;
     assert_true(catalog_run("good") > 0);
     assert_true(catalog_run("bad") > 0);
 }
 
-int main(void)
+int
+main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_catalog),

@@ -16,7 +16,7 @@ struct lines {
     char out[8192];
     size_t len;
     int count;
-    int stop_after;     /* return 1 from the callback at this line; 0: never */
+    int stop_after; /* return 1 from the callback at this line; 0: never */
 };
 
 static int
@@ -27,7 +27,7 @@ collect(void *arg, const char *line, size_t len)
     assert_true(l->len + len + 1 <= sizeof(l->out));
     memcpy(l->out + l->len, line, len);
     l->len += len;
-    l->out[l->len++] = '|';     /* marks where each line ended */
+    l->out[l->len++] = '|'; /* marks where each line ended */
     l->count++;
     return l->stop_after && l->count == l->stop_after;
 }

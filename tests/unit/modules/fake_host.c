@@ -16,7 +16,8 @@
 #include "fake_host.h"
 
 /* Appends to conn->out, doubling the buffer; aborts the test on ENOMEM. */
-static int fake_write(plugsrv_conn *conn, const void *buf, size_t len)
+static int
+fake_write(plugsrv_conn *conn, const void *buf, size_t len)
 {
     size_t n = conn->writes++;
 
@@ -37,25 +38,28 @@ static int fake_write(plugsrv_conn *conn, const void *buf, size_t len)
     return PLUGSRV_OK;
 }
 
-static void fake_close(plugsrv_conn *conn)
+static void
+fake_close(plugsrv_conn *conn)
 {
     conn->closed = 1;
 }
 
-static const char *fake_peer_addr(plugsrv_conn *conn)
+static const char *
+fake_peer_addr(plugsrv_conn *conn)
 {
     (void)conn;
     return "127.0.0.1:50112";
 }
 
-static const char *fake_local_addr(plugsrv_conn *conn)
+static const char *
+fake_local_addr(plugsrv_conn *conn)
 {
     (void)conn;
     return "127.0.0.1:7000";
 }
 
-static const struct fake_opt *fake_find(const plugsrv_options *opts,
-                                        const char *key)
+static const struct fake_opt *
+fake_find(const plugsrv_options *opts, const char *key)
 {
     for (size_t i = 0; i < opts->count; i++)
         if (strcmp(opts->items[i].key, key) == 0)
@@ -63,8 +67,9 @@ static const struct fake_opt *fake_find(const plugsrv_options *opts,
     return NULL;
 }
 
-static int fake_opt_string(const plugsrv_options *opts, const char *key,
-                           const char *def, const char **out)
+static int
+fake_opt_string(const plugsrv_options *opts, const char *key, const char *def,
+                const char **out)
 {
     const struct fake_opt *o = fake_find(opts, key);
 
@@ -77,8 +82,9 @@ static int fake_opt_string(const plugsrv_options *opts, const char *key,
     return PLUGSRV_OK;
 }
 
-static int fake_opt_int(const plugsrv_options *opts, const char *key,
-                        long long def, long long *out)
+static int
+fake_opt_int(const plugsrv_options *opts, const char *key, long long def,
+             long long *out)
 {
     const struct fake_opt *o = fake_find(opts, key);
 
@@ -91,8 +97,8 @@ static int fake_opt_int(const plugsrv_options *opts, const char *key,
     return PLUGSRV_OK;
 }
 
-static int fake_opt_bool(const plugsrv_options *opts, const char *key,
-                         int def, int *out)
+static int
+fake_opt_bool(const plugsrv_options *opts, const char *key, int def, int *out)
 {
     const struct fake_opt *o = fake_find(opts, key);
 
@@ -105,12 +111,14 @@ static int fake_opt_bool(const plugsrv_options *opts, const char *key,
     return PLUGSRV_OK;
 }
 
-static size_t fake_opt_count(const plugsrv_options *opts)
+static size_t
+fake_opt_count(const plugsrv_options *opts)
 {
     return opts->count;
 }
 
-static const char *fake_opt_key(const plugsrv_options *opts, size_t i)
+static const char *
+fake_opt_key(const plugsrv_options *opts, size_t i)
 {
     return i < opts->count ? opts->items[i].key : NULL;
 }
@@ -119,7 +127,8 @@ static void fake_log(plugsrv_conn *conn, int level, const char *fmt, ...)
     PLUGSRV_PRINTF(3, 4);
 
 /* Keeps the last line only (conn may be NULL, as in init()). */
-static void fake_log(plugsrv_conn *conn, int level, const char *fmt, ...)
+static void
+fake_log(plugsrv_conn *conn, int level, const char *fmt, ...)
 {
     va_list ap;
 
@@ -127,31 +136,41 @@ static void fake_log(plugsrv_conn *conn, int level, const char *fmt, ...)
     if (conn == NULL)
         return;
     va_start(ap, fmt);
-    vsnprintf(conn->last_log, sizeof conn->last_log, fmt, ap);
+    vsnprintf(conn->last_log, sizeof(conn->last_log), fmt, ap);
     va_end(ap);
     conn->logs++;
 }
 
 const plugsrv_host fake_host = {
-    sizeof(plugsrv_host), PLUGSRV_ABI_MAJOR, PLUGSRV_ABI_MINOR,
-    fake_write, fake_close, fake_peer_addr, fake_local_addr,
-    fake_opt_string, fake_opt_int, fake_opt_bool,
-    fake_opt_count, fake_opt_key, fake_log,
+    sizeof(plugsrv_host),
+    PLUGSRV_ABI_MAJOR,
+    PLUGSRV_ABI_MINOR,
+    fake_write,
+    fake_close,
+    fake_peer_addr,
+    fake_local_addr,
+    fake_opt_string,
+    fake_opt_int,
+    fake_opt_bool,
+    fake_opt_count,
+    fake_opt_key,
+    fake_log,
 };
 
-int fake_start(struct fake_session *s, const plugsrv_handler *handler,
-               const struct fake_opt *opts, size_t count)
+int
+fake_start(struct fake_session *s, const plugsrv_handler *handler,
+           const struct fake_opt *opts, size_t count)
 {
     int rc;
 
-    memset(s, 0, sizeof *s);
+    memset(s, 0, sizeof(*s));
     s->handler = handler;
     s->opts.count = count;
     s->opts.items = opts;
     /* A sentinel, so that tests see whether init() terminated err. */
-    memset(s->err, 'X', sizeof s->err);
+    memset(s->err, 'X', sizeof(s->err));
     if (handler->init != NULL) {
-        rc = handler->init(&s->opts, &s->module_state, s->err, sizeof s->err);
+        rc = handler->init(&s->opts, &s->module_state, s->err, sizeof(s->err));
         if (rc != PLUGSRV_OK)
             return rc;
     }
@@ -166,14 +185,16 @@ int fake_start(struct fake_session *s, const plugsrv_handler *handler,
 }
 
 /* One data() call; like the core, never with an empty buffer. */
-static int fake_data(struct fake_session *s, const char *buf, size_t len)
+static int
+fake_data(struct fake_session *s, const char *buf, size_t len)
 {
     if (len == 0 || s->handler->data == NULL)
         return PLUGSRV_OK;
     return s->handler->data(&s->conn, s->conn_state, buf, len);
 }
 
-int fake_lines(struct fake_session *s, const char *in, size_t len)
+int
+fake_lines(struct fake_session *s, const char *in, size_t len)
 {
     size_t at = 0;
 
@@ -189,8 +210,8 @@ int fake_lines(struct fake_session *s, const char *in, size_t len)
     return PLUGSRV_OK;
 }
 
-int fake_stream(struct fake_session *s, const char *in, size_t len,
-                size_t piece)
+int
+fake_stream(struct fake_session *s, const char *in, size_t len, size_t piece)
 {
     if (piece == 0)
         piece = 1;
@@ -204,7 +225,8 @@ int fake_stream(struct fake_session *s, const char *in, size_t len,
     return PLUGSRV_OK;
 }
 
-void fake_stop(struct fake_session *s)
+void
+fake_stop(struct fake_session *s)
 {
     if (s->opened && s->handler->close != NULL)
         s->handler->close(&s->conn, s->conn_state);
@@ -215,13 +237,14 @@ void fake_stop(struct fake_session *s)
     s->opened = s->inited = 0;
 }
 
-void fake_check_refused(const plugsrv_handler *h, const struct fake_opt *opts,
-                        size_t count, const char *msg)
+void
+fake_check_refused(const plugsrv_handler *h, const struct fake_opt *opts,
+                   size_t count, const char *msg)
 {
     struct fake_session s;
 
     assert_int_equal(fake_start(&s, h, opts, count), PLUGSRV_ERROR);
-    assert_non_null(memchr(s.err, '\0', sizeof s.err));
+    assert_non_null(memchr(s.err, '\0', sizeof(s.err)));
     assert_string_equal(s.err, msg);
     fake_stop(&s);
 }

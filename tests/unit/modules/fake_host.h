@@ -10,14 +10,18 @@
 
 #include "handler.h"
 
-enum fake_opt_type { FAKE_STRING, FAKE_INT, FAKE_BOOL };
+enum fake_opt_type {
+    FAKE_STRING,
+    FAKE_INT,
+    FAKE_BOOL
+};
 
 /* One option of a listener's "options" object. */
 struct fake_opt {
     const char *key;
     enum fake_opt_type type;
-    const char *str;    /* FAKE_STRING */
-    long long num;      /* FAKE_INT, FAKE_BOOL */
+    const char *str; /* FAKE_STRING */
+    long long num;   /* FAKE_INT, FAKE_BOOL */
 };
 
 /* Opaque to handlers; the real core defines it its own way. */
@@ -28,13 +32,13 @@ struct plugsrv_options {
 
 /* Opaque to handlers: here, a record of what was done to the client. */
 struct plugsrv_conn {
-    char *out;          /* every byte written, in order (malloc'd) */
+    char *out; /* every byte written, in order (malloc'd) */
     size_t len, cap;
-    size_t writes;      /* host->write calls, failed ones included */
-    int fail_write;     /* when set, writes number fail_after on fail */
+    size_t writes;  /* host->write calls, failed ones included */
+    int fail_write; /* when set, writes number fail_after on fail */
     size_t fail_after;
-    int closed;         /* host->close was called */
-    size_t logs;        /* host->log calls, and the last line */
+    int closed;  /* host->close was called */
+    size_t logs; /* host->log calls, and the last line */
     char last_log[512];
 };
 
@@ -62,8 +66,8 @@ int fake_start(struct fake_session *s, const plugsrv_handler *handler,
 /* Frames in as plugsrv's line mode does, one data() per line. */
 int fake_lines(struct fake_session *s, const char *in, size_t len);
 /* Hands in to data() in pieces of at most piece bytes (stream mode). */
-int fake_stream(struct fake_session *s, const char *in, size_t len,
-                size_t piece);
+int
+fake_stream(struct fake_session *s, const char *in, size_t len, size_t piece);
 /* close() and fini() as far as started, and frees what was recorded. */
 void fake_stop(struct fake_session *s);
 

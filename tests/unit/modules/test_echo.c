@@ -13,13 +13,15 @@
 
 #include "fake_host.h"
 
-static void echo_start(struct fake_session *s)
+static void
+echo_start(struct fake_session *s)
 {
     assert_int_equal(fake_start(s, plugsrv_handler_v1(&fake_host), NULL, 0),
                      PLUGSRV_OK);
 }
 
-static void test_entry(void **unused)
+static void
+test_entry(void **unused)
 {
     const plugsrv_handler *h = plugsrv_handler_v1(&fake_host);
 
@@ -33,7 +35,8 @@ static void test_entry(void **unused)
     assert_non_null(h->data);
 }
 
-static void test_all_bytes(void **unused)
+static void
+test_all_bytes(void **unused)
 {
     static const size_t pieces[] = { 1, 3, 256 };
     char in[256];
@@ -41,20 +44,21 @@ static void test_all_bytes(void **unused)
     (void)unused;
     for (int i = 0; i < 256; i++)
         in[i] = (char)i;
-    for (size_t p = 0; p < sizeof pieces / sizeof pieces[0]; p++) {
+    for (size_t p = 0; p < sizeof(pieces) / sizeof(pieces[0]); p++) {
         struct fake_session s;
 
         echo_start(&s);
-        assert_int_equal(fake_stream(&s, in, sizeof in, pieces[p]),
+        assert_int_equal(fake_stream(&s, in, sizeof(in), pieces[p]),
                          PLUGSRV_OK);
-        assert_int_equal(s.conn.len, sizeof in);
-        assert_memory_equal(s.conn.out, in, sizeof in);
+        assert_int_equal(s.conn.len, sizeof(in));
+        assert_memory_equal(s.conn.out, in, sizeof(in));
         assert_false(s.conn.closed);
         fake_stop(&s);
     }
 }
 
-static void test_large(void **unused)
+static void
+test_large(void **unused)
 {
     size_t len = 1 << 20;
     char *in = malloc(len);
@@ -72,7 +76,8 @@ static void test_large(void **unused)
     free(in);
 }
 
-static void test_write_fails(void **unused)
+static void
+test_write_fails(void **unused)
 {
     struct fake_session s;
 
@@ -84,7 +89,8 @@ static void test_write_fails(void **unused)
     fake_stop(&s);
 }
 
-int main(void)
+int
+main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_entry),

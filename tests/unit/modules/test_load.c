@@ -21,11 +21,12 @@ struct case_ {
     const char *path;
     const char *name;
     int mode;
-    const char *reply;  /* to "ab\n" */
+    const char *reply; /* to "ab\n" */
 };
 
 /* dlopen()s path, runs "ab\n" through it, and checks what came back. */
-static void check_module(const struct case_ *c)
+static void
+check_module(const struct case_ *c)
 {
     void *so = dlopen(c->path, RTLD_NOW | RTLD_LOCAL);
     struct fake_session s;
@@ -51,12 +52,13 @@ static void check_module(const struct case_ *c)
     dlclose(so);
 }
 
-static void test_load(void **unused)
+static void
+test_load(void **unused)
 {
     static const struct case_ cases[] = {
         { PLUGSRV_MODULE_DIR "/echo.so", "echo", PLUGSRV_MODE_STREAM, "ab\n" },
-        { PLUGSRV_MODULE_DIR "/uppercase.so", "uppercase",
-          PLUGSRV_MODE_STREAM, "AB\n" },
+        { PLUGSRV_MODULE_DIR "/uppercase.so", "uppercase", PLUGSRV_MODE_STREAM,
+          "AB\n" },
         { PLUGSRV_MODULE_DIR "/suffix.so", "suffix", PLUGSRV_MODE_LINE,
           "ab----k\n" },
         { PLUGSRV_MODULE_DIR "/quit.so", "quit", PLUGSRV_MODE_LINE, "ab\n" },
@@ -66,11 +68,12 @@ static void test_load(void **unused)
     };
 
     (void)unused;
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
         check_module(&cases[i]);
 }
 
-int main(void)
+int
+main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_load),

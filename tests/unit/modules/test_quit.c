@@ -13,23 +13,26 @@
 
 #include "fake_host.h"
 
-#define S(lit) lit, sizeof lit - 1   /* a literal and its length, \0 kept */
+#define S(lit) lit, sizeof(lit) - 1 /* a literal and its length, \0 kept */
 
 /* Feeds in line by line; checks the final rc and everything echoed. */
-static void check(const struct fake_opt *opts, size_t count, const char *in,
-                  size_t len, int rc, const char *want, size_t want_len)
+static void
+check(const struct fake_opt *opts, size_t count, const char *in, size_t len,
+      int rc, const char *want, size_t want_len)
 {
     struct fake_session s;
 
-    assert_int_equal(fake_start(&s, plugsrv_handler_v1(&fake_host), opts,
-                                count), PLUGSRV_OK);
+    assert_int_equal(
+        fake_start(&s, plugsrv_handler_v1(&fake_host), opts, count),
+        PLUGSRV_OK);
     assert_int_equal(fake_lines(&s, in, len), rc);
     assert_int_equal(s.conn.len, want_len);
     assert_memory_equal(s.conn.out, want, want_len);
     fake_stop(&s);
 }
 
-static void test_entry(void **unused)
+static void
+test_entry(void **unused)
 {
     const plugsrv_handler *h = plugsrv_handler_v1(&fake_host);
 
@@ -39,7 +42,8 @@ static void test_entry(void **unused)
     assert_int_equal(h->mode, PLUGSRV_MODE_LINE);
 }
 
-static void test_quits(void **unused)
+static void
+test_quits(void **unused)
 {
     (void)unused;
     check(NULL, 0, S("quit\n"), PLUGSRV_CLOSE, S(""));
@@ -50,14 +54,15 @@ static void test_quits(void **unused)
     check(NULL, 0, S("a\nquit"), PLUGSRV_CLOSE, S("a\n"));
 }
 
-static void test_echoes(void **unused)
+static void
+test_echoes(void **unused)
 {
     static const char *lines[] = {
-        "quitter\n", "QUIT\n", "Quit\n", " quit\n", "quit \n", "qui\n",
-        "\n", "\r\n", "quit\r", "quit\r\r\n", "xquit\n", "a\n\nb\n",
+        "quitter\n", "QUIT\n", "Quit\n", " quit\n",    "quit \n", "qui\n",
+        "\n",        "\r\n",   "quit\r", "quit\r\r\n", "xquit\n", "a\n\nb\n",
     };
     (void)unused;
-    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+    for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
         size_t n = strlen(lines[i]);
 
         check(NULL, 0, lines[i], n, PLUGSRV_OK, lines[i], n);
@@ -66,11 +71,12 @@ static void test_echoes(void **unused)
     check(NULL, 0, S("a\0b\nc"), PLUGSRV_OK, S("a\0b\nc"));
 }
 
-static void test_custom_word(void **unused)
+static void
+test_custom_word(void **unused)
 {
     static const struct fake_opt bye[] = { { "word", FAKE_STRING, "bye", 0 } };
-    static const struct fake_opt two[] = {
-        { "word", FAKE_STRING, "good bye", 0 } };
+    static const struct fake_opt two[] = { { "word", FAKE_STRING, "good bye",
+                                             0 } };
 
     (void)unused;
     check(bye, 1, S("quit\nbye\r\nx\n"), PLUGSRV_CLOSE, S("quit\n"));
@@ -78,26 +84,31 @@ static void test_custom_word(void **unused)
     check(two, 1, S("good\ngood bye\n"), PLUGSRV_CLOSE, S("good\n"));
 }
 
-static void test_bad_options(void **unused)
+static void
+test_bad_options(void **unused)
 {
     const plugsrv_handler *h = plugsrv_handler_v1(&fake_host);
     static const struct fake_opt num[] = { { "word", FAKE_INT, NULL, 1 } };
     static const struct fake_opt flag[] = { { "word", FAKE_BOOL, NULL, 0 } };
     static const struct fake_opt empty[] = { { "word", FAKE_STRING, "", 0 } };
     static const struct fake_opt nl[] = { { "word", FAKE_STRING, "a\nb", 0 } };
-    static const struct fake_opt cr[] = { { "word", FAKE_STRING, "quit\r", 0 } };
+    static const struct fake_opt cr[] = { { "word", FAKE_STRING, "quit\r",
+                                            0 } };
     static const struct fake_opt typo[] = { { "wrod", FAKE_STRING, "x", 0 } };
 
     (void)unused;
     fake_check_refused(h, num, 1, "option \"word\" must be a string");
     fake_check_refused(h, flag, 1, "option \"word\" must be a string");
     fake_check_refused(h, empty, 1, "option \"word\" must not be empty");
-    fake_check_refused(h, nl, 1, "option \"word\" must not contain \\r or \\n");
-    fake_check_refused(h, cr, 1, "option \"word\" must not contain \\r or \\n");
+    fake_check_refused(h, nl, 1,
+                       "option \"word\" must not contain \\r or \\n");
+    fake_check_refused(h, cr, 1,
+                       "option \"word\" must not contain \\r or \\n");
     fake_check_refused(h, typo, 1, "unknown option \"wrod\"");
 }
 
-static void test_write_fails(void **unused)
+static void
+test_write_fails(void **unused)
 {
     struct fake_session s;
 
@@ -110,15 +121,13 @@ static void test_write_fails(void **unused)
     fake_stop(&s);
 }
 
-int main(void)
+int
+main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_entry),
-        cmocka_unit_test(test_quits),
-        cmocka_unit_test(test_echoes),
-        cmocka_unit_test(test_custom_word),
-        cmocka_unit_test(test_bad_options),
-        cmocka_unit_test(test_write_fails),
+        cmocka_unit_test(test_entry),       cmocka_unit_test(test_quits),
+        cmocka_unit_test(test_echoes),      cmocka_unit_test(test_custom_word),
+        cmocka_unit_test(test_bad_options), cmocka_unit_test(test_write_fails),
     };
 
     return cmocka_run_group_tests_name("quit", tests, NULL, NULL);

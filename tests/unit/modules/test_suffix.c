@@ -13,16 +13,18 @@
 
 #include "fake_host.h"
 
-#define S(lit) lit, sizeof lit - 1   /* a literal and its length, \0 kept */
+#define S(lit) lit, sizeof(lit) - 1 /* a literal and its length, \0 kept */
 
 /* Feeds in line by line with the given options; checks rc and output. */
-static void check(const struct fake_opt *opts, size_t count, const char *in,
-                  size_t len, const char *want, size_t want_len)
+static void
+check(const struct fake_opt *opts, size_t count, const char *in, size_t len,
+      const char *want, size_t want_len)
 {
     struct fake_session s;
 
-    assert_int_equal(fake_start(&s, plugsrv_handler_v1(&fake_host), opts,
-                                count), PLUGSRV_OK);
+    assert_int_equal(
+        fake_start(&s, plugsrv_handler_v1(&fake_host), opts, count),
+        PLUGSRV_OK);
     assert_int_equal(fake_lines(&s, in, len), PLUGSRV_OK);
     assert_int_equal(s.conn.len, want_len);
     assert_memory_equal(s.conn.out, want, want_len);
@@ -30,7 +32,8 @@ static void check(const struct fake_opt *opts, size_t count, const char *in,
     fake_stop(&s);
 }
 
-static void test_entry(void **unused)
+static void
+test_entry(void **unused)
 {
     const plugsrv_handler *h = plugsrv_handler_v1(&fake_host);
 
@@ -40,7 +43,8 @@ static void test_entry(void **unused)
     assert_int_equal(h->mode, PLUGSRV_MODE_LINE);
 }
 
-static void test_endings(void **unused)
+static void
+test_endings(void **unused)
 {
     (void)unused;
     check(NULL, 0, S("hello\n"), S("hello----k\n"));
@@ -51,7 +55,8 @@ static void test_endings(void **unused)
     check(NULL, 0, S("a\nb\r\n\nc"), S("a----k\nb----k\r\n----k\nc----k"));
 }
 
-static void test_binary(void **unused)
+static void
+test_binary(void **unused)
 {
     (void)unused;
     check(NULL, 0, S("a\0b\n"), S("a\0b----k\n"));
@@ -63,7 +68,8 @@ static void test_binary(void **unused)
 }
 
 /* One write for a short line, so a reply never reaches the wire torn. */
-static void test_one_write(void **unused)
+static void
+test_one_write(void **unused)
 {
     struct fake_session s;
 
@@ -76,12 +82,13 @@ static void test_one_write(void **unused)
 }
 
 /* Lengths around and far past the handler's stack buffer. */
-static void test_long_lines(void **unused)
+static void
+test_long_lines(void **unused)
 {
     static const size_t lens[] = { 4000, 4089, 4090, 4091, 4092, 4093,
                                    4094, 4095, 4096, 4097, 8192, 200000 };
     (void)unused;
-    for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++) {
+    for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
         size_t n = lens[k];
         char *in = malloc(n + 2), *want = malloc(n + 7);
 
@@ -98,9 +105,11 @@ static void test_long_lines(void **unused)
     }
 }
 
-static void test_custom_suffix(void **unused)
+static void
+test_custom_suffix(void **unused)
 {
-    static const struct fake_opt bang[] = { { "suffix", FAKE_STRING, "!!", 0 } };
+    static const struct fake_opt bang[] = { { "suffix", FAKE_STRING, "!!",
+                                              0 } };
     static const struct fake_opt none[] = { { "suffix", FAKE_STRING, "", 0 } };
     struct fake_opt big = { "suffix", FAKE_STRING, NULL, 0 };
     char *text = malloc(10001), *want = malloc(10004);
@@ -122,14 +131,16 @@ static void test_custom_suffix(void **unused)
     free(want);
 }
 
-static void test_bad_options(void **unused)
+static void
+test_bad_options(void **unused)
 {
     const plugsrv_handler *h = plugsrv_handler_v1(&fake_host);
     static const struct fake_opt num[] = { { "suffix", FAKE_INT, NULL, 7 } };
     static const struct fake_opt flag[] = { { "suffix", FAKE_BOOL, NULL, 1 } };
     static const struct fake_opt typo[] = { { "sufix", FAKE_STRING, "!", 0 } };
     static const struct fake_opt extra[] = {
-        { "suffix", FAKE_STRING, "!", 0 }, { "colour", FAKE_BOOL, NULL, 0 } };
+        { "suffix", FAKE_STRING, "!", 0 }, { "colour", FAKE_BOOL, NULL, 0 }
+    };
 
     (void)unused;
     fake_check_refused(h, num, 1, "option \"suffix\" must be a string");
@@ -138,20 +149,22 @@ static void test_bad_options(void **unused)
     fake_check_refused(h, extra, 2, "unknown option \"colour\"");
 }
 
-static void test_write_fails(void **unused)
+static void
+test_write_fails(void **unused)
 {
     static char big[10000];
     struct fake_session s;
 
     (void)unused;
-    memset(big, 'x', sizeof big);
-    big[sizeof big - 1] = '\n';   /* three pieces: body, suffix, ending */
+    memset(big, 'x', sizeof(big));
+    big[sizeof(big) - 1] = '\n'; /* three pieces: body, suffix, ending */
     for (size_t after = 0; after < 3; after++) {
-        assert_int_equal(fake_start(&s, plugsrv_handler_v1(&fake_host), NULL,
-                                    0), PLUGSRV_OK);
+        assert_int_equal(
+            fake_start(&s, plugsrv_handler_v1(&fake_host), NULL, 0),
+            PLUGSRV_OK);
         s.conn.fail_write = 1;
         s.conn.fail_after = after;
-        assert_int_equal(fake_lines(&s, big, sizeof big), PLUGSRV_ERROR);
+        assert_int_equal(fake_lines(&s, big, sizeof(big)), PLUGSRV_ERROR);
         assert_int_equal(s.conn.writes, after + 1);
         fake_stop(&s);
     }
@@ -162,7 +175,8 @@ static void test_write_fails(void **unused)
     fake_stop(&s);
 }
 
-int main(void)
+int
+main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_entry),

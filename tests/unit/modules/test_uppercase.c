@@ -15,18 +15,21 @@
 #include "fake_host.h"
 
 /* The expected mapping, written independently of the handler's. */
-static char expect_upper(unsigned char c)
+static char
+expect_upper(unsigned char c)
 {
     return (char)(c >= 0x61 && c <= 0x7a ? c - 0x20 : c);
 }
 
-static void upper_start(struct fake_session *s)
+static void
+upper_start(struct fake_session *s)
 {
     assert_int_equal(fake_start(s, plugsrv_handler_v1(&fake_host), NULL, 0),
                      PLUGSRV_OK);
 }
 
-static void test_entry(void **unused)
+static void
+test_entry(void **unused)
 {
     const plugsrv_handler *h = plugsrv_handler_v1(&fake_host);
 
@@ -38,7 +41,8 @@ static void test_entry(void **unused)
     assert_int_equal(h->mode, PLUGSRV_MODE_STREAM);
 }
 
-static void test_all_bytes(void **unused)
+static void
+test_all_bytes(void **unused)
 {
     char in[256], want[256];
     struct fake_session s;
@@ -49,13 +53,14 @@ static void test_all_bytes(void **unused)
         want[i] = expect_upper((unsigned char)i);
     }
     upper_start(&s);
-    assert_int_equal(fake_stream(&s, in, sizeof in, sizeof in), PLUGSRV_OK);
-    assert_int_equal(s.conn.len, sizeof want);
-    assert_memory_equal(s.conn.out, want, sizeof want);
+    assert_int_equal(fake_stream(&s, in, sizeof(in), sizeof(in)), PLUGSRV_OK);
+    assert_int_equal(s.conn.len, sizeof(want));
+    assert_memory_equal(s.conn.out, want, sizeof(want));
     fake_stop(&s);
 }
 
-static void test_text(void **unused)
+static void
+test_text(void **unused)
 {
     static const char in[] = "Hello, world! caf\xc3\xa9 z{`a@\r\n";
     static const char want[] = "HELLO, WORLD! CAF\xc3\xa9 Z{`A@\r\n";
@@ -63,14 +68,15 @@ static void test_text(void **unused)
 
     (void)unused;
     upper_start(&s);
-    assert_int_equal(fake_stream(&s, in, sizeof in - 1, 1), PLUGSRV_OK);
-    assert_int_equal(s.conn.len, sizeof want - 1);
-    assert_memory_equal(s.conn.out, want, sizeof want - 1);
+    assert_int_equal(fake_stream(&s, in, sizeof(in) - 1, 1), PLUGSRV_OK);
+    assert_int_equal(s.conn.len, sizeof(want) - 1);
+    assert_memory_equal(s.conn.out, want, sizeof(want) - 1);
     fake_stop(&s);
 }
 
 /* More than the handler's buffer in one call: written in chunks. */
-static void test_large(void **unused)
+static void
+test_large(void **unused)
 {
     size_t len = 200000;
     char *in = malloc(len), *want = malloc(len);
@@ -93,18 +99,19 @@ static void test_large(void **unused)
     free(want);
 }
 
-static void test_write_fails(void **unused)
+static void
+test_write_fails(void **unused)
 {
     static char in[200000];
     struct fake_session s;
 
     (void)unused;
-    memset(in, 'a', sizeof in);
+    memset(in, 'a', sizeof(in));
     for (size_t after = 0; after < 3; after++) {
         upper_start(&s);
         s.conn.fail_write = 1;
         s.conn.fail_after = after;
-        assert_int_equal(fake_stream(&s, in, sizeof in, sizeof in),
+        assert_int_equal(fake_stream(&s, in, sizeof(in), sizeof(in)),
                          PLUGSRV_ERROR);
         /* It stops at the first failure instead of writing on. */
         assert_int_equal(s.conn.writes, after + 1);
@@ -112,13 +119,12 @@ static void test_write_fails(void **unused)
     }
 }
 
-int main(void)
+int
+main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_entry),
-        cmocka_unit_test(test_all_bytes),
-        cmocka_unit_test(test_text),
-        cmocka_unit_test(test_large),
+        cmocka_unit_test(test_entry),       cmocka_unit_test(test_all_bytes),
+        cmocka_unit_test(test_text),        cmocka_unit_test(test_large),
         cmocka_unit_test(test_write_fails),
     };
 
