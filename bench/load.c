@@ -488,7 +488,9 @@ conn_event(struct conn *c, uint32_t ev)
 static void
 run_timers(double now)
 {
-    for (int i = 0; i < cfg.conc; i++) {
+    int i;
+
+    for (i = 0; i < cfg.conc; i++) {
         struct conn *c = &conns[i];
 
         if ((c->state == ST_ACTIVE || c->state == ST_CONNECTING) &&
@@ -502,7 +504,9 @@ run_timers(double now)
 static int
 run_busy(void)
 {
-    for (int i = 0; i < cfg.conc; i++)
+    int i;
+
+    for (i = 0; i < cfg.conc; i++)
         if (conns[i].state != ST_IDLE)
             return 1;
     return 0;
@@ -586,9 +590,10 @@ set_line(const char *s)
 static void
 set_stream_line(void)
 {
+    int i;
     static char buf[1001];
 
-    for (int i = 0; i < 999; i++)
+    for (i = 0; i < 999; i++)
         buf[i] = (char)('a' + i % 26);
     buf[999] = '\n';
     set_line(buf);
@@ -767,6 +772,7 @@ exit_status(int deadline_hit)
 int
 main(int argc, char **argv)
 {
+    int i;
     int deadline_hit;
 
     parse_args(argc, argv);
@@ -777,7 +783,7 @@ main(int argc, char **argv)
     epfd = epoll_create1(EPOLL_CLOEXEC);
     if (!conns || epfd < 0)
         die("setup failed");
-    for (int i = 0; i < cfg.conc; i++)
+    for (i = 0; i < cfg.conc; i++)
         conns[i].fd = -1;
     deadline_hit = run();
     report(deadline_hit);

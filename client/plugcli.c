@@ -420,9 +420,10 @@ cli_ready(const struct pollfd *p, short ev)
 static int
 cli_dispatch(struct cli *c, const struct pollfd p[3])
 {
+    int i;
     int rc = CLI_MORE;
 
-    for (int i = 0; i < 3; i++) {
+    for (i = 0; i < 3; i++) {
         if (p[i].fd >= 0 && (p[i].revents & POLLNVAL)) {
             cli_msg(c, "fd %d: not open", p[i].fd);
             return CLI_ERROR;
@@ -489,7 +490,9 @@ cli_stdout_chunk(void)
 static void
 cli_guard_stdio(void)
 {
-    for (int fd = 0; fd <= 2; fd++) {
+    int fd;
+
+    for (fd = 0; fd <= 2; fd++) {
         /* open() takes the lowest free number, which is this fd. */
         if (fcntl(fd, F_GETFD) < 0 && errno == EBADF &&
             open("/dev/null", O_RDWR) < 0)

@@ -23,9 +23,10 @@ struct quit_conf {
 static int
 quit_check_keys(const plugsrv_options *opts, char *err, size_t errlen)
 {
+    size_t i;
     size_t count = quit_host->opt_count(opts);
 
-    for (size_t i = 0; i < count; i++) {
+    for (i = 0; i < count; i++) {
         const char *key = quit_host->opt_key(opts, i);
 
         if (key != NULL && strcmp(key, "word") != 0) {

@@ -25,9 +25,10 @@ struct suffix_conf {
 static int
 suffix_check_keys(const plugsrv_options *opts, char *err, size_t errlen)
 {
+    size_t i;
     size_t count = suffix_host->opt_count(opts);
 
-    for (size_t i = 0; i < count; i++) {
+    for (i = 0; i < count; i++) {
         const char *key = suffix_host->opt_key(opts, i);
 
         if (key != NULL && strcmp(key, "suffix") != 0) {

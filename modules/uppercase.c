@@ -25,6 +25,7 @@ static int
 uppercase_data(plugsrv_conn *conn, void *conn_state, const char *buf,
                size_t len)
 {
+    size_t i;
     char *out = uppercase_out;
     size_t done = 0;
 
@@ -32,7 +33,7 @@ uppercase_data(plugsrv_conn *conn, void *conn_state, const char *buf,
     while (done < len) {
         size_t n = len - done < UPPERCASE_CHUNK ? len - done : UPPERCASE_CHUNK;
 
-        for (size_t i = 0; i < n; i++)
+        for (i = 0; i < n; i++)
             out[i] = uppercase_byte(buf[done + i]);
         if (uppercase_host->write(conn, out, n) != PLUGSRV_OK)
             return PLUGSRV_ERROR;

@@ -47,12 +47,13 @@ now_ms(void)
 static unsigned char *
 random_bytes(size_t len)
 {
+    size_t i;
     uint64_t x = ((uint64_t)getpid() << 32) ^ (uint64_t)time(NULL) ^
                  0x9e3779b97f4a7c15u;
     unsigned char *p = malloc(len);
 
     assert_non_null(p);
-    for (size_t i = 0; i < len; i++) {
+    for (i = 0; i < len; i++) {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
@@ -234,6 +235,7 @@ sink_child(int conn)
 static int
 serve_source_and_sink(int conn)
 {
+    size_t off, i;
     unsigned char buf[65536];
     pid_t sink = fork();
     int st;
@@ -242,8 +244,8 @@ serve_source_and_sink(int conn)
         return 95;
     if (sink == 0)
         sink_child(conn);
-    for (size_t off = 0; off < SOURCE_LEN; off += sizeof(buf)) {
-        for (size_t i = 0; i < sizeof(buf); i++)
+    for (off = 0; off < SOURCE_LEN; off += sizeof(buf)) {
+        for (i = 0; i < sizeof(buf); i++)
             buf[i] = source_byte(off + i);
         if (write_all(conn, buf, sizeof(buf)) < 0)
             return 91;
@@ -304,6 +306,7 @@ run_free(struct run *r)
 static pid_t
 spawn(char *const argv[], int fds[3])
 {
+    int i;
     int in[2], out[2], err[2];
     pid_t pid;
 
@@ -326,7 +329,7 @@ spawn(char *const argv[], int fds[3])
     fds[0] = in[1];
     fds[1] = out[0];
     fds[2] = err[0];
-    for (int i = 0; i < 3; i++)
+    for (i = 0; i < 3; i++)
         assert_int_equal(fcntl(fds[i], F_SETFL, O_NONBLOCK), 0);
     return pid;
 }
@@ -391,10 +394,10 @@ drain_stderr(struct run *r, int *fd)
 static int
 pump(struct run *r, int fds[3], int64_t deadline)
 {
+    long step;
     size_t off = 0;
 
-    for (long step = 0; step < MAX_STEPS && (fds[1] >= 0 || fds[2] >= 0);
-         step++) {
+    for (step = 0; step < MAX_STEPS && (fds[1] >= 0 || fds[2] >= 0); step++) {
         struct pollfd p[3];
         int left = (int)(deadline - now_ms());
 
@@ -424,6 +427,7 @@ pump(struct run *r, int fds[3], int64_t deadline)
 static void
 run_cli(struct run *r, char *const argv[])
 {
+    int i;
     int fds[3], st;
     int64_t start = now_ms();
     pid_t pid = spawn(argv, fds);
@@ -434,7 +438,7 @@ run_cli(struct run *r, char *const argv[])
     if (r->close_stdout)
         close_fd(&fds[1]);
     rc = pump(r, fds, start + DEADLINE_MS);
-    for (int i = 0; i < 3; i++)
+    for (i = 0; i < 3; i++)
         close_fd(&fds[i]);
     if (rc < 0)
         kill(pid, SIGKILL); /* our own child, by its pid */
@@ -569,6 +573,7 @@ test_server_closes_first_busy(void **state)
 static void
 test_stdout_blocked(void **state)
 {
+    size_t i;
     struct server s;
     struct run r = { .in_len = SINK_LEN, .hold_stdout = 1 };
     unsigned char *data = random_bytes(SINK_LEN);
@@ -579,7 +584,7 @@ test_stdout_blocked(void **state)
     run_to(&r, "127.0.0.1", s.port, NULL, NULL);
     assert_int_equal(r.status, 0);
     assert_int_equal(r.out_len, SOURCE_LEN);
-    for (size_t i = 0; i < SOURCE_LEN; i++)
+    for (i = 0; i < SOURCE_LEN; i++)
         if (r.out[i] != source_byte(i))
             fail_msg("stdout differs at byte %zu", i);
     assert_int_equal(server_wait(&s), 0);
@@ -770,7 +775,9 @@ test_help(void **state)
 static int
 known_test(const struct CMUnitTest *t, size_t n, const char *name)
 {
-    for (size_t i = 0; i < n; i++)
+    size_t i;
+
+    for (i = 0; i < n; i++)
         if (strcmp(t[i].name, name) == 0)
             return 1;
     return 0;

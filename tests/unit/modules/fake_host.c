@@ -61,7 +61,9 @@ fake_local_addr(plugsrv_conn *conn)
 static const struct fake_opt *
 fake_find(const plugsrv_options *opts, const char *key)
 {
-    for (size_t i = 0; i < opts->count; i++)
+    size_t i;
+
+    for (i = 0; i < opts->count; i++)
         if (strcmp(opts->items[i].key, key) == 0)
             return &opts->items[i];
     return NULL;
@@ -213,9 +215,11 @@ fake_lines(struct fake_session *s, const char *in, size_t len)
 int
 fake_stream(struct fake_session *s, const char *in, size_t len, size_t piece)
 {
+    size_t at;
+
     if (piece == 0)
         piece = 1;
-    for (size_t at = 0; at < len; at += piece) {
+    for (at = 0; at < len; at += piece) {
         size_t n = len - at < piece ? len - at : piece;
         int rc = fake_data(s, in + at, n);
 

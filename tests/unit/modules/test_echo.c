@@ -38,13 +38,15 @@ test_entry(void **unused)
 static void
 test_all_bytes(void **unused)
 {
+    int i;
+    size_t p;
     static const size_t pieces[] = { 1, 3, 256 };
     char in[256];
 
     (void)unused;
-    for (int i = 0; i < 256; i++)
+    for (i = 0; i < 256; i++)
         in[i] = (char)i;
-    for (size_t p = 0; p < sizeof(pieces) / sizeof(pieces[0]); p++) {
+    for (p = 0; p < sizeof(pieces) / sizeof(pieces[0]); p++) {
         struct fake_session s;
 
         echo_start(&s);
@@ -60,13 +62,14 @@ test_all_bytes(void **unused)
 static void
 test_large(void **unused)
 {
+    size_t i;
     size_t len = 1 << 20;
     char *in = malloc(len);
     struct fake_session s;
 
     (void)unused;
     assert_non_null(in);
-    for (size_t i = 0; i < len; i++)
+    for (i = 0; i < len; i++)
         in[i] = (char)(i * 7 + (i >> 8));
     echo_start(&s);
     assert_int_equal(fake_stream(&s, in, len, 65536), PLUGSRV_OK);

@@ -55,6 +55,7 @@ check_module(const struct case_ *c)
 static void
 test_load(void **unused)
 {
+    size_t i;
     static const struct case_ cases[] = {
         { PLUGSRV_MODULE_DIR "/echo.so", "echo", PLUGSRV_MODE_STREAM, "ab\n" },
         { PLUGSRV_MODULE_DIR "/uppercase.so", "uppercase", PLUGSRV_MODE_STREAM,
@@ -68,7 +69,7 @@ test_load(void **unused)
     };
 
     (void)unused;
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
         check_module(&cases[i]);
 }
 

@@ -57,12 +57,13 @@ test_quits(void **unused)
 static void
 test_echoes(void **unused)
 {
+    size_t i;
     static const char *lines[] = {
         "quitter\n", "QUIT\n", "Quit\n", " quit\n",    "quit \n", "qui\n",
         "\n",        "\r\n",   "quit\r", "quit\r\r\n", "xquit\n", "a\n\nb\n",
     };
     (void)unused;
-    for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+    for (i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
         size_t n = strlen(lines[i]);
 
         check(NULL, 0, lines[i], n, PLUGSRV_OK, lines[i], n);

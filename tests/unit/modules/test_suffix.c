@@ -85,10 +85,11 @@ test_one_write(void **unused)
 static void
 test_long_lines(void **unused)
 {
+    size_t k;
     static const size_t lens[] = { 4000, 4089, 4090, 4091, 4092, 4093,
                                    4094, 4095, 4096, 4097, 8192, 200000 };
     (void)unused;
-    for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+    for (k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
         size_t n = lens[k];
         char *in = malloc(n + 2), *want = malloc(n + 7);
 
@@ -152,13 +153,14 @@ test_bad_options(void **unused)
 static void
 test_write_fails(void **unused)
 {
+    size_t after;
     static char big[10000];
     struct fake_session s;
 
     (void)unused;
     memset(big, 'x', sizeof(big));
     big[sizeof(big) - 1] = '\n'; /* three pieces: body, suffix, ending */
-    for (size_t after = 0; after < 3; after++) {
+    for (after = 0; after < 3; after++) {
         assert_int_equal(
             fake_start(&s, plugsrv_handler_v1(&fake_host), NULL, 0),
             PLUGSRV_OK);

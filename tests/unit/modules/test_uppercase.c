@@ -44,11 +44,12 @@ test_entry(void **unused)
 static void
 test_all_bytes(void **unused)
 {
+    int i;
     char in[256], want[256];
     struct fake_session s;
 
     (void)unused;
-    for (int i = 0; i < 256; i++) {
+    for (i = 0; i < 256; i++) {
         in[i] = (char)i;
         want[i] = expect_upper((unsigned char)i);
     }
@@ -78,6 +79,7 @@ test_text(void **unused)
 static void
 test_large(void **unused)
 {
+    size_t i;
     size_t len = 200000;
     char *in = malloc(len), *want = malloc(len);
     struct fake_session s;
@@ -85,7 +87,7 @@ test_large(void **unused)
     (void)unused;
     assert_non_null(in);
     assert_non_null(want);
-    for (size_t i = 0; i < len; i++) {
+    for (i = 0; i < len; i++) {
         in[i] = (char)(i * 31);
         want[i] = expect_upper((unsigned char)in[i]);
     }
@@ -102,12 +104,13 @@ test_large(void **unused)
 static void
 test_write_fails(void **unused)
 {
+    size_t after;
     static char in[200000];
     struct fake_session s;
 
     (void)unused;
     memset(in, 'a', sizeof(in));
-    for (size_t after = 0; after < 3; after++) {
+    for (after = 0; after < 3; after++) {
         upper_start(&s);
         s.conn.fail_write = 1;
         s.conn.fail_after = after;

@@ -1,0 +1,203 @@
+/*
+ * connproc.c - turning a fork of the parent into a connection's process
+ * (connproc_init, run in the new process): the parent's signal handling
+ * undone, only the fds it needs kept, resource limits applied. The parent
+ * runs only connproc_snapshot() and connproc_limits_prepare(), to work out
+ * once what every such process will do.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "plugsrv.h"
+
+volatile sig_atomic_t connproc_stop;         /* SIGTERM: finish and exit */
+volatile sig_atomic_t connproc_retire;       /* SIGUSR2: a prefork spare retires */
+volatile sig_atomic_t connproc_conn_fd = -1; /* the connection, once there */
+volatile sig_atomic_t connproc_accepting;    /* a spare waits in accept() */
+
+/*
+ * SIGTERM must end a process wherever it waits, even if it came just
+ * before the wait began: shutting the connection's read side makes any
+ * read return at once, and a spare with no connection yet just exits.
+ */
+static void
+connproc_on_signal(int sig)
+{
+    if (sig == SIGUSR2) {
+        connproc_retire = 1;
+        return;
+    }
+    connproc_stop = 1;
+    if (connproc_conn_fd >= 0)
+        shutdown(connproc_conn_fd, SHUT_RD);
+    else if (connproc_accepting)
+        _exit(CONN_OK);
+}
+
+/* Signals whose disposition the parent changed (its own handlers, and any
+ * a library or a sanitizer runtime installed): the ones a child resets. */
+static sigset_t connproc_changed;
+
+void
+connproc_snapshot(void)
+{
+    struct sigaction sa;
+    int sig;
+
+    sigemptyset(&connproc_changed);
+    for (sig = 1; sig < NSIG; sig++) {
+        if (sig == SIGKILL || sig == SIGSTOP || sig == SIGPIPE)
+            continue;
+        if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler != SIG_DFL)
+            sigaddset(&connproc_changed, sig);
+    }
+}
+
+/* Everything back to the default, except that SIGPIPE stays ignored (as
+ * the parent left it: a handler writing to a client that has gone must not
+ * die of it) and SIGTERM asks for a clean end; a prefork spare also hears
+ * SIGUSR2, "retire". */
+static void
+connproc_reset_signals(int spare)
+{
+    struct sigaction sa;
+    sigset_t none;
+    int sig;
+    memset(&sa, 0, sizeof(sa));
+    sigemptyset(&sa.sa_mask);
+    for (sig = 1; sig < NSIG; sig++) {
+        if (sig != SIGTERM && sigismember(&connproc_changed, sig) == 1) {
+            sa.sa_handler = SIG_DFL;
+            sigaction(sig, &sa, NULL);
+        }
+    }
+    sa.sa_handler = connproc_on_signal; /* no SA_RESTART: wake up a read */
+    sigaction(SIGTERM, &sa, NULL);
+    if (spare)
+        sigaction(SIGUSR2, &sa, NULL);
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* A connection's process must not outlive a parent that was killed. */
+static void
+connproc_die_with_parent(pid_t parent)
+{
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent)
+        _exit(CONN_SHUTDOWN);
+}
+
+/* Closes every fd above 2 but the n in keep: a handler gets no listener,
+ * pipe or log file of the parent's. */
+static void
+connproc_keep_fds(const int *keep, int n)
+{
+    int fds[CONNPROC_KEEP_MAX], i, j, t;
+    unsigned lo = 3;
+
+    if (n > CONNPROC_KEEP_MAX)
+        n = CONNPROC_KEEP_MAX;
+    for (i = 0; i < n; i++) {
+        for (j = i; j > 0 && fds[j - 1] > keep[i]; j--)
+            fds[j] = fds[j - 1];
+        fds[j] = keep[i];
+    }
+    for (i = 0; i < n; i++) {
+        t = fds[i];
+        if (t < (int)lo)
+            continue;
+        if (t > (int)lo)
+            close_range(lo, (unsigned)t - 1, 0);
+        lo = (unsigned)t + 1;
+    }
+    close_range(lo, ~0U, 0);
+}
+
+/* The limits a connection's process gets, worked out once in the parent
+ * (whose own limits the children inherit), so that a child only sets. */
+static struct {
+    int resource;
+    struct rlimit rl;
+    int set;
+} connproc_limits[3] = {
+    { .resource = RLIMIT_CPU },
+    { .resource = RLIMIT_AS },
+    { .resource = RLIMIT_NOFILE },
+};
+
+static void
+connproc_limit_prepare(int i, long long value)
+{
+    struct rlimit cur;
+
+    connproc_limits[i].set = 0;
+    if (value <= 0 || getrlimit(connproc_limits[i].resource, &cur) == -1)
+        return;
+    /* Only ever lower: a limit plugsrv was started under stays. */
+    if (cur.rlim_max != RLIM_INFINITY && (rlim_t)value >= cur.rlim_max)
+        return;
+    connproc_limits[i].rl.rlim_cur = connproc_limits[i].rl.rlim_max = (rlim_t)value;
+    /* At the soft CPU limit the kernel sends SIGXCPU, at the hard one
+     * SIGKILL: a second apart, the log can say "cpu-limit". */
+    if (connproc_limits[i].resource == RLIMIT_CPU &&
+        (cur.rlim_max == RLIM_INFINITY || (rlim_t)value + 1 <= cur.rlim_max))
+        connproc_limits[i].rl.rlim_max = (rlim_t)value + 1;
+    connproc_limits[i].set = 1;
+}
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PROC_ASAN 1
+#endif
+#endif
+
+void
+connproc_limits_prepare(const struct rlimits *rl)
+{
+    connproc_limit_prepare(0, rl->cpu);
+#if !defined(__SANITIZE_ADDRESS__) && !defined(PROC_ASAN)
+    /* AddressSanitizer reserves terabytes of address space up front. */
+    connproc_limit_prepare(1, rl->as);
+#endif
+    connproc_limit_prepare(2, rl->nofile);
+}
+
+static int
+connproc_limits_apply(void)
+{
+    int i;
+
+    for (i = 0; i < 3; i++) {
+        if (connproc_limits[i].set &&
+            setrlimit(connproc_limits[i].resource, &connproc_limits[i].rl) == -1)
+            return -1;
+    }
+    return 0;
+}
+
+/*
+ * The one setup of a fresh fork of the parent, whatever it becomes: a
+ * connection's process, a prefork spare or a probe. The parent's signal
+ * handling undone, tied to the parent's life, its own process group (what
+ * a handler forks dies with it), only the fds in cs->keep, and the
+ * resource limits connections run under. -1 if a limit could not be set.
+ */
+int
+connproc_init(const struct connproc_setup *cs)
+{
+    log_forked();
+    connproc_conn_fd = cs->conn_fd;
+    connproc_reset_signals(cs->spare);
+    connproc_die_with_parent(cs->parent);
+    setpgid(0, 0);
+    connproc_keep_fds(cs->keep, cs->nkeep);
+    return connproc_limits_apply();
+}

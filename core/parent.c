@@ -1,0 +1,616 @@
+/*
+ * server.c - the parent: binds the listeners, accepts, forks one process
+ * per connection, and handles SIGTERM/SIGINT (stop) and SIGHUP (reload).
+ * It never runs handler code on a connection. Signals are blocked except
+ * inside ppoll(), so every handler runs at one known point of the loop.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <malloc.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "plugsrv.h"
+
+#define ACCEPT_BATCH 64   /* connections taken per wakeup per listener */
+#define PAUSE_MS     100  /* no accepting after EMFILE or a failed fork */
+#define KILL_WAIT_MS 5000 /* for SIGKILLed children to be reaped */
+
+struct parent {
+    struct config *conf;
+    struct listener *ls;
+    size_t nls;
+    struct pollfd *pfds; /* fork-mode listeners, then the notify pipe */
+    size_t npfds;
+    int notify[2];          /* prefork spares report their connection */
+    int reserve;            /* an fd to give back when out of fds */
+    long long paused;       /* clock_ms() when accepting resumes */
+    int retry;              /* a prefork refill failed */
+    int prefork;            /* a listener was ever in prefork mode */
+    pid_t pid;
+    sigset_t waitmask; /* the mask inside ppoll(): ours let through */
+};
+
+static volatile sig_atomic_t parent_term, parent_termsig, parent_hup;
+
+static void
+parent_on_signal(int sig)
+{
+    if (sig == SIGHUP) {
+        parent_hup = 1;
+    } else {
+        parent_term++;
+        parent_termsig = sig;
+    }
+}
+
+/* ---- listeners and modules, at start and on reload ---- */
+
+static void
+parent_discard(struct listener *ls, size_t n)
+{
+    size_t i;
+
+    for (i = 0; ls != NULL && i < n; i++) {
+        listen_close(&ls[i]);
+        module_close(&ls[i].module);
+    }
+    free(ls);
+}
+
+/* Takes over the socket of an old listener for the same address, so that a
+ * reload neither drops queued connections nor fails to bind. Returns 1 if
+ * there is none. */
+static int
+parent_adopt(struct listener *l, struct listener *old, size_t nold)
+{
+    size_t i;
+
+    for (i = 0; i < nold; i++) {
+        if (old[i].fd != -1 && listen_same(l->conf, old[i].conf)) {
+            l->fd = old[i].fd;
+            l->from = &old[i];
+            /* Connections already queued keep the timeouts they were
+             * accepted with: their processes must set the new ones. */
+            l->retimed = old[i].retimed ||
+                         old[i].conf->idle_timeout != l->conf->idle_timeout;
+            memcpy(l->addr, old[i].addr, sizeof(l->addr));
+            /* listen() again takes the new backlog; the queue stays. */
+            if (listen(l->fd, l->conf->backlog) == -1)
+                return -1;
+            return listen_configure(l);
+        }
+    }
+    return 1;
+}
+
+/* A reload failed: the sockets taken over go back as they were. */
+static void
+parent_unadopt(struct listener *ls, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (ls[i].from == NULL)
+            continue;
+        listen(ls[i].from->fd, ls[i].from->conf->backlog);
+        listen_configure(ls[i].from);
+        ls[i].fd = -1;
+        ls[i].from = NULL;
+    }
+}
+
+static int
+parent_prepare_one(struct listener *l, size_t i, const struct config *conf,
+                   struct listener *old, size_t nold, char *err, size_t errlen)
+{
+    char why[ERRBUF];
+    int rc;
+
+    if (module_open(&l->module, l->conf->module_path, why, sizeof(why)) ==
+        -1) {
+        snprintf(err, errlen, "%s: listeners[%zu].module: %s", conf->path, i,
+                 why);
+        return -1;
+    }
+    if ((rc = parent_adopt(l, old, nold)) == 1)
+        rc = listen_open(l, why, sizeof(why));
+    else if (rc == -1)
+        snprintf(why, sizeof(why), "%s: %s", l->addr, strerror(errno));
+    if (rc == -1) {
+        snprintf(err, errlen, "%s: listeners[%zu]: %s", conf->path, i, why);
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * Everything a config needs before it can serve: modules proven and
+ * loaded, sockets bound. All or nothing: on failure nothing is left open
+ * and the old listeners keep their sockets.
+ */
+static struct listener *
+parent_prepare(const struct config *conf, struct listener *old, size_t nold,
+               char *err, size_t errlen)
+{
+    struct listener *ls;
+    char why[ERRBUF];
+    size_t i, bad;
+
+    if ((ls = calloc(conf->nlisteners, sizeof(*ls))) == NULL) {
+        snprintf(err, errlen, "%s: out of memory", conf->path);
+        return NULL;
+    }
+    for (i = 0; i < conf->nlisteners; i++) {
+        ls[i].conf = &conf->listeners[i];
+        ls[i].fd = -1;
+    }
+    /* The probes run under the limits connections will run under. */
+    connproc_limits_prepare(&conf->rlimits);
+    if (probe_all(conf->listeners, conf->nlisteners, &bad, why, sizeof(why)) ==
+        -1) {
+        snprintf(err, errlen, "%s: listeners[%zu].module: %s", conf->path, bad,
+                 why);
+        free(ls);
+        return NULL;
+    }
+    for (i = 0; i < conf->nlisteners; i++) {
+        if (parent_prepare_one(&ls[i], i, conf, old, nold, err, errlen) == 0)
+            continue;
+        parent_unadopt(ls, conf->nlisteners);
+        parent_discard(ls, conf->nlisteners);
+        return NULL;
+    }
+    return ls;
+}
+
+int
+parent_check(struct config *conf, char *err, size_t errlen)
+{
+    struct listener *ls;
+
+    connproc_snapshot();
+    if (priv_check(conf, err, errlen) == -1)
+        return -1;
+    if ((ls = parent_prepare(conf, NULL, 0, err, errlen)) == NULL)
+        return -1;
+    parent_discard(ls, conf->nlisteners);
+    return 0;
+}
+
+/* ---- the poll set ---- */
+
+/* Fills p, room for every listener and the notify pipe, and takes it. */
+static void
+parent_pollset(struct parent *s, struct pollfd *p)
+{
+    size_t i, n = 0;
+
+    free(s->pfds);
+    s->pfds = p;
+    for (i = 0; i < s->nls; i++) {
+        if (s->ls[i].conf->mode == MODE_FORK)
+            p[n++] = (struct pollfd){ .fd = s->ls[i].fd, .events = POLLIN };
+        else
+            s->prefork = 1;
+    }
+    p[n++] = (struct pollfd){ .fd = s->notify[0], .events = POLLIN };
+    s->npfds = n;
+}
+
+static void
+parent_log_listeners(const struct parent *s)
+{
+    size_t i;
+
+    for (i = 0; i < s->nls; i++)
+        log_event("listen listener=%s addr=%s module=%s mode=%s",
+                  s->ls[i].conf->name, s->ls[i].addr,
+                  s->ls[i].conf->module_path,
+                  s->ls[i].conf->mode == MODE_FORK ? "fork" : "prefork");
+}
+
+/* ---- accepting ---- */
+
+static __attribute__((noreturn)) void
+parent_child(struct parent *s, struct listener *l, int fd, const char *peer)
+{
+    struct connproc_setup cs = { .parent = s->pid, .conn_fd = fd,
+                                 .keep = &fd, .nkeep = 1 };
+
+    if (connproc_init(&cs) == -1)
+        _exit(CONN_SETUP);
+    _exit(session_run(l, fd, peer));
+}
+
+static const char *
+parent_over_limit(const struct parent *s, const struct listener *l)
+{
+    if (children_serving() >= (size_t)s->conf->max_connections)
+        return "max_connections";
+    if (l->conf->max_connections > 0 && l->active >= l->conf->max_connections)
+        return "listener_max_connections";
+    return NULL;
+}
+
+static void
+parent_fork(struct parent *s, struct listener *l, int fd, const char *peer)
+{
+    const char *limit;
+    struct child *c;
+    pid_t pid;
+
+    if ((limit = parent_over_limit(s, l)) != NULL) {
+        log_event("refuse listener=%s peer=%s reason=%s", l->conf->name, peer,
+                  limit);
+        close(fd);
+        return;
+    }
+    if ((pid = fork()) == -1) {
+        log_warn("error what=fork listener=%s peer=%s", l->conf->name, peer);
+        close(fd);
+        s->paused = clock_ms() + PAUSE_MS;
+        return;
+    }
+    if (pid == 0)
+        parent_child(s, l, fd, peer);
+    close(fd);
+    if ((c = children_add(pid, l, CHILD_SERVING)) == NULL) {
+        /* Untracked, it could not be counted or logged: end it. */
+        log_warn("error what=table listener=%s peer=%s", l->conf->name, peer);
+        kill(pid, SIGKILL);
+        return;
+    }
+    snprintf(c->peer, sizeof(c->peer), "%s", peer);
+    log_event("accept listener=%s peer=%s pid=%ld", l->conf->name, peer,
+              (long)pid);
+}
+
+/*
+ * Out of fds: a connection left in the backlog would hang until its client
+ * gives up, so the fd kept in reserve is given back for a moment to take
+ * the connection and close it (nginx and libevent do the same).
+ */
+static void
+parent_shed(struct parent *s, struct listener *l)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    char peer[ADDRSTRLEN];
+    int fd;
+
+    if (s->reserve == -1)
+        return;
+    close(s->reserve);
+    fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
+    if (fd != -1) {
+        addr_format((struct sockaddr *)&ss, peer, sizeof(peer));
+        log_event("refuse listener=%s peer=%s reason=no_fds", l->conf->name,
+                  peer);
+        close(fd);
+    }
+    s->reserve = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+/* Out of fds or buffers: waiting a moment is all that helps, and keeps
+ * the loop from spinning on a listener that stays readable. */
+static int
+parent_accept_failed(struct parent *s, struct listener *l)
+{
+    switch (errno) {
+    case EAGAIN:
+        return 1;
+    case EINTR:
+    case ECONNABORTED:
+    case EPROTO:
+        return 0;
+    case EMFILE:
+    case ENFILE:
+        log_warn("error what=accept listener=%s", l->conf->name);
+        parent_shed(s, l);
+        s->paused = clock_ms() + PAUSE_MS;
+        return 1;
+    default:
+        log_warn("error what=accept listener=%s", l->conf->name);
+        s->paused = clock_ms() + PAUSE_MS;
+        return 1;
+    }
+}
+
+static void
+parent_accept(struct parent *s, struct listener *l)
+{
+    struct sockaddr_storage ss;
+    char peer[ADDRSTRLEN];
+    socklen_t len;
+    int i, fd;
+
+    for (i = 0; i < ACCEPT_BATCH && s->paused <= clock_ms(); i++) {
+        len = sizeof(ss);
+        fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
+        if (fd == -1) {
+            if (parent_accept_failed(s, l))
+                return;
+            continue;
+        }
+        addr_format((struct sockaddr *)&ss, peer, sizeof(peer));
+        parent_fork(s, l, fd, peer);
+    }
+}
+
+/* ---- reload ---- */
+
+static void
+parent_reload(struct parent *s)
+{
+    char err[ERRBUF];
+    struct config *conf;
+    struct listener *ls = NULL;
+    struct pollfd *pfds;
+    size_t i;
+
+    if (config_load(s->conf->path, &conf, err, sizeof(err)) == -1) {
+        log_event("reload status=error config=%s error=\"%s\"", s->conf->path,
+                  err);
+        return;
+    }
+    pfds = calloc(conf->nlisteners + 1, sizeof(*pfds));
+    if (pfds == NULL)
+        snprintf(err, sizeof(err), "out of memory");
+    else
+        ls = parent_prepare(conf, s->ls, s->nls, err, sizeof(err));
+    if (pfds == NULL || ls == NULL) {
+        log_event("reload status=error config=%s error=\"%s\"", s->conf->path,
+                  err);
+        connproc_limits_prepare(&s->conf->rlimits); /* the old ones again */
+        free(pfds);
+        config_free(conf);
+        return;
+    }
+    /* Spares were forked with the old config: retire them. */
+    for (i = 0; i < s->nls; i++)
+        children_signal_spares(&s->ls[i], SIGUSR2);
+    for (i = 0; i < conf->nlisteners; i++) {
+        if (ls[i].from != NULL)
+            ls[i].from->fd = -1; /* now the new listener's */
+        ls[i].from = NULL;
+    }
+    children_relink(ls, conf->nlisteners);
+    parent_discard(s->ls, s->nls);
+    config_free(s->conf);
+    s->conf = conf;
+    s->ls = ls;
+    s->nls = conf->nlisteners;
+    parent_pollset(s, pfds);
+    malloc_trim(0);
+    parent_log_listeners(s);
+    log_event("reload status=ok config=%s listeners=%zu", conf->path, s->nls);
+}
+
+/* ---- the loop ---- */
+
+/*
+ * ppoll() runs the handlers of pending signals only when it has nothing
+ * else to report: under a steady load, with a listener always readable,
+ * SIGCHLD would wait for ever. So when it returns with work, let through
+ * what is pending.
+ */
+static void
+parent_deliver(struct parent *s)
+{
+    sigset_t pending, old;
+
+    if (sigpending(&pending) == -1 || sigisemptyset(&pending))
+        return;
+    sigprocmask(SIG_SETMASK, &s->waitmask, &old);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+static void
+parent_wait(struct parent *s)
+{
+    struct timespec ts, *tsp = NULL;
+    long long ms = s->paused - clock_ms();
+    struct pollfd *p = s->pfds;
+    size_t n = s->npfds;
+
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        p[i].revents = 0; /* EINTR leaves them as they were */
+    if (ms > 0) {
+        p += n - 1; /* only the notify pipe while paused */
+        n = 1;
+    } else if (s->retry) {
+        ms = PAUSE_MS;
+    }
+    if (ms > 0) {
+        tsp = clock_wait(ms, &ts);
+    }
+    if (ppoll(p, n, tsp, &s->waitmask) > 0)
+        parent_deliver(s);
+}
+
+static void
+parent_tick(struct parent *s)
+{
+    size_t i, j = 0;
+
+    parent_wait(s);
+    if (s->prefork)
+        prefork_read(s->notify[0]); /* before the exits it may explain */
+    children_collect();
+    if (parent_hup) {
+        parent_hup = 0;
+        parent_reload(s);
+        return;
+    }
+    for (i = 0; i < s->nls && s->paused <= clock_ms(); i++) {
+        if (s->ls[i].conf->mode != MODE_FORK)
+            continue;
+        if (s->pfds[j++].revents & POLLIN)
+            parent_accept(s, &s->ls[i]);
+    }
+    s->retry = prefork_refill(s->ls, s->nls, s->conf, s->notify[1]) == -1;
+}
+
+static void
+parent_reap_until(const struct parent *s, long long deadline)
+{
+    struct timespec ts;
+    long long ms;
+
+    while (children_count() > 0 && (ms = deadline - clock_ms()) > 0 &&
+           parent_term < 2) {
+        ppoll(NULL, 0, clock_wait(ms, &ts), &s->waitmask);
+        prefork_read(s->notify[0]);
+        children_collect();
+    }
+}
+
+/* Stop accepting, let connections finish within shutdown_timeout, end the
+ * rest. No child outlives the parent. */
+static void
+parent_shutdown(struct parent *s)
+{
+    size_t i;
+
+    for (i = 0; i < s->nls; i++)
+        listen_close(&s->ls[i]);
+    log_event("shutdown signal=%s children=%zu", log_signame(parent_termsig),
+              children_count());
+    children_signal_all(SIGTERM);
+    parent_reap_until(s, clock_ms() + s->conf->shutdown_timeout * 1000LL);
+    if (children_count() > 0) {
+        children_signal_all(SIGKILL);
+        parent_term = 1;
+        parent_reap_until(s, clock_ms() + KILL_WAIT_MS);
+    }
+    log_event("stop children=%zu", children_count());
+}
+
+static int
+parent_signals(struct parent *s)
+{
+    struct sigaction sa;
+    sigset_t block;
+
+    sigemptyset(&block);
+    sigaddset(&block, SIGCHLD);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGHUP);
+    sigaddset(&block, SIGUSR2); /* a spare's, held until it is ready */
+    if (sigprocmask(SIG_BLOCK, &block, &s->waitmask) == -1)
+        return -1;
+    sigdelset(&s->waitmask, SIGCHLD);
+    sigdelset(&s->waitmask, SIGTERM);
+    sigdelset(&s->waitmask, SIGINT);
+    sigdelset(&s->waitmask, SIGHUP);
+    sigaddset(&s->waitmask, SIGUSR2);
+    memset(&sa, 0, sizeof(sa));
+    sigfillset(&sa.sa_mask);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+    sa.sa_handler = children_sigchld;
+    sa.sa_flags = SA_NOCLDSTOP;
+    sigaction(SIGCHLD, &sa, NULL);
+    sa.sa_flags = 0;
+    sa.sa_handler = parent_on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    connproc_snapshot();
+    return 0;
+}
+
+/* Handlers must not read the terminal, or anything else plugsrv's
+ * starter left on fd 0. */
+static void
+parent_stdin(void)
+{
+    int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+    if (fd != -1 && fd != STDIN_FILENO) {
+        dup2(fd, STDIN_FILENO);
+        close(fd);
+    }
+}
+
+/* Binds, loads and drops privileges: everything before the first accept. */
+static int
+parent_start(struct parent *s)
+{
+    struct pollfd *pfds;
+    char err[ERRBUF];
+
+    /* Only the parent's end of the pipe is non-blocking: a spare's report
+     * waits while the parent is busy rather than being lost. */
+    if (children_init() == -1 || parent_signals(s) == -1 ||
+        pipe2(s->notify, O_CLOEXEC) == -1 ||
+        fcntl(s->notify[0], F_SETFL, O_NONBLOCK) == -1) {
+        fprintf(stderr, "plugsrv: %s\n", strerror(errno));
+        return EXIT_CONFIG;
+    }
+    s->ls = parent_prepare(s->conf, NULL, 0, err, sizeof(err));
+    if (s->ls == NULL) {
+        fprintf(stderr, "plugsrv: %s\n", err);
+        return EXIT_CONFIG;
+    }
+    s->nls = s->conf->nlisteners;
+    if ((pfds = calloc(s->nls + 1, sizeof(*pfds))) == NULL) {
+        fprintf(stderr, "plugsrv: %s\n", strerror(errno));
+        return EXIT_CONFIG;
+    }
+    parent_pollset(s, pfds);
+    if (priv_drop(s->conf, err, sizeof(err)) == -1) {
+        fprintf(stderr, "plugsrv: %s\n", err);
+        return EXIT_CONFIG;
+    }
+    parent_stdin();
+    s->reserve = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    malloc_trim(0); /* every page the parent keeps, fork copies */
+    parent_log_listeners(s);
+    log_event("ready listeners=%zu config=%s", s->nls, s->conf->path);
+    return 0;
+}
+
+static void
+parent_free(struct parent *s)
+{
+    parent_discard(s->ls, s->nls);
+    free(s->pfds);
+    if (s->notify[0] != -1) {
+        close(s->notify[0]);
+        close(s->notify[1]);
+    }
+    if (s->reserve != -1)
+        close(s->reserve);
+    children_free();
+    config_free(s->conf); /* the last one read: reloads replace it */
+}
+
+/* Serves conf until SIGTERM or SIGINT; takes ownership of conf. */
+int
+parent_run(struct config *conf)
+{
+    struct parent s;
+    int rc;
+
+    memset(&s, 0, sizeof(s));
+    s.conf = conf;
+    s.pid = getpid();
+    s.notify[0] = s.notify[1] = s.reserve = -1;
+    if ((rc = parent_start(&s)) == 0) {
+        while (!parent_term)
+            parent_tick(&s);
+        parent_shutdown(&s);
+    }
+    parent_free(&s);
+    return rc;
+}
