@@ -1,7 +1,7 @@
 /*
- * config_int.h - what config.c and config_listener.c share: the limits and
- * defaults, one parse's state, and the typed readers of JSON members. Only
- * these two files include it (and jansson).
+ * config_int.h - what config.c, config_listener.c and config_read.c share:
+ * the limits and defaults, one parse's state, and the typed readers of JSON
+ * members (config_read.c). Only these files include it (and jansson).
  */
 #ifndef PLUGSRV_CONFIG_INT_H
 #define PLUGSRV_CONFIG_INT_H
@@ -49,6 +49,7 @@ struct cfgparse {
     size_t errlen;
 };
 
+/* ---- config_read.c ---- */
 int config_fail(struct cfgparse *p, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void config_key(char *key, size_t len, const char *prefix, const char *name);
@@ -67,6 +68,12 @@ int config_str(struct cfgparse *p, json_t *obj, const char *prefix,
                const char *name, char **out);
 int config_required(struct cfgparse *p, json_t *obj, const char *prefix,
                     const char *name);
+void config_sanitize(char *err, size_t errlen);
+int config_dir(struct cfgparse *p);
+int config_int(struct cfgparse *p, json_t *obj, const char *prefix,
+               const char *name, long long lo, long long hi, long long *val);
+
+/* ---- config_listener.c ---- */
 int config_listeners(struct cfgparse *p, json_t *root, struct config *conf);
 void config_free_listener(struct listener_conf *lc);
 

@@ -10,14 +10,6 @@
 
 #include "config_int.h"
 
-/* A listener's address in binary, to find two listeners on one socket
- * however their addresses are spelled. */
-struct addrkey {
-    int family;
-    unsigned char bytes[16];
-    int port;
-};
-
 static const char *const config_listener_keys[] = {
     "name",         "address",  "port",
     "module",       "options",  "max_connections",
@@ -99,24 +91,9 @@ config_free_options(struct plugsrv_options *opts)
 
 /* ---- one listener ---- */
 
-/* Numeric IPv4 or IPv6 text into its bytes; -1 if it is neither. */
-static int
-config_addrkey(const char *text, int port, struct addrkey *k)
-{
-    memset(k, 0, sizeof(*k));
-    k->port = port;
-    if (inet_pton(AF_INET, text, k->bytes) == 1)
-        k->family = AF_INET;
-    else if (inet_pton(AF_INET6, text, k->bytes) == 1)
-        k->family = AF_INET6;
-    else
-        return -1;
-    return 0;
-}
-
 static int
 config_listener_addr(struct cfgparse *p, json_t *obj, const char *prefix,
-                     struct listener_conf *lc, struct addrkey *k)
+                     struct listener_conf *lc)
 {
     char key[KEYLEN];
 
@@ -125,7 +102,7 @@ config_listener_addr(struct cfgparse *p, json_t *obj, const char *prefix,
         config_required(p, obj, prefix, "port") < 0 ||
         config_int_as_int(p, obj, prefix, "port", 1, MAX_PORT, &lc->port) < 0)
         return -1;
-    if (config_addrkey(lc->address, lc->port, k) < 0) {
+    if (addr_parse(lc->address, lc->port, &lc->sa, &lc->salen) < 0) {
         config_key(key, sizeof(key), prefix, "address");
         return config_fail(p, key,
                            "\"%.64s\" is not a numeric IPv4 or "
@@ -270,8 +247,7 @@ config_listener_limits(struct cfgparse *p, json_t *obj, const char *prefix,
 
 static int
 config_listener(struct cfgparse *p, json_t *obj, size_t i,
-                const struct config *conf, struct listener_conf *lc,
-                struct addrkey *k)
+                const struct config *conf, struct listener_conf *lc)
 {
     char prefix[KEYLEN];
 
@@ -280,7 +256,7 @@ config_listener(struct cfgparse *p, json_t *obj, size_t i,
         return config_fail(p, prefix, "must be an object");
     strcat(prefix, ".");
     if (config_check_keys(p, obj, prefix, config_listener_keys) < 0 ||
-        config_listener_addr(p, obj, prefix, lc, k) < 0 ||
+        config_listener_addr(p, obj, prefix, lc) < 0 ||
         config_listener_module(p, obj, prefix, conf, lc) < 0 ||
         config_listener_limits(p, obj, prefix, conf, lc) < 0 ||
         config_options(p, obj, prefix, &lc->options) < 0)
@@ -291,23 +267,22 @@ config_listener(struct cfgparse *p, json_t *obj, size_t i,
 /* Two listeners on one address and port would fail at bind time with a
  * vaguer message; say which two here. */
 static int
-config_duplicates(struct cfgparse *p, const struct config *conf,
-                  const struct addrkey *keys)
+config_duplicates(struct cfgparse *p, const struct config *conf)
 {
     char key[KEYLEN];
     size_t i, j;
 
     for (i = 1; i < conf->nlisteners; i++) {
         for (j = 0; j < i; j++) {
-            if (memcmp(&keys[i], &keys[j], sizeof(keys[i])) != 0)
+            if (!listen_same(&conf->listeners[i], &conf->listeners[j]))
                 continue;
             snprintf(key, sizeof(key), "listeners[%zu]", i);
             return config_fail(p, key,
                                "duplicate of listeners[%zu] "
                                "(%s%.64s%s:%d)",
-                               j, keys[i].family == AF_INET6 ? "[" : "",
+                               j, conf->listeners[i].sa.ss_family == AF_INET6 ? "[" : "",
                                conf->listeners[i].address,
-                               keys[i].family == AF_INET6 ? "]" : "",
+                               conf->listeners[i].sa.ss_family == AF_INET6 ? "]" : "",
                                conf->listeners[i].port);
         }
     }
@@ -318,7 +293,6 @@ int
 config_listeners(struct cfgparse *p, json_t *root, struct config *conf)
 {
     json_t *arr = json_object_get(root, "listeners");
-    struct addrkey *keys;
     size_t i, n;
     int rc = 0;
 
@@ -331,18 +305,14 @@ config_listeners(struct cfgparse *p, json_t *root, struct config *conf)
         return config_fail(p, "listeners", "has %zu entries, at most %d", n,
                            MAX_LISTENERS);
     conf->listeners = calloc(n, sizeof(*conf->listeners));
-    keys = calloc(n, sizeof(*keys));
-    if (conf->listeners == NULL || keys == NULL) {
-        free(keys);
+    if (conf->listeners == NULL)
         return config_fail(p, NULL, "out of memory");
-    }
     conf->nlisteners = n;
     for (i = 0; i < n && rc == 0; i++)
         rc = config_listener(p, json_array_get(arr, i), i, conf,
-                             &conf->listeners[i], &keys[i]);
+                             &conf->listeners[i]);
     if (rc == 0)
-        rc = config_duplicates(p, conf, keys);
-    free(keys);
+        rc = config_duplicates(p, conf);
     return rc;
 }
 

@@ -24,7 +24,7 @@ frame_free(struct frame *f)
     f->len = f->cap = 0;
 }
 
-static int
+static enum frame_status
 frame_append(struct frame *f, const char *data, size_t len)
 {
     size_t cap;
@@ -39,7 +39,7 @@ frame_append(struct frame *f, const char *data, size_t len)
         if (cap > f->max)
             cap = f->max;
         if ((p = realloc(f->buf, cap)) == NULL)
-            return FRAME_TOOLONG;
+            return FRAME_NOMEM;
         f->buf = p;
         f->cap = cap;
     }
@@ -49,27 +49,27 @@ frame_append(struct frame *f, const char *data, size_t len)
 }
 
 /* Finishes the buffered line with data up to and including its '\n'. */
-static int
+static enum frame_status
 frame_complete(struct frame *f, const char *data, size_t len, frame_cb cb,
                void *arg)
 {
+    enum frame_status rc;
     size_t n;
-    int rc;
 
     if ((rc = frame_append(f, data, len)) != FRAME_OK)
         return rc;
     n = f->len;
     f->len = 0;
-    return cb(arg, f->buf, n);
+    return cb(arg, f->buf, n) ? FRAME_STOPPED : FRAME_OK;
 }
 
-int
+enum frame_status
 frame_feed(struct frame *f, const char *data, size_t len, frame_cb cb,
            void *arg)
 {
     const char *end = data + len, *nl;
+    enum frame_status rc;
     size_t n;
-    int rc;
 
     while (data < end) {
         nl = memchr(data, '\n', (size_t)(end - data));
@@ -81,15 +81,15 @@ frame_feed(struct frame *f, const char *data, size_t len, frame_cb cb,
         else if (n > f->max)
             rc = FRAME_TOOLONG;
         else
-            rc = cb(arg, data, n);
-        if (rc != 0)
+            rc = cb(arg, data, n) ? FRAME_STOPPED : FRAME_OK;
+        if (rc != FRAME_OK)
             return rc;
         data += n;
     }
     return FRAME_OK;
 }
 
-int
+enum frame_status
 frame_finish(struct frame *f, frame_cb cb, void *arg)
 {
     size_t n = f->len;
@@ -97,5 +97,5 @@ frame_finish(struct frame *f, frame_cb cb, void *arg)
     if (n == 0)
         return FRAME_OK;
     f->len = 0;
-    return cb(arg, f->buf, n);
+    return cb(arg, f->buf, n) ? FRAME_STOPPED : FRAME_OK;
 }

@@ -25,7 +25,7 @@ static int
 host_write(plugsrv_conn *c, const void *buf, size_t len)
 {
     const char *p = buf;
-    long long progress = watchdog_ms();
+    long long progress = clock_coarse_ms();
     ssize_t n;
 
     if (c->failed)
@@ -36,7 +36,7 @@ host_write(plugsrv_conn *c, const void *buf, size_t len)
         if (n >= 0) {
             p += n;
             len -= (size_t)n;
-            progress = watchdog_ms();
+            progress = clock_coarse_ms();
         } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
             return host_write_fail(c, 1); /* SO_SNDTIMEO ran out */
         } else if (errno != EINTR) {
@@ -114,7 +114,7 @@ host_log(plugsrv_conn *c, int level, const char *fmt, ...)
                   host_listener, (long)getpid(), host_levels[level], msg);
 }
 
-const plugsrv_host module_host = {
+const plugsrv_host host_services = {
     .size = sizeof(plugsrv_host),
     .abi_major = PLUGSRV_ABI_MAJOR,
     .abi_minor = PLUGSRV_ABI_MINOR,

@@ -53,27 +53,21 @@ listen_fail(struct listener *l, const char *what, char *err, size_t errlen)
 int
 listen_open(struct listener *l, char *err, size_t errlen)
 {
-    struct sockaddr_storage ss;
-    socklen_t sslen;
+    const struct sockaddr_storage *ss = &l->conf->sa;
     int one = 1;
 
     l->fd = -1;
-    if (addr_parse(l->conf->address, l->conf->port, &ss, &sslen) == -1) {
-        snprintf(err, errlen, "%s: not a numeric IPv4 or IPv6 address",
-                 l->conf->address);
-        return -1;
-    }
-    addr_format((struct sockaddr *)&ss, l->addr, sizeof(l->addr));
-    l->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    addr_format((const struct sockaddr *)ss, l->addr, sizeof(l->addr));
+    l->fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (l->fd == -1)
         return listen_fail(l, "socket", err, errlen);
     if (setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1)
         return listen_fail(l, "SO_REUSEADDR", err, errlen);
     /* "::" means IPv6 only; 0.0.0.0 is its own listener. */
-    if (ss.ss_family == AF_INET6 &&
+    if (ss->ss_family == AF_INET6 &&
         setsockopt(l->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) == -1)
         return listen_fail(l, "IPV6_V6ONLY", err, errlen);
-    if (bind(l->fd, (struct sockaddr *)&ss, sslen) == -1)
+    if (bind(l->fd, (const struct sockaddr *)ss, l->conf->salen) == -1)
         return listen_fail(l, "bind", err, errlen);
     if (listen(l->fd, l->conf->backlog) == -1)
         return listen_fail(l, "listen", err, errlen);
@@ -94,11 +88,5 @@ listen_close(struct listener *l)
 int
 listen_same(const struct listener_conf *a, const struct listener_conf *b)
 {
-    struct sockaddr_storage sa, sb;
-    socklen_t la, lb;
-
-    if (addr_parse(a->address, a->port, &sa, &la) == -1 ||
-        addr_parse(b->address, b->port, &sb, &lb) == -1)
-        return 0;
-    return la == lb && memcmp(&sa, &sb, la) == 0;
+    return a->salen == b->salen && memcmp(&a->sa, &b->sa, a->salen) == 0;
 }

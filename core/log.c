@@ -54,7 +54,7 @@ log_stamp(char *buf, size_t len)
 }
 
 /* Writes one line; errstr, when not NULL, is added as err="...". */
-void
+static void
 log_vline(const char *fmt, va_list ap, const char *errstr)
 {
     char line[2048];
@@ -95,23 +95,15 @@ log_warn(const char *fmt, ...)
     va_end(ap);
 }
 
-void
-log_warnx(const char *fmt, ...)
+const char *
+log_signame(int sig)
 {
-    va_list ap;
+    static char buf[32];
+    const char *abbrev = sigabbrev_np(sig);
 
-    va_start(ap, fmt);
-    log_vline(fmt, ap, NULL);
-    va_end(ap);
-}
-
-void
-fatalx(const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    log_vline(fmt, ap, NULL);
-    va_end(ap);
-    exit(EXIT_CONFIG);
+    if (abbrev != NULL)
+        snprintf(buf, sizeof(buf), "SIG%s", abbrev);
+    else
+        snprintf(buf, sizeof(buf), "SIG%d", sig);
+    return buf;
 }

@@ -81,7 +81,7 @@ main(int argc, char *argv[])
         return EXIT_CONFIG;
     }
     if (check) {
-        rc = server_check(conf, err, sizeof(err));
+        rc = parent_check(conf, err, sizeof(err));
         if (rc == 0)
             printf("plugsrv: %s: configuration OK\n", path);
         else
@@ -89,5 +89,5 @@ main(int argc, char *argv[])
         config_free(conf);
         return rc == 0 ? 0 : EXIT_CONFIG;
     }
-    return server_run(conf); /* takes conf */
+    return parent_run(conf); /* takes conf */
 }

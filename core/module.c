@@ -227,6 +227,17 @@ module_load(const char *path, char *err, size_t errlen)
 }
 
 int
+module_fds(int *fds, int max)
+{
+    size_t i;
+    int n = 0;
+
+    for (i = 0; i < nloaded && n < max; i++)
+        fds[n++] = loaded[i].fd;
+    return n;
+}
+
+int
 module_open(struct module *m, const char *path, char *err, size_t errlen)
 {
     entry_fn entry;
@@ -242,7 +253,7 @@ module_open(struct module *m, const char *path, char *err, size_t errlen)
         module_release(dl);
         return -1;
     }
-    h = entry(&module_host);
+    h = entry(&host_services);
     if (module_check(h, path, err, errlen) == -1) {
         module_release(dl);
         return -1;

@@ -1,6 +1,6 @@
 /*
  * options.c - a listener's "options" as handlers read them (host->opt_*).
- * The values were copied out of the JSON by config.c; here they are only
+ * The values were copied out of the JSON by config_listener.c; here they are only
  * looked up, with the absent/wrong-type rules handler.h documents.
  */
 #include <string.h>

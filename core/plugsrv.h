@@ -1,5 +1,13 @@
 /*
- * plugsrv.h - the core's private header, one section per file.
+ * plugsrv.h - the core's private header, one section per file, grouped by
+ * the process that runs the code:
+ *
+ *   shared       log, clock, addr, config (parsed by the parent and -t),
+ *                module and prefork (both sides of a load or a spare)
+ *   parent       parent.c (the loop), children.c (its table of children),
+ *                listen.c, probe.c, priv.c's check
+ *   connection   connproc.c (a fork made into a connection's process),
+ *                session.c, host.c, options.c, frame.c, watchdog.c
  *
  * Nothing here is seen by handlers: their whole world is include/handler.h.
  * Functions carry the name of the file that defines them.
@@ -20,38 +28,55 @@
 #define ERRBUF          512 /* size of every error buffer a caller owns */
 #define ADDRSTRLEN      64  /* "[ipv6%scope]:port" and NUL */
 
-/*
- * Exit codes. The parent only sees a connection's process through
- * waitpid(), so the status says how the connection ended; child.c turns it
- * back into words for the log. plugsrv itself exits 0 on success, 1 on a
- * bad config or start failure, 2 on a usage error.
- */
-enum child_exit {
-    CHILD_OK = 0,        /* client or handler closed normally */
-    CHILD_SETUP = 10,    /* the process could not be set up */
-    CHILD_MODULE = 11,   /* entry point, ABI or init() failed */
-    CHILD_HANDLER = 12,  /* a callback returned PLUGSRV_ERROR */
-    CHILD_IDLE = 13,     /* idle_timeout passed with no input */
-    CHILD_LINE = 14,     /* a line longer than max_line */
-    CHILD_IO = 15,       /* the client reset or a read/write failed */
-    CHILD_SHUTDOWN = 16, /* closed because plugsrv is stopping */
-    CHILD_STUCK = 17,    /* a callback ran longer than idle_timeout */
-};
-#define EXIT_CONFIG 1
+/* plugsrv's own exit status: 0 on success, then these. */
+#define EXIT_CONFIG 1 /* a bad config or a failed start */
 #define EXIT_USAGE  2
+
+/*
+ * A connection's process's exit status. The parent only sees it through
+ * waitpid(), so the status says how the connection ended; children.c turns
+ * it back into words for the log (reason=...).
+ */
+enum conn_exit {
+    CONN_OK = 0,        /* client or handler closed normally */
+    CONN_SETUP = 10,    /* the process could not be set up */
+    CONN_MODULE = 11,   /* entry point, ABI or init() failed */
+    CONN_HANDLER = 12,  /* a callback returned PLUGSRV_ERROR */
+    CONN_IDLE = 13,     /* idle_timeout passed with no input */
+    CONN_LINE = 14,     /* a line longer than max_line */
+    CONN_IO = 15,       /* the client reset or a read/write failed */
+    CONN_SHUTDOWN = 16, /* closed because plugsrv is stopping */
+    CONN_STUCK = 17,    /* a callback ran longer than idle_timeout */
+    CONN_NOMEM = 18,    /* plugsrv itself ran out of memory */
+};
+
+/* ================= shared: both processes ================= */
+
+struct listener; /* listen.c */
 
 /* ---- log.c: one line per event on stderr, key=value ---- */
 void log_init(const char *name);
 void log_forked(void);
 void log_event(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The same, with err="strerror(errno)" added. */
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void log_vline(const char *fmt, va_list ap, const char *errstr)
-    __attribute__((format(printf, 1, 0)));
-__attribute__((noreturn)) void
-fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "SIGTERM", for the log; a static buffer. */
+const char *log_signame(int sig);
 
-/* ---- config.c, config_listener.c: server.json into a struct config ---- */
+/* ---- clock.c: monotonic milliseconds ---- */
+long long clock_ms(void);
+long long clock_coarse_ms(void);
+struct timespec *clock_wait(long long ms, struct timespec *ts);
+
+/* ---- addr.c: socket addresses as text ---- */
+/* "127.0.0.1:50112" or "[::1]:50112" into buf (ADDRSTRLEN bytes). */
+void addr_format(const struct sockaddr *sa, char *buf, size_t len);
+/* Numeric address text and port into *ss; -1 if text is not an address. */
+int addr_parse(const char *text, int port, struct sockaddr_storage *ss,
+               socklen_t *sslen);
+
+/* ---- config.c, config_listener.c, config_read.c: server.json into a
+ * struct config (the parent, and plugsrv -t) ---- */
 enum option_type {
     OPTION_STRING,
     OPTION_INT,
@@ -85,6 +110,8 @@ struct listener_conf {
     char *name;    /* for the log; defaults to the module's name */
     char *address; /* numeric IPv4 or IPv6 text, as given */
     int port;
+    struct sockaddr_storage sa; /* address and port, parsed once */
+    socklen_t salen;
     char *module;      /* as written in the config */
     char *module_path; /* resolved against modules_dir / the config's folder */
     struct plugsrv_options options;
@@ -119,45 +146,8 @@ int config_parse(const char *text, size_t len, const char *path,
                  struct config **out, char *err, size_t errlen);
 void config_free(struct config *conf);
 
-/* ---- options.c: the host's view of a listener's options ---- */
-int options_string(const plugsrv_options *o, const char *key, const char *def,
-                   const char **out);
-int options_int(const plugsrv_options *o, const char *key, long long def,
-                long long *out);
-int options_bool(const plugsrv_options *o, const char *key, int def, int *out);
-size_t options_count(const plugsrv_options *o);
-const char *options_key(const plugsrv_options *o, size_t i);
-
-/* ---- addr.c: socket addresses as text ---- */
-/* "127.0.0.1:50112" or "[::1]:50112" into buf (ADDRSTRLEN bytes). */
-void addr_format(const struct sockaddr *sa, char *buf, size_t len);
-/* Numeric address text and port into *ss; -1 if text is not an address. */
-int addr_parse(const char *text, int port, struct sockaddr_storage *ss,
-               socklen_t *sslen);
-
-/* ---- frame.c: a byte stream cut into lines of at most max bytes ---- */
-enum frame_status {
-    FRAME_OK = 0,
-    FRAME_TOOLONG = -2
-};
-
-/* Called once per line; a non-zero return stops the feed and is returned. */
-typedef int (*frame_cb)(void *arg, const char *line, size_t len);
-
-struct frame {
-    char *buf; /* the unfinished line, owned */
-    size_t len, cap;
-    size_t max; /* the longest line allowed, '\n' included */
-};
-
-void frame_init(struct frame *f, size_t max);
-int frame_feed(struct frame *f, const char *data, size_t len, frame_cb cb,
-               void *arg);
-/* Delivers the unfinished last line, if any (at end of input). */
-int frame_finish(struct frame *f, frame_cb cb, void *arg);
-void frame_free(struct frame *f);
-
-/* ---- module.c: loading a handler and checking its ABI ---- */
+/* ---- module.c: loading a handler and checking its ABI (the parent
+ * loads; probes and connections' processes call the entry point) ---- */
 struct module {
     char *path;
     void *dl;
@@ -170,13 +160,17 @@ extern const char *host_listener;      /* host.c: for host->log(NULL) */
 /* dlopen path, find the entry point, check the ABI; -1 with a message. */
 int module_open(struct module *m, const char *path, char *err, size_t errlen);
 void module_close(struct module *m);
+/* The fds of the loaded modules, which a fork must keep open while it
+ * loads more (module.c says why); how many were put in fds. */
+int module_fds(int *fds, int max);
 
-/* ---- probe.c: modules proven in throwaway processes ---- */
-/* Prove each listener's module in a throwaway process, all at once: load,
- * ABI, init() with its options, fini(). 0, or -1 with the first failing
- * listener's index in *bad and the module's or the crash's words. */
-int probe_all(const struct listener_conf *lcs, size_t n, size_t *bad,
-              char *err, size_t errlen);
+/* ---- prefork.c: pools of spares waiting in accept(); the parent forks
+ * and refills them, each spare serves one connection ---- */
+int prefork_refill(struct listener *ls, size_t n, const struct config *conf,
+                   int notify);
+void prefork_read(int notify);
+
+/* ================= the parent ================= */
 
 /* ---- listen.c: the listening sockets ---- */
 struct listener {
@@ -196,41 +190,14 @@ void listen_close(struct listener *l);
 int listen_configure(struct listener *l);
 int listen_same(const struct listener_conf *a, const struct listener_conf *b);
 
-/* ---- proc.c: a fork of the parent made into a connection's process ---- */
-extern volatile sig_atomic_t proc_stop, proc_retire, proc_conn_fd,
-    proc_accepting;
-void proc_snapshot(void);
-void proc_reset_signals(int spare);
-void proc_die_with_parent(pid_t parent);
-void proc_keep_fds(const int *keep, int n);
-void proc_limits_prepare(const struct rlimits *rl);
-int proc_limits_apply(void);
-const char *proc_signame(int sig);
+/* ---- probe.c: modules proven in throwaway processes ---- */
+/* Prove each listener's module in a throwaway process, all at once: load,
+ * ABI, init() with its options, fini(). 0, or -1 with the first failing
+ * listener's index in *bad and the module's or the crash's words. */
+int probe_all(const struct listener_conf *lcs, size_t n, size_t *bad,
+              char *err, size_t errlen);
 
-/* ---- session.c and host.c: one connection, in its own process ---- */
-struct plugsrv_conn {
-    int fd;
-    int closing;  /* host->close() or PLUGSRV_CLOSE */
-    int failed;   /* a write failed: the client is gone */
-    int timedout; /* ... because it stopped reading */
-    const char *listener;
-    char peer[ADDRSTRLEN];
-    char local[ADDRSTRLEN];
-};
-
-/* Serve fd with the listener's handler; returns an enum child_exit. */
-int session_run(const struct listener *l, int fd, const char *peer);
-
-/* ---- watchdog.c: a handler stuck inside a callback ---- */
-void watchdog_start(int seconds);
-void watchdog_enter(void);
-void watchdog_leave(void);
-void watchdog_write(int writing);
-long long watchdog_ms(void);
-long long watchdog_left(long long since);
-int watchdog_stalled(long long since);
-
-/* ---- child.c: the parent's table of children and their reaping ---- */
+/* ---- children.c: the parent's table of its children, and their reaping ---- */
 enum child_state {
     CHILD_SERVING,
     CHILD_SPARE
@@ -243,37 +210,116 @@ struct child {
     struct listener *listener; /* NULL once its listener is gone */
     char listener_name[64];
     char peer[ADDRSTRLEN];
-    struct timespec start;
+    long long start; /* clock_ms() when it began serving */
 };
 
-int child_table_init(void);
+int children_init(void);
 /* The SIGCHLD handler: reaps without blocking, records, logs nothing. */
-void child_sigchld(int sig);
+void children_sigchld(int sig);
 /* Logs and forgets the children reaped since the last call. */
-void child_collect(void);
-struct child *child_add(pid_t pid, struct listener *l, enum child_state st);
-struct child *child_find(pid_t pid);
-void child_serve(struct child *c, const char *peer);
-size_t child_count(void);
-size_t child_serving(void);
-void child_signal_all(int sig);
-void child_signal_spares(const struct listener *l, int sig);
-void child_relink(struct listener *ls, size_t n);
-void child_table_free(void);
-
-/* ---- prefork.c: pools of children waiting in accept() ---- */
-int prefork_refill(struct listener *ls, size_t n, const struct config *conf,
-                   int notify);
-void prefork_read(int notify);
+void children_collect(void);
+struct child *children_add(pid_t pid, struct listener *l, enum child_state st);
+struct child *children_find(pid_t pid);
+void children_serve(struct child *c, const char *peer);
+size_t children_count(void);
+size_t children_serving(void);
+void children_signal_all(int sig);
+void children_signal_spares(const struct listener *l, int sig);
+void children_relink(struct listener *ls, size_t n);
+void children_free(void);
 
 /* ---- priv.c: dropping root for good ---- */
 int priv_check(const struct config *conf, char *err, size_t errlen);
 int priv_drop(const struct config *conf, char *err, size_t errlen);
 
-/* ---- server.c: the parent's loop ---- */
+/* ---- parent.c: the parent's loop ---- */
 /* Serves conf until SIGTERM or SIGINT; takes ownership of conf. */
-int server_run(struct config *conf);
+int parent_run(struct config *conf);
 /* Check everything a start would, without serving (`plugsrv -t`). */
-int server_check(struct config *conf, char *err, size_t errlen);
+int parent_check(struct config *conf, char *err, size_t errlen);
+
+/* ================= a connection's process ================= */
+
+/* ---- connproc.c: a fork of the parent made into a connection's process ---- */
+#define CONNPROC_KEEP_MAX 260 /* fds a new process may keep: modules and 4 */
+
+/* What a fresh fork keeps (see connproc_init). */
+struct connproc_setup {
+    pid_t parent;   /* dies with it */
+    int spare;      /* a prefork spare: SIGUSR2 retires it */
+    int conn_fd;    /* the connection, if there is one yet, else -1 */
+    const int *keep; /* fds above 2 to keep open; all others are closed */
+    int nkeep;
+};
+
+extern volatile sig_atomic_t connproc_stop, connproc_retire, connproc_conn_fd,
+    connproc_accepting;
+/* In the new process: everything before its first byte; -1 if a limit
+ * could not be applied (exit CONN_SETUP). */
+int connproc_init(const struct connproc_setup *cs);
+/* In the parent, once: which signal dispositions a child must reset. */
+void connproc_snapshot(void);
+/* In the parent, per config: the limits children will apply. */
+void connproc_limits_prepare(const struct rlimits *rl);
+const char *log_signame(int sig);
+
+/* ---- session.c and host.c: one connection, in its own process ---- */
+struct plugsrv_conn {
+    int fd;
+    int closing;  /* host->close() or PLUGSRV_CLOSE */
+    int failed;   /* a write failed: the client is gone */
+    int timedout; /* ... because it stopped reading */
+    const char *listener;
+    char peer[ADDRSTRLEN];
+    char local[ADDRSTRLEN];
+};
+
+/* Serve fd with the listener's handler; how it ended. */
+enum conn_exit session_run(const struct listener *l, int fd, const char *peer);
+
+extern const plugsrv_host host_services; /* the table handlers get */
+extern const char *host_listener;        /* for host->log(NULL) */
+
+/* ---- options.c: the host's view of a listener's options ---- */
+int options_string(const plugsrv_options *o, const char *key, const char *def,
+                   const char **out);
+int options_int(const plugsrv_options *o, const char *key, long long def,
+                long long *out);
+int options_bool(const plugsrv_options *o, const char *key, int def, int *out);
+size_t options_count(const plugsrv_options *o);
+const char *options_key(const plugsrv_options *o, size_t i);
+
+/* ---- frame.c: a byte stream cut into lines of at most max bytes ---- */
+enum frame_status {
+    FRAME_OK,      /* all of it taken */
+    FRAME_STOPPED, /* the callback asked to stop */
+    FRAME_TOOLONG, /* a line longer than max */
+    FRAME_NOMEM    /* no memory to keep an unfinished line */
+};
+
+/* Called once per line; non-zero stops the feed (FRAME_STOPPED). */
+typedef int (*frame_cb)(void *arg, const char *line, size_t len);
+
+struct frame {
+    char *buf; /* the unfinished line, owned */
+    size_t len, cap;
+    size_t max; /* the longest line allowed, '\n' included */
+};
+
+void frame_init(struct frame *f, size_t max);
+enum frame_status frame_feed(struct frame *f, const char *data, size_t len,
+                             frame_cb cb, void *arg);
+/* Delivers the unfinished last line, if any (at end of input). */
+enum frame_status frame_finish(struct frame *f, frame_cb cb, void *arg);
+void frame_free(struct frame *f);
+
+/* ---- watchdog.c: a handler stuck inside a callback ---- */
+void watchdog_start(int seconds);
+void watchdog_enter(void);
+void watchdog_leave(void);
+void watchdog_write(int writing);
+long long watchdog_ms(void);
+long long watchdog_left(long long since);
+int watchdog_stalled(long long since);
 
 #endif /* PLUGSRV_CORE_H */

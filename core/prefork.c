@@ -26,29 +26,26 @@ prefork_child(const struct listener *l, int notify, pid_t parent)
     struct sockaddr_storage ss;
     socklen_t len;
     int fds[2] = { l->fd, notify };
+    struct connproc_setup cs = { .parent = parent, .spare = 1, .conn_fd = -1,
+                                 .keep = fds, .nkeep = 2 };
     int fd;
 
-    log_forked();
-    proc_reset_signals(1);
-    proc_die_with_parent(parent);
-    setpgid(0, 0);
-    proc_keep_fds(fds, 2);
-    if (proc_limits_apply() == -1)
-        _exit(CHILD_SETUP);
-    proc_accepting = 1;
+    if (connproc_init(&cs) == -1)
+        _exit(CONN_SETUP);
+    connproc_accepting = 1;
     for (;;) {
-        if (proc_stop || proc_retire)
-            _exit(CHILD_OK);
+        if (connproc_stop || connproc_retire)
+            _exit(CONN_OK);
         len = sizeof(ss);
         fd = accept(fds[0], (struct sockaddr *)&ss, &len);
         if (fd >= 0)
             break;
         /* EAGAIN: the listener's SO_RCVTIMEO (idle_timeout) ran out. */
         if (errno != EINTR && errno != ECONNABORTED && errno != EAGAIN)
-            _exit(CHILD_SETUP);
+            _exit(CONN_SETUP);
     }
-    proc_conn_fd = fd;
-    proc_accepting = 0;
+    connproc_conn_fd = fd;
+    connproc_accepting = 0;
     memset(&msg, 0, sizeof(msg));
     msg.pid = getpid();
     addr_format((struct sockaddr *)&ss, msg.peer, sizeof(msg.peer));
@@ -74,7 +71,7 @@ prefork_spawn(struct listener *l, int notify)
     }
     if (pid == 0)
         prefork_child(l, notify, parent);
-    if (child_add(pid, l, CHILD_SPARE) == NULL) {
+    if (children_add(pid, l, CHILD_SPARE) == NULL) {
         kill(pid, SIGKILL);
         return -1;
     }
@@ -93,7 +90,7 @@ prefork_refill(struct listener *ls, size_t n, const struct config *conf,
         if (ls[i].conf->mode != MODE_PREFORK || ls[i].fd == -1)
             continue;
         while (ls[i].spare < ls[i].conf->spare &&
-               child_count() < (size_t)conf->max_connections &&
+               children_count() < (size_t)conf->max_connections &&
                (ls[i].conf->max_connections == 0 ||
                 ls[i].active + ls[i].spare < ls[i].conf->max_connections)) {
             if (prefork_spawn(&ls[i], notify) == -1)
@@ -112,9 +109,9 @@ prefork_read(int notify)
 
     while (read(notify, &msg, sizeof(msg)) == (ssize_t)sizeof(msg)) {
         msg.peer[sizeof(msg.peer) - 1] = '\0';
-        if ((c = child_find(msg.pid)) == NULL)
+        if ((c = children_find(msg.pid)) == NULL)
             continue;
-        child_serve(c, msg.peer);
+        children_serve(c, msg.peer);
         log_event("accept listener=%s peer=%s pid=%ld", c->listener_name,
                   c->peer, (long)c->pid);
     }

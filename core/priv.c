@@ -73,7 +73,7 @@ priv_drop(const struct config *conf, char *err, size_t errlen)
         if (priv_no_user(conf, err, errlen) == -1)
             return -1;
         if (geteuid() == 0)
-            log_warnx("warning what=privileges msg=\"no user in %s: handlers "
+            log_event("warning what=privileges msg=\"no user in %s: handlers "
                       "will run as root\"",
                       conf->path);
         return 0;

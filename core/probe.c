@@ -25,20 +25,21 @@ static __attribute__((noreturn)) void
 probe_child(const struct listener_conf *lc, int fd, pid_t parent)
 {
     char err[ERRBUF] = "";
+    int keep[CONNPROC_KEEP_MAX];
+    struct connproc_setup cs = { .parent = parent, .conn_fd = -1,
+                                 .keep = keep };
     struct module m;
     void *state = NULL;
     const plugsrv_handler *h;
 
-    /* As isolated as a connection's process: whatever init() forks must
-     * not hold the listeners, and dies with it. The parent's fds are
-     * closed only once the module is loaded: they hold the names of the
-     * modules loaded already (see module_hold). */
-    log_forked();
-    proc_reset_signals(0);
-    proc_die_with_parent(parent);
-    setpgid(0, 0);
+    /* As isolated as a connection's process, under the same limits. The
+     * fds of the modules loaded already stay open: they hold the names
+     * glibc knows them by (see module.c). */
+    keep[0] = fd;
+    cs.nkeep = 1 + module_fds(keep + 1, CONNPROC_KEEP_MAX - 1);
+    if (connproc_init(&cs) == -1)
+        _exit(CONN_SETUP);
     if (module_open(&m, lc->module_path, err, sizeof(err)) == 0) {
-        proc_keep_fds(&fd, 1);
         h = m.handler;
         if (h->init != NULL &&
             h->init(&lc->options, &state, err, sizeof(err)) != PLUGSRV_OK) {
@@ -49,8 +50,8 @@ probe_child(const struct listener_conf *lc, int fd, pid_t parent)
         }
     }
     if (write(fd, err, strlen(err)) < 0)
-        _exit(CHILD_SETUP);
-    _exit(err[0] ? CHILD_MODULE : CHILD_OK);
+        _exit(CONN_SETUP);
+    _exit(err[0] ? CONN_MODULE : CONN_OK);
 }
 
 /* One throwaway process at work on one listener's module. */
@@ -111,12 +112,9 @@ static void
 probe_collect(struct probe *ps, size_t n)
 {
     struct pollfd pfds[n > 0 ? n : 1];
-    struct timespec now, end;
+    long long end = clock_ms() + PROBE_TIMEOUT_MS, ms;
     size_t i, k, map[n > 0 ? n : 1];
-    long ms;
 
-    clock_gettime(CLOCK_MONOTONIC, &end);
-    end.tv_sec += PROBE_TIMEOUT_MS / 1000;
     for (;;) {
         for (i = k = 0; i < n; i++) {
             if (ps[i].fd != -1) {
@@ -124,9 +122,7 @@ probe_collect(struct probe *ps, size_t n)
                 map[k++] = i;
             }
         }
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        ms = (end.tv_sec - now.tv_sec) * 1000 +
-             (end.tv_nsec - now.tv_nsec) / 1000000;
+        ms = end - clock_ms();
         if (k == 0 || ms <= 0 || poll(pfds, k, (int)ms) == 0)
             return;
         for (i = 0; i < k; i++) {
@@ -156,7 +152,7 @@ probe_end(const struct listener_conf *lc, struct probe *p, char *err,
                  lc->module_path, PROBE_TIMEOUT_MS / 1000);
     else if (WIFSIGNALED(p->status))
         snprintf(err, errlen, "%s: crashed while loading or in init() (%s)",
-                 lc->module_path, proc_signame(WTERMSIG(p->status)));
+                 lc->module_path, log_signame(WTERMSIG(p->status)));
     else if (p->msg[0] != '\0')
         snprintf(err, errlen, "%s", p->msg);
     else if (!WIFEXITED(p->status) || WEXITSTATUS(p->status) != 0)

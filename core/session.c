@@ -1,7 +1,7 @@
 /*
  * session.c - one connection, served in its own process: reads from the
  * client, frames lines for line-mode handlers, calls the handler, and turns
- * the way it ended into the process's exit status (enum child_exit).
+ * the way it ended into the process's exit status (enum conn_exit).
  */
 #include <errno.h>
 #include <signal.h>
@@ -20,11 +20,11 @@
 #define LINGER_MS    2000 /* draining unread input before close */
 #define LINGER_BYTES (1 << 20)
 
-/* What a delivery asks for; frame.c passes the non-zero ones through. */
-enum {
-    SESSION_GO = 0,
-    SESSION_CLOSE = 1,
-    SESSION_ERROR = -1
+/* What the handler's last callback asked for. */
+enum session_step {
+    STEP_GO,    /* read on */
+    STEP_CLOSE, /* PLUGSRV_CLOSE or host->close(): end normally */
+    STEP_ERROR  /* PLUGSRV_ERROR, or a write to the client failed */
 };
 
 struct session {
@@ -35,10 +35,23 @@ struct session {
     void *module_state;
     void *conn_state;
     struct frame frame;
+    enum session_step step;     /* the last callback's */
+    enum frame_status framing;  /* FRAME_OK until the framer gave up */
 };
 
 static char session_buf[SESSION_BUF];
 
+static enum session_step
+session_step(const struct session *s, int rc)
+{
+    if (rc == PLUGSRV_ERROR || s->conn.failed)
+        return STEP_ERROR;
+    if (rc == PLUGSRV_CLOSE || s->conn.closing)
+        return STEP_CLOSE;
+    return STEP_GO;
+}
+
+/* A frame_cb: non-zero stops the framer, and s->step says why. */
 static int
 session_deliver(void *arg, const char *buf, size_t len)
 {
@@ -46,44 +59,49 @@ session_deliver(void *arg, const char *buf, size_t len)
     int rc;
 
     if (s->h->data == NULL)
-        return SESSION_GO;
+        return 0;
     watchdog_enter();
     rc = s->h->data(&s->conn, s->conn_state, buf, len);
     watchdog_leave();
-    if (rc == PLUGSRV_ERROR || s->conn.failed)
-        return SESSION_ERROR;
-    if (rc == PLUGSRV_CLOSE || s->conn.closing)
-        return SESSION_CLOSE;
-    return SESSION_GO;
+    s->step = session_step(s, rc);
+    return s->step != STEP_GO;
 }
 
-static int
+/* Hands input to the handler: whole lines in line mode, else as read. */
+static enum session_step
 session_input(struct session *s, const char *buf, size_t len)
 {
-    if (s->h->mode == PLUGSRV_MODE_LINE)
-        return frame_feed(&s->frame, buf, len, session_deliver, s);
-    return session_deliver(s, buf, len);
+    if (s->h->mode != PLUGSRV_MODE_LINE) {
+        session_deliver(s, buf, len);
+        return s->step;
+    }
+    s->framing = frame_feed(&s->frame, buf, len, session_deliver, s);
+    if (s->framing == FRAME_STOPPED)
+        s->framing = FRAME_OK;
+    return s->framing == FRAME_OK ? s->step : STEP_ERROR;
 }
 
-static int
+static enum session_step
 session_eof(struct session *s)
 {
     if (s->h->mode == PLUGSRV_MODE_LINE)
-        return frame_finish(&s->frame, session_deliver, s);
-    return SESSION_GO;
+        frame_finish(&s->frame, session_deliver, s);
+    return s->step;
 }
 
-/* Turns how delivery stopped into the process's exit status. */
-static int
-session_verdict(const struct session *s, int rc)
+/* Turns how the session stopped into the process's exit status. */
+static enum conn_exit
+session_verdict(const struct session *s, enum session_step step)
 {
-    if (rc == SESSION_GO || rc == SESSION_CLOSE)
-        return CHILD_OK;
-    if (rc == FRAME_TOOLONG)
-        return CHILD_LINE;
+    if (s->framing == FRAME_TOOLONG)
+        return CONN_LINE;
+    if (s->framing == FRAME_NOMEM)
+        return CONN_NOMEM;
+    if (step != STEP_ERROR)
+        return CONN_OK;
     if (s->conn.failed)
-        return s->conn.timedout ? CHILD_IDLE : CHILD_IO;
-    return CHILD_HANDLER;
+        return s->conn.timedout ? CONN_IDLE : CONN_IO;
+    return CONN_HANDLER;
 }
 
 /* The watchdog's alarm cut a read short: the client is idle if it has
@@ -127,37 +145,38 @@ session_whole_timeout(struct session *s)
 }
 
 /* Returns the exit status, and whether the client has sent its EOF. */
-static int
+static enum conn_exit
 session_loop(struct session *s, int *eof)
 {
+    enum session_step step;
     long long since = 0;
-    int rc, retry = 0;
+    int retry = 0;
     ssize_t n;
 
     *eof = 0;
     for (;;) {
-        if (proc_stop)
-            return CHILD_SHUTDOWN;
+        if (connproc_stop)
+            return CONN_SHUTDOWN;
         if (!retry)
-            since = watchdog_ms();
+            since = clock_coarse_ms();
         retry = 0;
         n = read(s->conn.fd, session_buf, sizeof(session_buf));
         if (n > 0) {
             if (s->shortened)
                 session_whole_timeout(s);
-            if ((rc = session_input(s, session_buf, (size_t)n)) != 0)
-                return session_verdict(s, rc);
+            if ((step = session_input(s, session_buf, (size_t)n)) != STEP_GO)
+                return session_verdict(s, step);
         } else if (n == 0) {
-            if (proc_stop) /* shut down by the SIGTERM handler */
-                return CHILD_SHUTDOWN;
+            if (connproc_stop) /* shut down by the SIGTERM handler */
+                return CONN_SHUTDOWN;
             *eof = 1;
             return session_verdict(s, session_eof(s));
         } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            return CHILD_IDLE;
+            return CONN_IDLE;
         } else if (errno != EINTR) {
-            return CHILD_IO;
+            return CONN_IO;
         } else if (session_interrupted(s, since)) {
-            return CHILD_IDLE;
+            return CONN_IDLE;
         } else {
             retry = 1;
         }
@@ -173,24 +192,20 @@ static void
 session_linger(int fd)
 {
     struct timeval tv = { .tv_sec = 0, .tv_usec = 200 * 1000 };
-    struct timespec t0, t1;
+    long long end;
     size_t total = 0;
     ssize_t n;
-    long ms = 0;
 
     if (shutdown(fd, SHUT_WR) == -1)
         return;
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    while (total < LINGER_BYTES && ms < LINGER_MS) {
+    end = clock_ms() + LINGER_MS;
+    while (total < LINGER_BYTES && clock_ms() < end) {
         n = read(fd, session_buf, sizeof(session_buf));
         if (n <= 0 && !(n == -1 && errno == EINTR))
             break;
         if (n > 0)
             total += (size_t)n;
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        ms = (t1.tv_sec - t0.tv_sec) * 1000 +
-             (t1.tv_nsec - t0.tv_nsec) / 1000000;
     }
 }
 
@@ -204,30 +219,35 @@ session_abort(int fd)
     setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 }
 
+/* The module's init(), in this process: 0, or -1 once logged. */
 static int
-session_open(struct session *s, const struct listener *l)
+session_init(struct session *s, const struct listener *l)
 {
     char err[ERRBUF] = "";
-    int rc = PLUGSRV_OK;
+    int rc;
 
-    if (s->h->init != NULL) {
-        watchdog_enter();
-        rc = s->h->init(&l->conf->options, &s->module_state, err, sizeof(err));
-        watchdog_leave();
-    }
-    if (rc != PLUGSRV_OK) {
-        log_warnx("error what=init listener=%s msg=\"%s\"", l->conf->name,
-                  err);
-        return CHILD_MODULE;
-    }
+    if (s->h->init == NULL)
+        return 0;
+    watchdog_enter();
+    rc = s->h->init(&l->conf->options, &s->module_state, err, sizeof(err));
+    watchdog_leave();
+    if (rc == PLUGSRV_OK)
+        return 0;
+    log_event("error what=init listener=%s msg=\"%s\"", l->conf->name, err);
+    return -1;
+}
+
+static enum session_step
+session_open(struct session *s)
+{
+    int rc;
+
     if (s->h->open == NULL)
-        return SESSION_GO;
+        return STEP_GO;
     watchdog_enter();
     rc = s->h->open(&s->conn, s->module_state, &s->conn_state);
     watchdog_leave();
-    if (rc == PLUGSRV_ERROR)
-        return SESSION_ERROR;
-    return rc == PLUGSRV_CLOSE || s->conn.closing ? SESSION_CLOSE : SESSION_GO;
+    return session_step(s, rc);
 }
 
 /* The handler's last word: close() and fini(), under the watchdog too. */
@@ -244,11 +264,13 @@ session_end(struct session *s)
     watchdog_leave();
 }
 
-int
+enum conn_exit
 session_run(const struct listener *l, int fd, const char *peer)
 {
+    enum session_step step;
+    enum conn_exit status;
     struct session s;
-    int rc, status, eof = 0;
+    int eof = 0;
 
     memset(&s, 0, sizeof(s));
     s.conn.fd = fd;
@@ -262,15 +284,15 @@ session_run(const struct listener *l, int fd, const char *peer)
     frame_init(&s.frame, l->conf->max_line);
     watchdog_start(l->conf->idle_timeout);
 
-    rc = session_open(&s, l);
-    if (rc == CHILD_MODULE)
-        return CHILD_MODULE;
-    status =
-        rc == SESSION_GO ? session_loop(&s, &eof) : session_verdict(&s, rc);
+    if (session_init(&s, l) == -1)
+        return CONN_MODULE;
+    step = session_open(&s);
+    status = step == STEP_GO ? session_loop(&s, &eof)
+                             : session_verdict(&s, step);
     session_end(&s);
     frame_free(&s.frame);
-    if (!eof && (status == CHILD_OK || status == CHILD_LINE ||
-                 status == CHILD_HANDLER))
+    if (!eof && (status == CONN_OK || status == CONN_LINE ||
+                 status == CONN_HANDLER))
         session_linger(fd);
     else if (s.conn.timedout)
         session_abort(fd);

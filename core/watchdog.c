@@ -25,15 +25,6 @@ static volatile sig_atomic_t in_handler, in_write;
 static volatile long enter_ms; /* when the callback began */
 static volatile long armed_ms; /* when the alarm goes off */
 
-long long
-watchdog_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* alarm() counts whole seconds: round up, so it never goes off early. */
 static void
 watchdog_arm(long now, long ms)
@@ -45,14 +36,14 @@ watchdog_arm(long now, long ms)
 static void
 watchdog_on_alarm(int sig)
 {
-    long now = (long)watchdog_ms();
+    long now = (long)clock_coarse_ms();
 
     (void)sig;
     armed_ms = 0;
     if (in_write)
         watchdog_arm(now, watch_ms);
     else if (in_handler && now - enter_ms >= watch_ms)
-        _exit(CHILD_STUCK);
+        _exit(CONN_STUCK);
     else if (in_handler)
         watchdog_arm(now, watch_ms - (now - enter_ms));
 }
@@ -79,7 +70,7 @@ watchdog_enter(void)
 
     if (watch_ms == 0)
         return;
-    now = (long)watchdog_ms();
+    now = (long)clock_coarse_ms();
     enter_ms = now;
     in_handler = 1;
     /* A pending alarm goes off within watch_ms: it will do. */
@@ -103,7 +94,7 @@ watchdog_write(int writing)
 
     if (watch_ms == 0)
         return;
-    now = (long)watchdog_ms();
+    now = (long)clock_coarse_ms();
     if (writing)
         began = now;
     else
@@ -115,7 +106,7 @@ watchdog_write(int writing)
 long long
 watchdog_left(long long since)
 {
-    return watch_ms - (watchdog_ms() - since);
+    return watch_ms - (clock_coarse_ms() - since);
 }
 
 /* A write interrupted by the alarm: has the client read nothing for

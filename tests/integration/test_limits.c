@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -228,6 +229,55 @@ test_max_line(void **state)
     h->passed = 1;
 }
 
+/*
+ * A line that cannot be kept for want of memory (the process's address
+ * space is capped by rlimits.as, max_line is not) is logged as what it is,
+ * not as a line too long. AddressSanitizer builds set no address-space
+ * limit, so there the test cannot run.
+ */
+static void
+test_line_out_of_memory(void **state)
+{
+    struct hs *h = *state;
+    size_t chunk = 1 << 20, sent;
+    int port = hs_port(), fd;
+    char line[512], *big;
+
+    if (hs_sanitized()) {
+        h->passed = 1;
+        skip();
+    }
+    hs_write_config(
+        h,
+        "{ \"modules_dir\": \"%s\",\n"
+        "  \"rlimits\": { \"as\": 100000000 },\n"
+        "  \"listeners\": [\n"
+        "  { \"address\": \"127.0.0.1\", \"port\": %d, \"module\": \"suffix\",\n"
+        "    \"max_line\": 1000000000 } ] }\n",
+        PLUGSRV_MODULE_DIR, port);
+    assert_int_equal(hs_start_ready(h), 0);
+    assert_non_null(big = malloc(chunk));
+    memset(big, 'z', chunk);
+    fd = hs_connect("127.0.0.1", port, HS_IO_MS);
+    assert_true(fd >= 0);
+    /* At most 256 MiB: the line cannot fit in 100 MB of address space. */
+    for (sent = 0; sent < 256 * chunk; sent += chunk)
+        if (hs_send_all(fd, big, chunk, chunk, HS_IO_MS) != 0)
+            break;
+    free(big);
+    close(fd);
+    assert_true(sent < 256 * chunk);
+    assert_int_equal(
+        hs_wait_log(h, 1, HS_IO_MS, ": exit ", "reason=out-of-memory", NULL),
+        0);
+    assert_int_equal(hs_log_last(h, line, sizeof(line), ": exit ",
+                                 "reason=out-of-memory", NULL),
+                     0);
+    assert_non_null(strstr(line, " status=18"));
+    assert_int_equal(hs_log_count(h, "reason=line-too-long", NULL), 0);
+    h->passed = 1;
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, hs_setup, hs_teardown)
 
 int
@@ -238,6 +288,7 @@ main(void)
         T(test_global_max_connections),
         T(test_idle_timeout),
         T(test_max_line),
+        T(test_line_out_of_memory),
     };
 
     hs_global_init();
