@@ -69,6 +69,15 @@ long long clock_ms(void);
 long long clock_coarse_ms(void);
 struct timespec *clock_wait(long long ms, struct timespec *ts);
 
+/* ---- reaper.c: what connections start ends with them ---- */
+/* This process adopts its descendants' orphans (a child subreaper). */
+void reaper_init(void);
+/* SIGKILLs and reaps every descendant, bounded: a connection's process on
+ * its way out, and plugsrv -t. */
+void reaper_end_descendants(void);
+/* The parent: SIGKILLs each child that known() does not claim. */
+void reaper_kill_strays(int (*known)(pid_t));
+
 /* ---- addr.c: socket addresses as text ---- */
 /* "127.0.0.1:50112" or "[::1]:50112" into buf (ADDRSTRLEN bytes). */
 void addr_format(const struct sockaddr *sa, char *buf, size_t len);
@@ -230,6 +239,9 @@ size_t children_serving(void);
 void children_signal_all(int sig);
 void children_signal_spares(const struct listener *l, int sig);
 void children_relink(struct listener *ls, size_t n);
+/* Orphans left by ended children: when to look (ms, -1 never), and look. */
+long long children_strays_in(void);
+void children_strays(void);
 void children_free(void);
 
 /* ---- priv.c: who connections run as (the parent keeps its identity) ---- */
@@ -271,6 +283,8 @@ int connproc_init(const struct connproc_setup *cs);
 /* Its user, then its tie to the parent's life (connproc_init does both;
  * a probe calls it once its module is loaded). -1 if the drop failed. */
 int connproc_become(const struct listener_conf *as, pid_t parent);
+/* Ends the process with status, and whatever it started with it. */
+__attribute__((noreturn)) void connproc_exit(int status);
 /* In the parent, once: which signal dispositions a child must reset. */
 void connproc_snapshot(void);
 /* In the parent, per config: the limits children will apply. */

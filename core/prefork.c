@@ -35,7 +35,7 @@ prefork_child(const struct listener *l, int notify, pid_t parent)
     connproc_accepting = 1;
     for (;;) {
         if (connproc_stop || connproc_retire)
-            _exit(CONN_OK);
+            connproc_exit(CONN_OK);
         len = sizeof(ss);
         fd = accept(fds[0], (struct sockaddr *)&ss, &len);
         if (fd >= 0)
@@ -57,7 +57,7 @@ prefork_child(const struct listener *l, int notify, pid_t parent)
     }
     close(fds[0]);
     close(fds[1]);
-    _exit(session_run(l, fd, msg.peer));
+    connproc_exit(session_run(l, fd, msg.peer));
 }
 
 static int
