@@ -107,7 +107,8 @@ parent_unadopt(struct listener *ls, size_t n)
 
 static int
 parent_prepare_one(struct listener *l, size_t i, const struct config *conf,
-                   struct listener *old, size_t nold, char *err, size_t errlen)
+                   struct listener *old, size_t nold, int bind, char *err,
+                   size_t errlen)
 {
     char why[ERRBUF];
     int rc;
@@ -118,6 +119,8 @@ parent_prepare_one(struct listener *l, size_t i, const struct config *conf,
                  why);
         return -1;
     }
+    if (!bind)
+        return 0;
     if ((rc = parent_adopt(l, old, nold)) == 1)
         rc = listen_open(l, why, sizeof(why));
     else if (rc == -1)
@@ -136,7 +139,7 @@ parent_prepare_one(struct listener *l, size_t i, const struct config *conf,
  */
 static struct listener *
 parent_prepare(const struct config *conf, struct listener *old, size_t nold,
-               char *err, size_t errlen)
+               int bind, char *err, size_t errlen)
 {
     struct listener *ls;
     char why[ERRBUF];
@@ -160,7 +163,8 @@ parent_prepare(const struct config *conf, struct listener *old, size_t nold,
         return NULL;
     }
     for (i = 0; i < conf->nlisteners; i++) {
-        if (parent_prepare_one(&ls[i], i, conf, old, nold, err, errlen) == 0)
+        if (parent_prepare_one(&ls[i], i, conf, old, nold, bind, err,
+                               errlen) == 0)
             continue;
         parent_unadopt(ls, conf->nlisteners);
         parent_discard(ls, conf->nlisteners);
@@ -170,7 +174,7 @@ parent_prepare(const struct config *conf, struct listener *old, size_t nold,
 }
 
 int
-parent_check(struct config *conf, char *err, size_t errlen)
+parent_check(struct config *conf, int bind, char *err, size_t errlen)
 {
     struct listener *ls;
 
@@ -178,7 +182,7 @@ parent_check(struct config *conf, char *err, size_t errlen)
     reaper_init(); /* what a probe's init() leaves behind comes to us */
     ls = NULL;
     if (priv_resolve(conf, err, errlen) == 0)
-        ls = parent_prepare(conf, NULL, 0, err, errlen);
+        ls = parent_prepare(conf, NULL, 0, bind, err, errlen);
     reaper_end_descendants();
     if (ls == NULL)
         return -1;
@@ -229,6 +233,7 @@ parent_child(struct parent *s, struct listener *l, int fd, const char *peer)
 
     if (connproc_init(&cs) == -1)
         _exit(CONN_SETUP);
+    proctitle_set(l->conf->name, peer);
     connproc_exit(session_run(l, fd, peer));
 }
 
@@ -358,10 +363,12 @@ parent_reload(struct parent *s)
     struct pollfd *pfds;
     size_t i;
 
+    notify_reloading();
     if (config_load(s->conf->path, &conf, err, sizeof(err)) == -1 ||
         priv_resolve(conf, err, sizeof(err)) == -1) {
         log_event("reload status=error config=%s error=\"%s\"", s->conf->path,
                   err);
+        notify_send("READY=1\nSTATUS=reload failed, old config kept");
         if (conf != NULL)
             config_free(conf);
         return;
@@ -370,11 +377,12 @@ parent_reload(struct parent *s)
     if (pfds == NULL)
         snprintf(err, sizeof(err), "out of memory");
     else
-        ls = parent_prepare(conf, s->ls, s->nls, err, sizeof(err));
+        ls = parent_prepare(conf, s->ls, s->nls, 1, err, sizeof(err));
     if (pfds == NULL || ls == NULL) {
         log_event("reload status=error config=%s error=\"%s\"", s->conf->path,
                   err);
         connproc_limits_prepare(&s->conf->rlimits); /* the old ones again */
+        notify_send("READY=1\nSTATUS=reload failed, old config kept");
         free(pfds);
         config_free(conf);
         return;
@@ -398,6 +406,7 @@ parent_reload(struct parent *s)
     parent_log_listeners(s);
     priv_log(conf);
     log_event("reload status=ok config=%s listeners=%zu", conf->path, s->nls);
+    notify_send("READY=1\nSTATUS=reloaded, serving %zu listeners", s->nls);
 }
 
 /* ---- the loop ---- */
@@ -464,6 +473,7 @@ parent_tick(struct parent *s)
         prefork_read(s->notify[0]); /* before the exits it may explain */
     children_collect();
     children_strays();
+    notify_status(children_serving());
     if (parent_hup) {
         parent_hup = 0;
         parent_reload(s);
@@ -501,6 +511,7 @@ parent_shutdown(struct parent *s)
 
     for (i = 0; i < s->nls; i++)
         listen_close(&s->ls[i]);
+    notify_send("STOPPING=1");
     log_event("shutdown signal=%s children=%zu", log_signame(parent_termsig),
               children_count());
     children_signal_all(SIGTERM);
@@ -573,6 +584,7 @@ parent_start(struct parent *s)
     /* Only the parent's end of the pipe is non-blocking: a spare's report
      * waits while the parent is busy rather than being lost. */
     reaper_init();
+    notify_init();
     if (children_init() == -1 || parent_signals(s) == -1 ||
         pipe2(s->notify, O_CLOEXEC) == -1 ||
         fcntl(s->notify[0], F_SETFL, O_NONBLOCK) == -1) {
@@ -580,7 +592,8 @@ parent_start(struct parent *s)
         return EXIT_CONFIG;
     }
     if (priv_resolve(s->conf, err, sizeof(err)) == -1 ||
-        (s->ls = parent_prepare(s->conf, NULL, 0, err, sizeof(err))) == NULL) {
+        (s->ls = parent_prepare(s->conf, NULL, 0, 1, err, sizeof(err))) ==
+            NULL) {
         fprintf(stderr, "plugsrv: %s\n", err);
         return EXIT_CONFIG;
     }
@@ -595,6 +608,7 @@ parent_start(struct parent *s)
     malloc_trim(0); /* every page the parent keeps, fork copies */
     parent_log_listeners(s);
     priv_log(s->conf);
+    notify_send("READY=1\nSTATUS=serving %zu listeners", s->nls);
     log_event("ready listeners=%zu config=%s", s->nls, s->conf->path);
     return 0;
 }
