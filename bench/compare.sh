@@ -256,16 +256,17 @@ EOF
 
 # A private xinetd config: internal echo, or (exec) a program per connection.
 # No log_type anywhere: xinetd logs nothing per connection.
+# An internal service is found by its name, hence "echo".
 xinetd_config() { # file port [server-program]
-    local what="type        = INTERNAL UNLISTED
+    local name=echo what="type        = INTERNAL UNLISTED
     id          = echo-stream"
-    [ -n "${3:-}" ] && what="type        = UNLISTED
+    [ -n "${3:-}" ] && name=plugsrv-bench what="type        = UNLISTED
     server      = $3"
     cat >"$1" <<EOF
 defaults
 {
 }
-service plugsrvbench
+service $name
 {
     $what
     flags       = NOLIBWRAP
