@@ -612,7 +612,8 @@ table() {
                     rss[k] == "" ? "-" : rss[k], reps[k], bad[k], errs[k]
             }
         }
-        # Issue 11: plugsrv against the peers of its group, same run.
+        # Issue 11: plugsrv against the peers of its group, same run; one
+        # line for a group whose plugsrv row was not measured.
         hdr = 0
         for (s = 1; s <= ns; s++) {
             g = group(sv[s])
@@ -623,8 +624,11 @@ table() {
                 if (!(k in R)) continue
                 if (!hdr++) printf "\n%-6s %-7s %-15s %-15s %8s %8s\n", "group", "load",
                     "plugsrv", "vs peer", "rate x", "cpu x"
-                printf "%-6s %-7s %-15s %-15s %8s %8s\n", g, ld[l], mine, sv[s],
-                    (km in R) ? ratio(R[km], R[k]) : "n/a", (km in R) ? ratio(C[km], C[k]) : "n/a"
+                if (km in R)
+                    printf "%-6s %-7s %-15s %-15s %8s %8s\n", g, ld[l], mine, sv[s],
+                        ratio(R[km], R[k]), ratio(C[km], C[k])
+                else if (!said[g]++)
+                    printf "%-6s %-7s %-15s (not measured: no ratios to its peers)\n", g, "-", mine
             }
         }
     }' "$RAW"
