@@ -468,9 +468,11 @@ load_args() { # load -> plugload arguments
 }
 
 # The first long run of a server (rr32, or stream4 for a relay) samples its
-# children's memory half a second in, while all of them are open.
+# children's memory half a second in, while all of them are open; the next
+# repetition tries again if that sample found no child.
 mem_sample_due() { # server load
-    [ $SMOKE = 0 ] && [ -z "${MEM[$1]:-}" ] || return 1
+    local had=${MEM[$1]:-0}
+    [ $SMOKE = 0 ] && [ "${had%% *}" = 0 ] || return 1
     case $2 in
     rr32) return 0 ;;
     stream4) ! server_runs "$1" rr32 ;;
