@@ -332,7 +332,7 @@ plugsrv_spawn() {
     plugsrv-relay) mod=relay ;;
     esac
     needs "$s" "$MODULES/$mod.so" || return 1
-    if [ $s = plugsrv-relay ]; then
+    if [ "$s" = plugsrv-relay ]; then
         backend_start "$s" || return 1
         opts="{ \"to\": \"127.0.0.1:$BACKEND\" }"
     fi
@@ -344,7 +344,7 @@ plugsrv_spawn() {
 # Starts server $1 on port $2 in the background; sets PID. Returns 1 (and
 # says why in WHY) when the server is not available here.
 server_spawn() {
-    local s=$1 p=$2 log=$OUT/$1.log conf=$TMP/run/$1.conf
+    local s=$1 p=$2 log=$OUT/$1.log conf=$TMP/run/$1.conf prog=""
     case $s in
     bare) needs "$s" "$BARE" || return 1
         "$BARE" -p "$p" -b 1024 >"$log" 2>&1 & ;;
@@ -352,13 +352,12 @@ server_spawn() {
     socat) needs "$s" socat || return 1
         socat "TCP-LISTEN:$p,bind=127.0.0.1,fork,reuseaddr,backlog=1024" PIPE >"$log" 2>&1 & ;;
     tcpserver|tcpserver-exec) needs "$s" tcpserver || return 1
-        local prog=cat
-        [ $s = tcpserver-exec ] && prog=/bin/cat
-        tcpserver -R -H -l 0 -c 1000 -b 1024 127.0.0.1 "$p" $prog >"$log" 2>&1 & ;;
+        prog="cat"
+        [ "$s" = tcpserver-exec ] && prog=/bin/cat
+        tcpserver -R -H -l 0 -c 1000 -b 1024 127.0.0.1 "$p" "$prog" >"$log" 2>&1 & ;;
     xinetd|xinetd-exec) needs "$s" xinetd || return 1
-        local prog=""
-        [ $s = xinetd-exec ] && prog=/bin/cat
-        xinetd_config "$conf" "$p" $prog
+        [ "$s" = xinetd-exec ] && prog=/bin/cat
+        xinetd_config "$conf" "$p" "$prog"
         xinetd -dontfork -stayalive -filelog "$log" -f "$conf" \
             -pidfile "$TMP/run/$s.pid" >>"$log" 2>&1 & ;;
     socat-relay) needs "$s" socat || return 1
