@@ -42,8 +42,13 @@ probe_child(const struct listener *l, int fd, pid_t parent)
     cs.nkeep = 2 + module_fds(keep + 2, CONNPROC_KEEP_MAX - 2);
     if (connproc_init(&cs) == -1)
         _exit(CONN_SETUP);
-    if (module_load(&m, 0, err, sizeof(err)) == 0 &&
-        module_entry(&m, err, sizeof(err)) == 0) {
+    /* Loaded as the parent loads it; the module's code runs as the
+     * listener's user, as in a connection's process. */
+    if (module_load(&m, 0, err, sizeof(err)) == 0) {
+        if (connproc_become(l->conf, parent) == -1)
+            connproc_exit(CONN_SETUP);
+    }
+    if (err[0] == '\0' && module_entry(&m, err, sizeof(err)) == 0) {
         h = m.handler;
         if (h->init != NULL && h->init(&l->conf->options, &state, err,
                                        sizeof(err)) != PLUGSRV_OK) {
@@ -54,8 +59,8 @@ probe_child(const struct listener *l, int fd, pid_t parent)
         }
     }
     if (write(fd, err, strlen(err)) < 0)
-        _exit(CONN_SETUP);
-    _exit(err[0] ? CONN_MODULE : CONN_OK);
+        connproc_exit(CONN_SETUP);
+    connproc_exit(err[0] ? CONN_MODULE : CONN_OK);
 }
 
 /* One throwaway process at work on one listener's module. */
