@@ -84,6 +84,11 @@ void addr_format(const struct sockaddr *sa, char *buf, size_t len);
 /* Numeric address text and port into *ss; -1 if text is not an address. */
 int addr_parse(const char *text, int port, struct sockaddr_storage *ss,
                socklen_t *sslen);
+int addr_v4mapped(const struct sockaddr_storage *ss);
+/* The same address and port, or a wildcard and any address of its family
+ * on the same port: two sockets that cannot both be bound. */
+int addr_overlap(const struct sockaddr_storage *a,
+                 const struct sockaddr_storage *b);
 
 /* ---- config.c, config_listener.c, config_read.c: server.json into a
  * struct config (the parent, and plugsrv -t) ---- */
