@@ -341,7 +341,7 @@ struct plugsrv_conn {
 };
 
 /* Serve fd with the listener's handler; how it ended. */
-enum conn_exit session_run(struct listener *l, int fd, const char *peer);
+enum conn_exit session_run(const struct listener *l, int fd, const char *peer);
 
 extern const plugsrv_host host_services; /* the table handlers get */
 extern const char *host_listener;        /* for host->log(NULL) */

@@ -221,18 +221,20 @@ session_abort(int fd)
 
 /* The module's entry point and ABI check, in this process and never in
  * the parent (a prefork spare has done it before accept()): 0, or -1 once
- * logged. */
+ * logged. On a copy of the module on the stack: writing to the listener
+ * would copy one more of the parent's pages in every connection. */
 static int
-session_entry(struct session *s, struct listener *l)
+session_entry(struct session *s, const struct listener *l)
 {
     char err[ERRBUF] = "";
+    struct module m = l->module;
     int rc;
 
     watchdog_enter();
-    rc = module_entry(&l->module, err, sizeof(err));
+    rc = module_entry(&m, err, sizeof(err));
     watchdog_leave();
     if (rc == 0) {
-        s->h = l->module.handler;
+        s->h = m.handler;
         return 0;
     }
     log_event("error what=module listener=%s msg=\"%s\"", l->conf->name,
@@ -286,7 +288,7 @@ session_end(struct session *s)
 }
 
 enum conn_exit
-session_run(struct listener *l, int fd, const char *peer)
+session_run(const struct listener *l, int fd, const char *peer)
 {
     enum session_step step;
     enum conn_exit status;
