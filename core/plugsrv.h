@@ -3,7 +3,8 @@
  * the process that runs the code:
  *
  *   shared       log, clock, addr, config (parsed by the parent and -t),
- *                module and prefork (both sides of a load or a spare)
+ *                module, modpath, modguard and prefork (both sides of
+ *                a load or a spare)
  *   parent       parent.c (the loop), children.c (its table of children),
  *                listen.c, probe.c, priv.c (names into ids; the
  *                connection's process drops with priv_become)
