@@ -36,13 +36,16 @@ struct parent {
     sigset_t waitmask; /* the mask inside ppoll(): ours let through */
 };
 
-static volatile sig_atomic_t parent_term, parent_termsig, parent_hup;
+static volatile sig_atomic_t parent_term, parent_termsig, parent_hup,
+    parent_usr1;
 
 static void
 parent_on_signal(int sig)
 {
     if (sig == SIGHUP) {
         parent_hup = 1;
+    } else if (sig == SIGUSR1) {
+        parent_usr1 = 1;
     } else {
         parent_term++;
         parent_termsig = sig;
@@ -175,8 +178,10 @@ parent_check(struct config *conf, char *err, size_t errlen)
     struct listener *ls;
 
     connproc_snapshot();
-    if (priv_check(conf, err, errlen) == -1)
+    if (priv_check(conf, err, errlen) == -1 ||
+        log_file_prepare(conf, err, errlen) == -1)
         return -1;
+    log_file_commit(0);
     if ((ls = parent_prepare(conf, NULL, 0, err, errlen)) == NULL)
         return -1;
     parent_discard(ls, conf->nlisteners);
@@ -185,7 +190,8 @@ parent_check(struct config *conf, char *err, size_t errlen)
 
 /* ---- the poll set ---- */
 
-/* Fills p, room for every listener and the notify pipe, and takes it. */
+/* Fills p, room for every listener, the notify pipe and the log (set
+ * by parent_wait), and takes it. */
 static void
 parent_pollset(struct parent *s, struct pollfd *p)
 {
@@ -206,12 +212,14 @@ parent_pollset(struct parent *s, struct pollfd *p)
 static void
 parent_log_listeners(const struct parent *s)
 {
+    char name[LOG_VALUE_MAX], path[LOG_VALUE_MAX];
     size_t i;
 
     for (i = 0; i < s->nls; i++)
         log_event("listen listener=%s addr=%s module=%s mode=%s",
-                  s->ls[i].conf->name, s->ls[i].addr,
-                  s->ls[i].conf->module_path,
+                  log_value(name, sizeof(name), s->ls[i].conf->name),
+                  s->ls[i].addr,
+                  log_value(path, sizeof(path), s->ls[i].conf->module_path),
                   s->ls[i].conf->mode == MODE_FORK ? "fork" : "prefork");
 }
 
@@ -241,18 +249,19 @@ parent_over_limit(const struct parent *s, const struct listener *l)
 static void
 parent_fork(struct parent *s, struct listener *l, int fd, const char *peer)
 {
+    char name[LOG_VALUE_MAX];
     const char *limit;
     struct child *c;
     pid_t pid;
 
+    log_value(name, sizeof(name), l->conf->name);
     if ((limit = parent_over_limit(s, l)) != NULL) {
-        log_event("refuse listener=%s peer=%s reason=%s", l->conf->name, peer,
-                  limit);
+        log_event("refuse listener=%s peer=%s reason=%s", name, peer, limit);
         close(fd);
         return;
     }
     if ((pid = fork()) == -1) {
-        log_warn("error what=fork listener=%s peer=%s", l->conf->name, peer);
+        log_warn("error what=fork listener=%s peer=%s", name, peer);
         close(fd);
         s->paused = clock_ms() + PAUSE_MS;
         return;
@@ -262,13 +271,12 @@ parent_fork(struct parent *s, struct listener *l, int fd, const char *peer)
     close(fd);
     if ((c = children_add(pid, l, CHILD_SERVING)) == NULL) {
         /* Untracked, it could not be counted or logged: end it. */
-        log_warn("error what=table listener=%s peer=%s", l->conf->name, peer);
+        log_warn("error what=table listener=%s peer=%s", name, peer);
         kill(pid, SIGKILL);
         return;
     }
     snprintf(c->peer, sizeof(c->peer), "%s", peer);
-    log_event("accept listener=%s peer=%s pid=%ld", l->conf->name, peer,
-              (long)pid);
+    log_event("accept listener=%s peer=%s pid=%ld", name, peer, (long)pid);
 }
 
 /*
@@ -281,7 +289,7 @@ parent_shed(struct parent *s, struct listener *l)
 {
     struct sockaddr_storage ss;
     socklen_t len = sizeof(ss);
-    char peer[ADDRSTRLEN];
+    char peer[ADDRSTRLEN], name[LOG_VALUE_MAX];
     int fd;
 
     if (s->reserve == -1)
@@ -290,8 +298,8 @@ parent_shed(struct parent *s, struct listener *l)
     fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
     if (fd != -1) {
         addr_format((struct sockaddr *)&ss, peer, sizeof(peer));
-        log_event("refuse listener=%s peer=%s reason=no_fds", l->conf->name,
-                  peer);
+        log_event("refuse listener=%s peer=%s reason=no_fds",
+                  log_value(name, sizeof(name), l->conf->name), peer);
         close(fd);
     }
     s->reserve = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -302,6 +310,8 @@ parent_shed(struct parent *s, struct listener *l)
 static int
 parent_accept_failed(struct parent *s, struct listener *l)
 {
+    char name[LOG_VALUE_MAX];
+
     switch (errno) {
     case EAGAIN:
         return 1;
@@ -311,12 +321,14 @@ parent_accept_failed(struct parent *s, struct listener *l)
         return 0;
     case EMFILE:
     case ENFILE:
-        log_warn("error what=accept listener=%s", l->conf->name);
+        log_warn("error what=accept listener=%s",
+                 log_value(name, sizeof(name), l->conf->name));
         parent_shed(s, l);
         s->paused = clock_ms() + PAUSE_MS;
         return 1;
     default:
-        log_warn("error what=accept listener=%s", l->conf->name);
+        log_warn("error what=accept listener=%s",
+                 log_value(name, sizeof(name), l->conf->name));
         s->paused = clock_ms() + PAUSE_MS;
         return 1;
     }
@@ -346,27 +358,36 @@ parent_accept(struct parent *s, struct listener *l)
 /* ---- reload ---- */
 
 static void
+parent_reload_failed(const struct parent *s, const char *err)
+{
+    char path[LOG_VALUE_MAX], why[LOG_VALUE_MAX];
+
+    log_prio(LOG_PRIO_ERR, "reload status=error config=%s error=%s",
+             log_value(path, sizeof(path), s->conf->path),
+             log_value(why, sizeof(why), err));
+}
+
+static void
 parent_reload(struct parent *s)
 {
-    char err[ERRBUF];
+    char err[ERRBUF], path[LOG_VALUE_MAX];
     struct config *conf;
     struct listener *ls = NULL;
     struct pollfd *pfds;
     size_t i;
 
     if (config_load(s->conf->path, &conf, err, sizeof(err)) == -1) {
-        log_event("reload status=error config=%s error=\"%s\"", s->conf->path,
-                  err);
+        parent_reload_failed(s, err);
         return;
     }
-    pfds = calloc(conf->nlisteners + 1, sizeof(*pfds));
+    pfds = calloc(conf->nlisteners + 2, sizeof(*pfds));
     if (pfds == NULL)
         snprintf(err, sizeof(err), "out of memory");
-    else
+    else if (log_file_prepare(conf, err, sizeof(err)) == 0)
         ls = parent_prepare(conf, s->ls, s->nls, err, sizeof(err));
     if (pfds == NULL || ls == NULL) {
-        log_event("reload status=error config=%s error=\"%s\"", s->conf->path,
-                  err);
+        parent_reload_failed(s, err);
+        log_file_commit(0);
         connproc_limits_prepare(&s->conf->rlimits); /* the old ones again */
         free(pfds);
         config_free(conf);
@@ -388,8 +409,10 @@ parent_reload(struct parent *s)
     s->nls = conf->nlisteners;
     parent_pollset(s, pfds);
     malloc_trim(0);
+    log_file_commit(1);
     parent_log_listeners(s);
-    log_event("reload status=ok config=%s listeners=%zu", conf->path, s->nls);
+    log_event("reload status=ok config=%s listeners=%zu",
+              log_value(path, sizeof(path), conf->path), s->nls);
 }
 
 /* ---- the loop ---- */
@@ -432,6 +455,10 @@ parent_wait(struct parent *s)
     if (ms > 0) {
         tsp = clock_wait(ms, &ts);
     }
+    /* The round's log lines go out; those a full log holds back wait
+     * for it to take more. */
+    log_flush();
+    p[n++] = (struct pollfd){ .fd = log_pending_fd(), .events = POLLOUT };
     if (ppoll(p, n, tsp, &s->waitmask) > 0)
         parent_deliver(s);
 }
@@ -445,6 +472,10 @@ parent_tick(struct parent *s)
     if (s->prefork)
         prefork_read(s->notify[0]); /* before the exits it may explain */
     children_collect();
+    if (parent_usr1) {
+        parent_usr1 = 0;
+        log_reopen();
+    }
     if (parent_hup) {
         parent_hup = 0;
         parent_reload(s);
@@ -463,11 +494,14 @@ static void
 parent_reap_until(const struct parent *s, long long deadline)
 {
     struct timespec ts;
+    struct pollfd log;
     long long ms;
 
     while (children_count() > 0 && (ms = deadline - clock_ms()) > 0 &&
            parent_term < 2) {
-        ppoll(NULL, 0, clock_wait(ms, &ts), &s->waitmask);
+        log_flush();
+        log = (struct pollfd){ .fd = log_pending_fd(), .events = POLLOUT };
+        ppoll(&log, 1, clock_wait(ms, &ts), &s->waitmask);
         prefork_read(s->notify[0]);
         children_collect();
     }
@@ -492,6 +526,7 @@ parent_shutdown(struct parent *s)
         parent_reap_until(s, clock_ms() + KILL_WAIT_MS);
     }
     log_event("stop children=%zu", children_count());
+    log_flush(); /* once, without waiting: what cannot go is lost */
 }
 
 static int
@@ -505,6 +540,7 @@ parent_signals(struct parent *s)
     sigaddset(&block, SIGTERM);
     sigaddset(&block, SIGINT);
     sigaddset(&block, SIGHUP);
+    sigaddset(&block, SIGUSR1);
     sigaddset(&block, SIGUSR2); /* a spare's, held until it is ready */
     if (sigprocmask(SIG_BLOCK, &block, &s->waitmask) == -1)
         return -1;
@@ -512,6 +548,7 @@ parent_signals(struct parent *s)
     sigdelset(&s->waitmask, SIGTERM);
     sigdelset(&s->waitmask, SIGINT);
     sigdelset(&s->waitmask, SIGHUP);
+    sigdelset(&s->waitmask, SIGUSR1);
     sigaddset(&s->waitmask, SIGUSR2);
     memset(&sa, 0, sizeof(sa));
     sigfillset(&sa.sa_mask);
@@ -525,6 +562,7 @@ parent_signals(struct parent *s)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
     connproc_snapshot();
     return 0;
 }
@@ -546,37 +584,44 @@ parent_stdin(void)
 static int
 parent_start(struct parent *s)
 {
+    char err[ERRBUF], path[LOG_VALUE_MAX];
     struct pollfd *pfds;
-    char err[ERRBUF];
 
     /* Only the parent's end of the pipe is non-blocking: a spare's report
      * waits while the parent is busy rather than being lost. */
     if (children_init() == -1 || parent_signals(s) == -1 ||
         pipe2(s->notify, O_CLOEXEC) == -1 ||
         fcntl(s->notify[0], F_SETFL, O_NONBLOCK) == -1) {
-        fprintf(stderr, "plugsrv: %s\n", strerror(errno));
+        log_stderr(strerror(errno));
         return EXIT_CONFIG;
     }
     s->ls = parent_prepare(s->conf, NULL, 0, err, sizeof(err));
     if (s->ls == NULL) {
-        fprintf(stderr, "plugsrv: %s\n", err);
+        log_stderr(err);
         return EXIT_CONFIG;
     }
     s->nls = s->conf->nlisteners;
-    if ((pfds = calloc(s->nls + 1, sizeof(*pfds))) == NULL) {
-        fprintf(stderr, "plugsrv: %s\n", strerror(errno));
+    if ((pfds = calloc(s->nls + 2, sizeof(*pfds))) == NULL) {
+        log_stderr(strerror(errno));
         return EXIT_CONFIG;
     }
     parent_pollset(s, pfds);
+    /* The log file before privileges are dropped; children inherit it. */
+    if (log_file_prepare(s->conf, err, sizeof(err)) == -1) {
+        log_stderr(err);
+        return EXIT_CONFIG;
+    }
+    log_file_commit(1);
     if (priv_drop(s->conf, err, sizeof(err)) == -1) {
-        fprintf(stderr, "plugsrv: %s\n", err);
+        log_stderr(err);
         return EXIT_CONFIG;
     }
     parent_stdin();
     s->reserve = open("/dev/null", O_RDONLY | O_CLOEXEC);
     malloc_trim(0); /* every page the parent keeps, fork copies */
     parent_log_listeners(s);
-    log_event("ready listeners=%zu config=%s", s->nls, s->conf->path);
+    log_event("ready listeners=%zu config=%s", s->nls,
+              log_value(path, sizeof(path), s->conf->path));
     return 0;
 }
 

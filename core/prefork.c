@@ -63,10 +63,12 @@ prefork_child(const struct listener *l, int notify, pid_t parent)
 static int
 prefork_spawn(struct listener *l, int notify)
 {
+    char name[LOG_VALUE_MAX];
     pid_t parent = getpid(), pid;
 
     if ((pid = fork()) == -1) {
-        log_warn("error what=fork listener=%s", l->conf->name);
+        log_warn("error what=fork listener=%s",
+                 log_value(name, sizeof(name), l->conf->name));
         return -1;
     }
     if (pid == 0)
@@ -104,6 +106,7 @@ prefork_refill(struct listener *ls, size_t n, const struct config *conf,
 void
 prefork_read(int notify)
 {
+    char name[LOG_VALUE_MAX], peer[LOG_VALUE_MAX];
     struct prefork_msg msg;
     struct child *c;
 
@@ -112,7 +115,8 @@ prefork_read(int notify)
         if ((c = children_find(msg.pid)) == NULL)
             continue;
         children_serve(c, msg.peer);
-        log_event("accept listener=%s peer=%s pid=%ld", c->listener_name,
-                  c->peer, (long)c->pid);
+        log_event("accept listener=%s peer=%s pid=%ld",
+                  log_value(name, sizeof(name), c->listener_name),
+                  log_value(peer, sizeof(peer), c->peer), (long)c->pid);
     }
 }

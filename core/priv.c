@@ -66,16 +66,19 @@ priv_check(const struct config *conf, char *err, size_t errlen)
 int
 priv_drop(const struct config *conf, char *err, size_t errlen)
 {
+    char msg[ERRBUF], v[LOG_VALUE_MAX];
     uid_t uid;
     gid_t gid;
 
     if (conf->user == NULL) {
         if (priv_no_user(conf, err, errlen) == -1)
             return -1;
-        if (geteuid() == 0)
-            log_event("warning what=privileges msg=\"no user in %s: handlers "
-                      "will run as root\"",
-                      conf->path);
+        if (geteuid() == 0) {
+            snprintf(msg, sizeof(msg),
+                     "no user in %s: handlers will run as root", conf->path);
+            log_event("warning what=privileges msg=%s",
+                      log_value(v, sizeof(v), msg));
+        }
         return 0;
     }
     if (priv_lookup(conf, &uid, &gid, err, errlen) == -1)
@@ -92,7 +95,7 @@ priv_drop(const struct config *conf, char *err, size_t errlen)
                  conf->path);
         return -1;
     }
-    log_event("privileges user=%s uid=%ld gid=%ld", conf->user, (long)uid,
-              (long)gid);
+    log_event("privileges user=%s uid=%ld gid=%ld",
+              log_value(v, sizeof(v), conf->user), (long)uid, (long)gid);
     return 0;
 }

@@ -223,7 +223,7 @@ session_abort(int fd)
 static int
 session_init(struct session *s, const struct listener *l)
 {
-    char err[ERRBUF] = "";
+    char err[ERRBUF] = "", name[LOG_VALUE_MAX], msg[LOG_VALUE_MAX];
     int rc;
 
     if (s->h->init == NULL)
@@ -233,7 +233,10 @@ session_init(struct session *s, const struct listener *l)
     watchdog_leave();
     if (rc == PLUGSRV_OK)
         return 0;
-    log_event("error what=init listener=%s msg=\"%s\"", l->conf->name, err);
+    /* The module may have filled err to the end, with no NUL. */
+    log_event("error what=init listener=%s msg=%s",
+              log_value(name, sizeof(name), l->conf->name),
+              log_nvalue(msg, sizeof(msg), err, sizeof(err)));
     return -1;
 }
 
