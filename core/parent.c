@@ -277,22 +277,32 @@ parent_over_limit(const struct parent *s, const struct listener *l)
     return NULL;
 }
 
+/* A listener's name as a log value, in a static buffer rather than on the
+ * stack: a connection's process starts from parent_fork's frame, and each
+ * stack page it touches is a page copied. */
+static const char *
+parent_name(const struct listener *l)
+{
+    static char buf[LOG_VALUE_MAX];
+
+    return log_value(buf, sizeof(buf), l->conf->name);
+}
+
 static void
 parent_fork(struct parent *s, struct listener *l, int fd, const char *peer)
 {
-    char name[LOG_VALUE_MAX];
     const char *limit;
     struct child *c;
     pid_t pid;
 
-    log_value(name, sizeof(name), l->conf->name);
     if ((limit = parent_over_limit(s, l)) != NULL) {
-        log_event("refuse listener=%s peer=%s reason=%s", name, peer, limit);
+        log_event("refuse listener=%s peer=%s reason=%s", parent_name(l), peer,
+                  limit);
         close(fd);
         return;
     }
     if ((pid = fork()) == -1) {
-        log_warn("error what=fork listener=%s peer=%s", name, peer);
+        log_warn("error what=fork listener=%s peer=%s", parent_name(l), peer);
         close(fd);
         s->paused = clock_ms() + PAUSE_MS;
         return;
@@ -302,12 +312,13 @@ parent_fork(struct parent *s, struct listener *l, int fd, const char *peer)
     close(fd);
     if ((c = children_add(pid, l, CHILD_SERVING)) == NULL) {
         /* Untracked, it could not be counted or logged: end it. */
-        log_warn("error what=table listener=%s peer=%s", name, peer);
+        log_warn("error what=table listener=%s peer=%s", parent_name(l), peer);
         kill(pid, SIGKILL);
         return;
     }
     snprintf(c->peer, sizeof(c->peer), "%s", peer);
-    log_event("accept listener=%s peer=%s pid=%ld", name, peer, (long)pid);
+    log_event("accept listener=%s peer=%s pid=%ld", parent_name(l), peer,
+              (long)pid);
 }
 
 /*
@@ -320,7 +331,7 @@ parent_shed(struct parent *s, struct listener *l)
 {
     struct sockaddr_storage ss;
     socklen_t len = sizeof(ss);
-    char peer[ADDRSTRLEN], name[LOG_VALUE_MAX];
+    char peer[ADDRSTRLEN];
     int fd;
 
     if (s->reserve == -1)
@@ -329,8 +340,8 @@ parent_shed(struct parent *s, struct listener *l)
     fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
     if (fd != -1) {
         addr_format((struct sockaddr *)&ss, peer, sizeof(peer));
-        log_event("refuse listener=%s peer=%s reason=no_fds",
-                  log_value(name, sizeof(name), l->conf->name), peer);
+        log_event("refuse listener=%s peer=%s reason=no_fds", parent_name(l),
+                  peer);
         close(fd);
     }
     s->reserve = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -341,8 +352,6 @@ parent_shed(struct parent *s, struct listener *l)
 static int
 parent_accept_failed(struct parent *s, struct listener *l)
 {
-    char name[LOG_VALUE_MAX];
-
     switch (errno) {
     case EAGAIN:
         return 1;
@@ -352,14 +361,12 @@ parent_accept_failed(struct parent *s, struct listener *l)
         return 0;
     case EMFILE:
     case ENFILE:
-        log_warn("error what=accept listener=%s",
-                 log_value(name, sizeof(name), l->conf->name));
+        log_warn("error what=accept listener=%s", parent_name(l));
         parent_shed(s, l);
         s->paused = clock_ms() + PAUSE_MS;
         return 1;
     default:
-        log_warn("error what=accept listener=%s",
-                 log_value(name, sizeof(name), l->conf->name));
+        log_warn("error what=accept listener=%s", parent_name(l));
         s->paused = clock_ms() + PAUSE_MS;
         return 1;
     }

@@ -69,7 +69,7 @@ prefork_child(const struct listener *l, int notify, pid_t parent)
 static int
 prefork_spawn(struct listener *l, int notify)
 {
-    char name[LOG_VALUE_MAX];
+    static char name[LOG_VALUE_MAX]; /* not in the frame a spare starts from */
     pid_t parent = getpid(), pid;
 
     if ((pid = fork()) == -1) {

@@ -219,11 +219,24 @@ session_abort(int fd)
     setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 }
 
+/* Out of session_init's frame, which every connection's init() runs
+ * below: its buffers would push the handler's stack onto one more page. */
+static __attribute__((noinline)) void
+session_init_failed(const struct listener *l, const char *err, size_t errlen)
+{
+    char name[LOG_VALUE_MAX], msg[LOG_VALUE_MAX];
+
+    /* The module may have filled err to the end, with no NUL. */
+    log_event("error what=init listener=%s msg=%s",
+              log_value(name, sizeof(name), l->conf->name),
+              log_nvalue(msg, sizeof(msg), err, errlen));
+}
+
 /* The module's init(), in this process: 0, or -1 once logged. */
 static int
 session_init(struct session *s, const struct listener *l)
 {
-    char err[ERRBUF] = "", name[LOG_VALUE_MAX], msg[LOG_VALUE_MAX];
+    char err[ERRBUF] = "";
     int rc;
 
     if (s->h->init == NULL)
@@ -233,10 +246,7 @@ session_init(struct session *s, const struct listener *l)
     watchdog_leave();
     if (rc == PLUGSRV_OK)
         return 0;
-    /* The module may have filled err to the end, with no NUL. */
-    log_event("error what=init listener=%s msg=%s",
-              log_value(name, sizeof(name), l->conf->name),
-              log_nvalue(msg, sizeof(msg), err, sizeof(err)));
+    session_init_failed(l, err, sizeof(err));
     return -1;
 }
 
