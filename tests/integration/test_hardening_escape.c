@@ -2,7 +2,8 @@
  * test_hardening_escape.c - the log cannot be forged (issue 8, item 8):
  * text from a module (an init() error with a newline that looks like a log
  * line, an err buffer without a NUL, a host->log message with quotes,
- * newlines and key=value) reaches the log escaped, bounded, on one line.
+ * newlines and key=value) reaches the log escaped, bounded, on one line;
+ * so does a config's text in a reload error (a path with a '"').
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -237,6 +238,39 @@ test_handler_log_escaped(void **state)
     h->passed = 1;
 }
 
+/* Every '"' of a value is escaped: a config's text in a reload error too
+ * (a module path with a quote), so that error="..." stays one value. */
+static void
+test_reload_error_quotes_escaped(void **state)
+{
+    struct hs *h = *state;
+    char line[4096];
+    const char *p;
+    int port = hs_port(), n = 0;
+
+    echo_conf(h, port);
+    assert_int_equal(hs_start_ready(h), 0);
+    assert_int_equal(
+        hs_write_config(h,
+                        "{ \"listeners\": [\n"
+                        "  { \"name\": \"q\", \"address\": \"127.0.0.1\", "
+                        "\"port\": %d, \"module\": \"./x\\\"y.so\" } ] }\n",
+                        port),
+        0);
+    assert_int_equal(hs_signal(h, SIGHUP), 0);
+    assert_int_equal(
+        hs_wait_log(h, 1, HS_IO_MS, "]: reload status=error", NULL), 0);
+    assert_int_equal(
+        hs_log_last(h, line, sizeof(line), "]: reload status=error", NULL),
+        0);
+    fprintf(stderr, "%s\n", line);
+    /* the path is there, and its quote never stands bare */
+    assert_non_null(strstr(line, "y.so"));
+    for (p = line; n < 1000 && (p = strchr(p, 'x')) != NULL; p++, n++)
+        assert_int_not_equal(p[1], '"');
+    h->passed = 1;
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, hs_setup, hs_teardown)
 
 int
@@ -246,6 +280,7 @@ main(void)
         T(test_init_error_newline),
         T(test_init_error_no_nul),
         T(test_handler_log_escaped),
+        T(test_reload_error_quotes_escaped),
     };
 
     hs_global_init();
