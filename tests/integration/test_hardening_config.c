@@ -56,8 +56,8 @@ refused(struct hs *h, const char *const *args, ...)
     int st;
 
     st = hs_run(h, 5000, args);
-    fprintf(stderr, "plugsrv %s %s: status %d, stderr: %s\n", args[0],
-            args[1], st, h->err ? h->err : "");
+    fprintf(stderr, "plugsrv %s %s: status %d, stderr: %s\n", args[0], args[1],
+            st, h->err ? h->err : "");
     assert_int_not_equal(st, -1); /* it did not hang */
     assert_true(WIFEXITED(st));
     assert_int_equal(WEXITSTATUS(st), 1);

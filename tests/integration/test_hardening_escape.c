@@ -23,7 +23,6 @@
 
 #include "harness.h"
 
-
 /* One echo exchange on a new connection, all within timeout_ms. */
 static int
 echo_once(const char *addr, int port, int timeout_ms)
@@ -203,8 +202,7 @@ test_init_error_no_nul(void **state)
     assert_int_equal(
         hs_wait_log(h, 1, HS_IO_MS, "]: reload status=error", NULL), 0);
     assert_int_equal(
-        hs_log_last(h, line, sizeof(line), "]: reload status=error", NULL),
-        0);
+        hs_log_last(h, line, sizeof(line), "]: reload status=error", NULL), 0);
     assert_true(longest_run(line, 'A') >= 64);
     assert_true(longest_run(line, 'A') <= (size_t)errlen);
     assert_int_equal(has_raw_control(line), 0);
@@ -228,13 +226,11 @@ test_handler_log_escaped(void **state)
     assert_int_equal(hs_wait_log(h, 1, HS_IO_MS, "]: exit ", NULL), 0);
     /* One line, and it is the handler's. */
     assert_int_equal(hs_log_count(h, "key=value", NULL), 1);
-    assert_int_equal(hs_log_last(h, line, sizeof(line), "key=value", NULL),
-                     0);
+    assert_int_equal(hs_log_last(h, line, sizeof(line), "key=value", NULL), 0);
     fprintf(stderr, "%s\n", line);
     assert_non_null(strstr(line, "]: handler "));
-    assert_non_null(
-        strstr(line, "msg=\"say \\\"hi\\\"\\nkey=value tab\\there "
-                     "back\\\\slash\""));
+    assert_non_null(strstr(line, "msg=\"say \\\"hi\\\"\\nkey=value tab\\there "
+                                 "back\\\\slash\""));
     h->passed = 1;
 }
 
@@ -261,8 +257,7 @@ test_reload_error_quotes_escaped(void **state)
     assert_int_equal(
         hs_wait_log(h, 1, HS_IO_MS, "]: reload status=error", NULL), 0);
     assert_int_equal(
-        hs_log_last(h, line, sizeof(line), "]: reload status=error", NULL),
-        0);
+        hs_log_last(h, line, sizeof(line), "]: reload status=error", NULL), 0);
     fprintf(stderr, "%s\n", line);
     /* the path is there, and its quote never stands bare */
     assert_non_null(strstr(line, "y.so"));

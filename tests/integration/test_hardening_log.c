@@ -204,8 +204,7 @@ serve_unread(int port)
             fail();
         }
     }
-    fprintf(stderr, "%d connections served in %lld ms\n", n,
-            hs_now_ms() - t0);
+    fprintf(stderr, "%d connections served in %lld ms\n", n, hs_now_ms() - t0);
 }
 
 /* stderr full: SIGTERM still ends the parent, at once and with 0. */
