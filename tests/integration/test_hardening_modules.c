@@ -122,6 +122,8 @@ test_sigchld_ignored_after_reload(void **state)
     one_listener(h, port, "echo");
     assert_int_equal(hs_start_ready(h), 0);
     assert_int_equal(echo_once("127.0.0.1", port, 5000), 0);
+    /* Its exit line first: served_and_reaped() counts those after it. */
+    assert_int_equal(hs_wait_log(h, 1, HS_IO_MS, "]: exit ", NULL), 0);
     one_listener(h, port, TEST_MODULE("sigchld_ign"));
     assert_int_equal(hs_signal(h, SIGHUP), 0);
     assert_int_equal(hs_wait_log(h, 1, HS_IO_MS, "]: reload ", NULL), 0);
