@@ -101,6 +101,25 @@ not_forged(const char *what, const char *text)
     assert_int_equal(holders, 1);
 }
 
+/* Lines of text whose event (what follows the first "]: ") starts with
+ * event: the escaped text inside a value does not count. */
+static int
+event_count(const char *text, const char *event)
+{
+    const char *p, *nl, *ev;
+    int n = 0, i;
+
+    for (p = text, i = 0; p != NULL && *p != '\0' && i < 1000000;
+         p = nl ? nl + 1 : NULL, i++) {
+        nl = strchr(p, '\n');
+        ev = strstr(p, "]: ");
+        if (ev != NULL && (nl == NULL || ev < nl) &&
+            strncmp(ev + 3, event, strlen(event)) == 0)
+            n++;
+    }
+    return n;
+}
+
 static void
 test_init_error_newline(void **state)
 {
@@ -125,7 +144,6 @@ test_init_error_newline(void **state)
     assert_int_equal(hs_signal(h, SIGHUP), 0);
     assert_int_equal(
         hs_wait_log(h, 1, HS_IO_MS, "]: reload status=error", NULL), 0);
-    assert_int_equal(hs_log_count(h, "]: reload status=ok", NULL), 0);
     log = NULL;
     {
         FILE *f = fopen(h->log, "re");
@@ -138,6 +156,7 @@ test_init_error_newline(void **state)
         assert_true(n > 0);
     }
     not_forged("the log", log);
+    assert_int_equal(event_count(log, "reload status=ok"), 0);
     free(log);
     assert_int_equal(echo_once("127.0.0.1", port, 5000), 0);
     h->passed = 1;
