@@ -76,10 +76,10 @@ HANDLER
 
 echo "== a handler built with cc \$(pkg-config --cflags plugsrv)"
 handler_c pc "pc: " >"$tmp/pc.c"
-cflags=$(PKG_CONFIG_LIBDIR=$lib/pkgconfig PKG_CONFIG_PATH= \
+cflags=$(PKG_CONFIG_LIBDIR=$lib/pkgconfig PKG_CONFIG_PATH='' \
     PKG_CONFIG_SYSROOT_DIR=$destdir pkg-config --cflags plugsrv) ||
     fail "pkg-config does not find plugsrv.pc in $lib/pkgconfig"
-modulesdir=$(PKG_CONFIG_LIBDIR=$lib/pkgconfig PKG_CONFIG_PATH= \
+modulesdir=$(PKG_CONFIG_LIBDIR=$lib/pkgconfig PKG_CONFIG_PATH='' \
     pkg-config --variable=modulesdir plugsrv)
 [ "$modulesdir" = "${lib#"$destdir"}/plugsrv/modules" ] ||
     fail "plugsrv.pc: modulesdir=$modulesdir"
@@ -96,10 +96,12 @@ find_package(plugsrv 1 REQUIRED)
 plugsrv_add_handler(cm SOURCES cm.c)
 CMAKE
 cmake_build() {   # cmake_build SRC BUILD: against the temporary root only
-    cmake -S "$1" -B "$2" -DCMAKE_PREFIX_PATH="$root" \
-        -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF >"$2.log" 2>&1 &&
-        cmake --build "$2" >>"$2.log" 2>&1 ||
-        { cat "$2.log" >&2; fail "cmake project $1"; }
+    if ! cmake -S "$1" -B "$2" -DCMAKE_PREFIX_PATH="$root" \
+        -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF >"$2.log" 2>&1 ||
+        ! cmake --build "$2" >>"$2.log" 2>&1; then
+        cat "$2.log" >&2
+        fail "cmake project $1"
+    fi
     grep -q "^plugsrv_DIR:PATH=$lib/cmake/plugsrv\$" "$2/CMakeCache.txt" ||
         fail "$1 found another plugsrv: $(grep plugsrv_DIR "$2/CMakeCache.txt")"
 }
