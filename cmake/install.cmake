@@ -46,10 +46,16 @@ install(FILES docs/man/plugsrv.json.5 DESTINATION ${CMAKE_INSTALL_MANDIR}/man5)
 install(FILES docs/man/plugcli.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 install(FILES docs/man/plugsrv-handler.3 DESTINATION ${CMAKE_INSTALL_MANDIR}/man3)
 
-# The sample config and the units name installed paths.
+# The sample config and the units name installed paths. With the prefix
+# /usr, GNUInstallDirs puts the config in /etc, not below the prefix.
 configure_file(etc/plugsrv/plugsrv.json.in etc/plugsrv/plugsrv.json @ONLY)
+set(PLUGSRV_INSTALL_SYSCONFDIR ${CMAKE_INSTALL_SYSCONFDIR})
+if(NOT CMAKE_INSTALL_FULL_SYSCONFDIR STREQUAL
+    "${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_SYSCONFDIR}")
+  set(PLUGSRV_INSTALL_SYSCONFDIR ${CMAKE_INSTALL_FULL_SYSCONFDIR})
+endif()
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/etc/plugsrv/plugsrv.json
-  DESTINATION ${CMAKE_INSTALL_SYSCONFDIR}/plugsrv)
+  DESTINATION ${PLUGSRV_INSTALL_SYSCONFDIR}/plugsrv)
 foreach(unit plugsrv.service plugsrv.socket)
   configure_file(etc/systemd/${unit}.in etc/systemd/${unit} @ONLY)
   install(FILES ${CMAKE_CURRENT_BINARY_DIR}/etc/systemd/${unit}

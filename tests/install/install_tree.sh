@@ -1,12 +1,13 @@
 #!/bin/sh
-# install_tree.sh SRC BUILD PREFIX LIBDIR BINDIR - what a user gets from
-# cmake --install: installs BUILD into a temporary root (DESTDIR), builds
-# three handlers against that root alone (cc with pkg-config, a tiny
-# find_package(plugsrv) project, and examples/), runs the installed plugsrv
-# with them and the installed bundled modules on 127.0.0.1, and checks the
-# replies with the installed plugcli. Exit 77: skipped.
+# install_tree.sh SRC BUILD PREFIX LIBDIR BINDIR SYSCONFDIR - what a user
+# gets from cmake --install: installs BUILD into a temporary root (DESTDIR),
+# checks the installed sample config, builds three handlers against that
+# root alone (cc with pkg-config, a tiny find_package(plugsrv) project, and
+# examples/), runs the installed plugsrv with them and the installed bundled
+# modules on 127.0.0.1, and checks the replies with the installed plugcli.
+# Exit 77: skipped.
 set -eu
-src=$1 build=$2 prefix=$3 libdir=$4 bindir=$5
+src=$1 build=$2 prefix=$3 libdir=$4 bindir=$5 sysconfdir=$6
 
 skip() { echo "SKIP: $*" >&2; exit 77; }
 fail() {
@@ -140,6 +141,16 @@ cat >"$tmp/plugsrv.json" <<JSON
   ]
 }
 JSON
+
+echo "== the installed sample config checks (its modules, on a free port)"
+case $sysconfdir in /*) etc=$destdir$sysconfdir ;; *) etc=$root/$sysconfdir ;; esac
+# Its user may not exist here: the rest is what is checked.
+sed -e "s|\"modules_dir\": \"$modulesdir\"|\"modules_dir\": \"$lib/plugsrv/modules\"|" \
+    -e '/"user":/d' -e '/"group":/d' -e "s|\"port\": 7,|\"port\": $port,|" \
+    "$etc/plugsrv/plugsrv.json" >"$tmp/sample.json"
+grep -q "\"port\": $port," "$tmp/sample.json" || fail "sample config: no port 7"
+"$bin/plugsrv" -t -c "$tmp/sample.json" >"$tmp/check.out" 2>&1 ||
+    { cat "$tmp/check.out" >&2; fail "plugsrv -t on the sample config"; }
 
 echo "== the installed plugsrv: -t, then serve"
 "$bin/plugsrv" -t -c "$tmp/plugsrv.json" >"$tmp/check.out" 2>&1 ||
