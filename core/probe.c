@@ -42,6 +42,7 @@ probe_child(const struct listener *l, int fd, pid_t parent)
     cs.nkeep = 2 + module_fds(keep + 2, CONNPROC_KEEP_MAX - 2);
     if (connproc_init(&cs) == -1)
         _exit(CONN_SETUP);
+    proctitle_set(l->conf->name, "probe");
     /* Loaded as the parent loads it; the module's code runs as the
      * listener's user, as in a connection's process. */
     if (module_load(&m, 0, err, sizeof(err)) == 0) {
