@@ -62,15 +62,64 @@ enum conn_exit {
 /* ================= shared: both processes ================= */
 
 struct listener; /* listen.c */
+struct config;   /* config.c */
 
-/* ---- log.c: one line per event on stderr, key=value ---- */
+/* ---- log.c: one line per event, key=value (docs/DESIGN.md lists them),
+ * every outside value escaped; logbuf.c: where the lines go ---- */
+#define LOG_LINE_MAX  4096 /* PIPE_BUF: a line is written whole, at once */
+#define LOG_VALUE_MAX 1024 /* one escaped value; a longer one is cut */
+
+/* Priorities as syslog numbers them: the journal's "<3>" prefix. */
+#define LOG_PRIO_ERR     3
+#define LOG_PRIO_WARNING 4
+#define LOG_PRIO_INFO    6
+#define LOG_PRIO_DEBUG   7
+
 void log_init(const char *name);
 void log_forked(void);
+/* Priority from the event's first word: error, warning and refuse are
+ * above info. */
 void log_event(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The same, with err="strerror(errno)" added. */
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_prio(int prio, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* text as one value of a line: bare, or in quotes with \" \\ \n \r \t
+ * \xHH when it holds a space, '"', '=', '\\' or a control byte (or is
+ * empty); cut to fit len. Returns buf, for a "%s". log_nvalue reads at
+ * most max bytes of text, which need not end in a NUL. */
+const char *log_value(char *buf, size_t len, const char *text);
+const char *log_nvalue(char *buf, size_t len, const char *text, size_t max);
+/* "plugsrv: MSG" on the stderr plugsrv was started with, one line
+ * (control bytes escaped): for errors before serving. */
+void log_stderr(const char *msg);
 /* "SIGTERM", for the log; a static buffer. */
 const char *log_signame(int sig);
+/* The parent, once per loop round: write what waits, without blocking;
+ * and the fd to poll for POLLOUT while lines wait (-1: none). */
+void log_flush(void);
+int log_pending_fd(void);
+/* The parent: log.file of conf opened (-1 with "file: log.file: ..."),
+ * then taken as fd 2 (take) or given up; a config without log.file goes
+ * back to the stderr plugsrv was started with. */
+int log_file_prepare(const struct config *conf, char *err, size_t errlen);
+void log_file_commit(int take);
+/* SIGUSR1: the log file opened again by its name (after logrotate). */
+void log_reopen(void);
+
+/* ---- logbuf.c (for log.c only) ---- */
+void logbuf_setup(void);
+void logbuf_forked(void);
+int logbuf_journal(void);
+void logbuf_put(const char *line, size_t len);
+void logbuf_flush(void);
+int logbuf_pending_fd(void);
+size_t logbuf_take_dropped(void);
+int logbuf_stderr_fd(int *journal);
+int logbuf_file_prepare(const char *path);
+void logbuf_file_commit(int take);
+int logbuf_reopen(void);
+const char *logbuf_path(void);
 
 /* ---- clock.c: monotonic milliseconds ---- */
 long long clock_ms(void);
@@ -169,6 +218,7 @@ struct config {
     size_t max_line;
     int shutdown_timeout;
     char *user, *group; /* NULL: keep the starting identity */
+    char *log_file;     /* log.file, resolved; NULL: stderr */
     struct rlimits rlimits;
     size_t nlisteners;
     struct listener_conf *listeners;
