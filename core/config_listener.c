@@ -65,7 +65,7 @@ config_options(struct cfgparse *p, json_t *obj, const char *prefix,
     opts->items = calloc(json_object_size(v), sizeof(*opts->items));
     if (opts->items == NULL)
         return config_fail(p, NULL, "out of memory");
-    snprintf(optprefix, sizeof(optprefix), "%soptions.", prefix);
+    config_key(optprefix, sizeof(optprefix), prefix, "options.");
     for (it = json_object_iter(v); it; it = json_object_iter_next(v, it)) {
         struct option *o = &opts->items[opts->count++];
 

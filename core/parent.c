@@ -75,6 +75,24 @@ parent_log_idle(void)
 
 /* ---- listeners and modules, at start and on reload ---- */
 
+/* "FILE: listeners[I]KEY: why" into err, cut to fit (why may fill a
+ * whole ERRBUF of its own). */
+static void
+parent_fail(char *err, size_t errlen, const struct config *conf, size_t i,
+            const char *key, const char *why)
+{
+    int n = snprintf(err, errlen, "%s: listeners[%zu]%s: ", conf->path, i,
+                     key);
+    size_t len = strlen(why);
+
+    if (n < 0 || (size_t)n >= errlen)
+        return;
+    if (len > errlen - (size_t)n - 1)
+        len = errlen - (size_t)n - 1;
+    memcpy(err + n, why, len);
+    err[(size_t)n + len] = '\0';
+}
+
 static void
 parent_discard(struct listener *ls, size_t n)
 {
@@ -139,8 +157,7 @@ parent_prepare_one(struct listener *l, size_t i, const struct config *conf,
 
     /* The file its probe proved; no code of the module's is called. */
     if (module_load(&l->module, 1, why, sizeof(why)) == -1) {
-        snprintf(err, errlen, "%s: listeners[%zu].module: %s", conf->path, i,
-                 why);
+        parent_fail(err, errlen, conf, i, ".module", why);
         return -1;
     }
     if (!bind)
@@ -150,7 +167,7 @@ parent_prepare_one(struct listener *l, size_t i, const struct config *conf,
     else if (rc == -1)
         snprintf(why, sizeof(why), "%s: %s", l->addr, strerror(errno));
     if (rc == -1) {
-        snprintf(err, errlen, "%s: listeners[%zu]: %s", conf->path, i, why);
+        parent_fail(err, errlen, conf, i, "", why);
         return -1;
     }
     return 0;
@@ -188,8 +205,7 @@ parent_prepare(const struct config *conf, struct listener *old, size_t nold,
     connproc_limits_prepare(&conf->rlimits);
     if (bad < conf->nlisteners ||
         probe_all(ls, conf->nlisteners, &bad, why, sizeof(why)) == -1) {
-        snprintf(err, errlen, "%s: listeners[%zu].module: %s", conf->path, bad,
-                 why);
+        parent_fail(err, errlen, conf, bad, ".module", why);
         parent_discard(ls, conf->nlisteners);
         return NULL;
     }
