@@ -14,7 +14,10 @@ static const char *const config_listener_keys[] = {
     "name",         "address",  "port",
     "module",       "options",  "max_connections",
     "idle_timeout", "max_line", "backlog",
-    "mode",         "spare",    NULL
+    "mode",         "spare",
+    /* config_access.c */
+    "allow", "deny", "max_per_source", "rate_per_source", "source_prefix_v4",
+    "source_prefix_v6", "max_duration", "reuseport", "ipv6_only", NULL
 };
 
 /* ---- options ---- */
@@ -259,7 +262,10 @@ config_listener(struct cfgparse *p, json_t *obj, size_t i,
         config_listener_addr(p, obj, prefix, lc) < 0 ||
         config_listener_module(p, obj, prefix, conf, lc) < 0 ||
         config_listener_limits(p, obj, prefix, conf, lc) < 0 ||
-        config_options(p, obj, prefix, &lc->options) < 0)
+        config_options(p, obj, prefix, &lc->options) < 0 ||
+        config_access_listener(p, obj, prefix, &conf->access, &lc->access) <
+            0 ||
+        config_access_socket(p, obj, prefix, lc) < 0)
         return -1;
     return 0;
 }
@@ -324,4 +330,5 @@ config_free_listener(struct listener_conf *lc)
     free(lc->module);
     free(lc->module_path);
     config_free_options(&lc->options);
+    config_access_free(&lc->access);
 }
