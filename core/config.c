@@ -17,9 +17,8 @@
 #include "config_int.h"
 
 static const char *const config_top_keys[] = {
-    "modules_dir", "max_connections",  "idle_timeout",
-    "max_line",    "shutdown_timeout", "user",
-    "group",       "rlimits",          "listeners",
+    "modules_dir", "max_connections", "idle_timeout", "max_line",
+    "shutdown_timeout", "user", "group", "rlimits", "listeners",
     /* config_access.c */
     "allow", "deny", "max_per_source", "rate_per_source", "source_prefix_v4",
     "source_prefix_v6", "max_duration", NULL
@@ -88,7 +87,7 @@ config_top(struct cfgparse *p, json_t *root, struct config *conf)
         config_str(p, root, "", "group", &conf->group) < 0 ||
         config_rlimits(p, root, &conf->rlimits) < 0 ||
         config_modules_dir(p, root, conf) < 0 ||
-        config_access_top(p, root, &conf->access) < 0 ||
+        config_access_top(p, root, conf->max_connections, &conf->access) < 0 ||
         config_listeners(p, root, conf) < 0)
         return -1;
     return config_strdup(p, p->file, &conf->path);

@@ -113,10 +113,13 @@ config_access_read(struct cfgparse *p, json_t *obj, const char *prefix,
 
 /* The top level: the defaults of every listener. */
 int
-config_access_top(struct cfgparse *p, json_t *root, struct access_conf *ac)
+config_access_top(struct cfgparse *p, json_t *root, int max_connections,
+                  struct access_conf *ac)
 {
     memset(ac, 0, sizeof(*ac));
-    ac->max_per_source = DEF_MAX_PER_SOURCE;
+    ac->max_per_source = max_connections / DEF_MAX_PER_SOURCE_DIV;
+    if (ac->max_per_source < 1)
+        ac->max_per_source = 1;
     ac->prefix_v4 = DEF_SOURCE_PREFIX_V4;
     ac->prefix_v6 = DEF_SOURCE_PREFIX_V6;
     return config_access_read(p, root, "", ac);
