@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include "config_int.h"
@@ -173,16 +172,6 @@ config_access_socket(struct cfgparse *p, json_t *obj, const char *prefix,
         lc->sa.ss_family != AF_INET6) {
         config_key(key, sizeof(key), prefix, "ipv6_only");
         return config_fail(p, key, "is only for an IPv6 address");
-    }
-    /* An IPv6-only socket cannot bind an IPv4-mapped address: say so now
-     * rather than at bind. */
-    if (lc->ipv6_only && lc->sa.ss_family == AF_INET6 &&
-        IN6_IS_ADDR_V4MAPPED(&((struct sockaddr_in6 *)&lc->sa)->sin6_addr)) {
-        config_key(key, sizeof(key), prefix, "address");
-        return config_fail(p, key,
-                           "\"%.64s\" is IPv4-mapped: use the IPv4 "
-                           "address, or set \"ipv6_only\": false",
-                           lc->address);
     }
     return 0;
 }
