@@ -117,8 +117,8 @@ config_access_top(struct cfgparse *p, json_t *root, int max_connections,
 {
     memset(ac, 0, sizeof(*ac));
     ac->max_per_source = max_connections / DEF_MAX_PER_SOURCE_DIV;
-    if (ac->max_per_source < 1)
-        ac->max_per_source = 1;
+    if (ac->max_per_source < DEF_MAX_PER_SOURCE_MIN)
+        ac->max_per_source = DEF_MAX_PER_SOURCE_MIN;
     ac->prefix_v4 = DEF_SOURCE_PREFIX_V4;
     ac->prefix_v6 = DEF_SOURCE_PREFIX_V6;
     return config_access_read(p, root, "", ac);

@@ -20,11 +20,13 @@
 #define DEF_MODE             MODE_FORK
 #define DEF_SPARE            4
 /* One source (an IPv4 address, an IPv6 /64) may hold a quarter of
- * max_connections by default: four hosts are needed to fill the server.
+ * max_connections by default (at least 16): four hosts are needed to fill
+ * the server.
  * Not less: the parent counts a connection until it reaps its process, and
  * under load a client's closed connections linger there (measured: twice
  * the client's concurrency on a loaded machine). README, "Defaults". */
 #define DEF_MAX_PER_SOURCE_DIV 4
+#define DEF_MAX_PER_SOURCE_MIN 16 /* a small server is a test or a lab */
 #define DEF_SOURCE_PREFIX_V4 32
 #define DEF_SOURCE_PREFIX_V6 64
 /* A connection's process: enough for any honest handler, little enough

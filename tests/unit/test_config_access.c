@@ -173,12 +173,12 @@ test_defaults(void **state)
     assert_int_equal(c->listeners[0].reuseport, 0);
     assert_int_equal(c->listeners[0].ipv6_only, 1);
     config_free(c);
-    /* a quarter of max_connections, at least 1 */
+    /* a quarter of max_connections, at least 16 */
     c = parse_good(TOP("\"max_connections\": 1024"));
     assert_int_equal(c->listeners[0].access.max_per_source, 256);
     config_free(c);
     c = parse_good(TOP("\"max_connections\": 2"));
-    assert_int_equal(c->listeners[0].access.max_per_source, 1);
+    assert_int_equal(c->listeners[0].access.max_per_source, 16);
     config_free(c);
 }
 
