@@ -37,15 +37,36 @@ struct parent {
 };
 
 static volatile sig_atomic_t parent_term, parent_termsig, parent_hup;
+/* Signals with no job of their own that arrived: logged, then forgotten. */
+static volatile sig_atomic_t parent_idle[_NSIG], parent_idle_any;
 
 static void
 parent_on_signal(int sig)
 {
     if (sig == SIGHUP) {
         parent_hup = 1;
-    } else {
+    } else if (sig == SIGTERM || sig == SIGINT || sig == SIGQUIT) {
         parent_term++;
         parent_termsig = sig;
+    } else {
+        parent_idle[sig] = 1;
+        parent_idle_any = 1;
+    }
+}
+
+/* Says which idle signals came: none of them may end the parent without
+ * its stop line, or do anything an admin did not ask for. */
+static void
+parent_log_idle(void)
+{
+    int sig;
+
+    parent_idle_any = 0;
+    for (sig = 1; sig < _NSIG; sig++) {
+        if (!parent_idle[sig])
+            continue;
+        parent_idle[sig] = 0;
+        log_event("signal name=%s action=ignored", log_signame(sig));
     }
 }
 
@@ -482,6 +503,8 @@ parent_tick(struct parent *s)
     lifetime_tick(clock_ms());
     children_strays();
     notify_status(children_serving());
+    if (parent_idle_any)
+        parent_log_idle();
     if (parent_hup) {
         parent_hup = 0;
         parent_reload(s);
@@ -534,25 +557,48 @@ parent_shutdown(struct parent *s)
     log_event("stop children=%zu", children_count());
 }
 
+/*
+ * Every signal an admin might send has a defined effect: TERM, INT and
+ * QUIT stop, HUP reloads, CHLD reaps, PIPE is ignored, and the others
+ * whose default would end the parent silently (USR1, USR2, ALRM, the
+ * real-time ones...) are logged and ignored. Faults (SEGV, BUS, ILL, FPE,
+ * ABRT, TRAP, SYS) keep their default: they mean a bug. All are blocked
+ * but inside ppoll(), and a spare inherits USR2 blocked until it is ready.
+ */
+static const int parent_handled[] = {
+    SIGTERM,   SIGINT,  SIGQUIT, SIGHUP, SIGUSR1,   SIGUSR2, SIGALRM,
+    SIGVTALRM, SIGPROF, SIGIO,   SIGPWR, SIGSTKFLT, SIGXCPU, SIGXFSZ,
+};
+
+static void
+parent_catch(int sig, sigset_t *block)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sigfillset(&sa.sa_mask);
+    sa.sa_handler = parent_on_signal;
+    sigaction(sig, &sa, NULL);
+    sigaddset(block, sig);
+}
+
 static int
 parent_signals(struct parent *s)
 {
     struct sigaction sa;
     sigset_t block;
+    size_t i;
+    int sig;
 
     sigemptyset(&block);
     sigaddset(&block, SIGCHLD);
-    sigaddset(&block, SIGTERM);
-    sigaddset(&block, SIGINT);
-    sigaddset(&block, SIGHUP);
-    sigaddset(&block, SIGUSR2); /* a spare's, held until it is ready */
-    if (sigprocmask(SIG_BLOCK, &block, &s->waitmask) == -1)
+    for (i = 0; i < sizeof(parent_handled) / sizeof(parent_handled[0]); i++)
+        parent_catch(parent_handled[i], &block);
+    for (sig = SIGRTMIN; sig <= SIGRTMAX; sig++)
+        parent_catch(sig, &block);
+    if (sigprocmask(SIG_BLOCK, &block, NULL) == -1)
         return -1;
-    sigdelset(&s->waitmask, SIGCHLD);
-    sigdelset(&s->waitmask, SIGTERM);
-    sigdelset(&s->waitmask, SIGINT);
-    sigdelset(&s->waitmask, SIGHUP);
-    sigaddset(&s->waitmask, SIGUSR2);
+    sigemptyset(&s->waitmask);
     memset(&sa, 0, sizeof(sa));
     sigfillset(&sa.sa_mask);
     sa.sa_handler = SIG_IGN;
@@ -560,11 +606,6 @@ parent_signals(struct parent *s)
     sa.sa_handler = children_sigchld;
     sa.sa_flags = SA_NOCLDSTOP;
     sigaction(SIGCHLD, &sa, NULL);
-    sa.sa_flags = 0;
-    sa.sa_handler = parent_on_signal;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
     connproc_snapshot();
     return 0;
 }

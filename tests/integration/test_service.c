@@ -3,6 +3,7 @@
  * datagrams systemd would read on $NOTIFY_SOCKET (a real unix datagram
  * socket here), and the title ps shows for a connection's process.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
 #include <setjmp.h>
@@ -149,6 +150,43 @@ test_proctitle(void **state)
     h->passed = 1;
 }
 
+/* Every signal an admin might send has a defined effect: none ends the
+ * parent without its stop line; QUIT stops it as TERM does. */
+static void
+test_every_signal(void **state)
+{
+    struct hs *h = *state;
+    const int idle[] = { SIGUSR2, SIGALRM, SIGVTALRM, SIGPROF,     SIGIO,
+                         SIGPWR,  SIGXCPU, SIGXFSZ,   SIGRTMIN + 1 };
+    char want[64];
+    size_t i;
+    int port = hs_port(), c;
+
+    hs_write_config(h,
+                    "{ \"modules_dir\": \"%s\", \"listeners\": [\n"
+                    "  { \"address\": \"127.0.0.1\", \"port\": %d, "
+                    "\"module\": \"echo\" } ] }\n",
+                    PLUGSRV_MODULE_DIR, port);
+    assert_int_equal(hs_start_ready(h), 0);
+    for (i = 0; i < sizeof(idle) / sizeof(idle[0]); i++) {
+        assert_int_equal(hs_signal(h, idle[i]), 0);
+        snprintf(want, sizeof(want), "signal name=SIG%s action=ignored",
+                 sigabbrev_np(idle[i]) ? sigabbrev_np(idle[i]) : "?");
+        if (idle[i] >= SIGRTMIN)
+            snprintf(want, sizeof(want), "action=ignored");
+        assert_int_equal(hs_wait_log(h, 1, HS_IO_MS, want, NULL), 0);
+    }
+    c = hs_connect("127.0.0.1", port, HS_IO_MS);
+    assert_true(c >= 0);
+    assert_int_equal(hs_roundtrip(c, "still here", "still here"), 0);
+    close(c);
+    assert_int_equal(hs_signal(h, SIGQUIT), 0);
+    assert_int_equal(hs_wait_exit(h, HS_EXIT_MS), 0);
+    assert_int_equal(hs_log_count(h, "shutdown signal=SIGQUIT", NULL), 1);
+    assert_int_equal(hs_log_count(h, "]: stop children=0", NULL), 1);
+    h->passed = 1;
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, hs_setup, hs_teardown)
 
 int
@@ -157,6 +195,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         T(test_notify),
         T(test_proctitle),
+        T(test_every_signal),
     };
 
     hs_global_init();
