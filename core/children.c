@@ -217,8 +217,7 @@ children_log_exit(const struct child *c, const struct exit_rec *e)
     log_event(
         "exit listener=%s peer=%s pid=%ld %s reason=%s duration_ms=%lld%s",
         c->listener_name, c->peer[0] ? c->peer : "-", (long)e->pid, how,
-        reason, ms,
-        c->state == CHILD_SPARE ? " spare=1" : "");
+        reason, ms, c->state == CHILD_SPARE ? " spare=1" : "");
 }
 
 static void

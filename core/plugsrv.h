@@ -145,15 +145,15 @@ struct acl_addr {
 };
 
 struct acl {
-    int set;      /* the key was given (an empty list is not "absent") */
+    int set; /* the key was given (an empty list is not "absent") */
     size_t n;
     struct acl_addr *nets; /* owned */
 };
 
 /* "10.0.0.0/8", "::1" into *out; -1 with why ("prefix length must be 0 to
  * 32") in why. */
-int acl_parse(const char *text, struct acl_addr *out, char *why,
-              size_t whylen);
+int
+acl_parse(const char *text, struct acl_addr *out, char *why, size_t whylen);
 /* A peer's socket address as an acl_addr; -1 if it is not IP. */
 int acl_from_sockaddr(const struct sockaddr *sa, struct acl_addr *out);
 /* Does addr fall in any block of the list? */
@@ -167,10 +167,10 @@ void acl_free(struct acl *list);
  * top-level defaults. 0 turns a limit off. */
 struct access_conf {
     struct acl allow, deny;
-    int max_per_source; /* connections open at once from one source */
-    int rate, burst;    /* rate_per_source: new connections per second */
+    int max_per_source;       /* connections open at once from one source */
+    int rate, burst;          /* rate_per_source: new connections per second */
     int prefix_v4, prefix_v6; /* a source is the peer cut to these bits */
-    int max_duration;   /* seconds a connection may last */
+    int max_duration;         /* seconds a connection may last */
 };
 
 struct rlimits {
@@ -297,10 +297,10 @@ struct listener {
     int fd;
     struct module module;
     char addr[ADDRSTRLEN];
-    int active;            /* children serving a connection */
-    int spare;             /* prefork children waiting */
-    struct listener *from; /* reload: whose socket this took over */
-    int retimed;           /* a reload changed its idle_timeout */
+    int active;              /* children serving a connection */
+    int spare;               /* prefork children waiting */
+    struct listener *from;   /* reload: whose socket this took over */
+    int retimed;             /* a reload changed its idle_timeout */
     struct sources *sources; /* admit.c: NULL without per-source limits */
     struct stats stats;
 };
@@ -332,10 +332,10 @@ struct child {
     struct listener *listener; /* NULL once its listener is gone */
     char listener_name[64];
     char peer[ADDRSTRLEN];
-    long long start; /* clock_ms() when it began serving */
+    long long start;      /* clock_ms() when it began serving */
     struct admit_ref ref; /* its peer, counted by admit.c while it serves */
-    long long deadline;    /* lifetime.c: max_duration ends it; 0 never */
-    long long termed;      /* lifetime.c: when SIGTERM was sent */
+    long long deadline;   /* lifetime.c: max_duration ends it; 0 never */
+    long long termed;     /* lifetime.c: when SIGTERM was sent */
     int refused; /* a prefork spare's connection, refused after it took it */
 };
 
@@ -366,8 +366,8 @@ struct sources *sources_new(size_t cap);
 void sources_free(struct sources *t);
 /* The entry of source key (found, or made, forgetting the least recently
  * seen idle one of its group); NULL only if its group is all open. */
-struct source *sources_get(struct sources *t, const struct acl_addr *key,
-                           long long now_ms);
+struct source *
+sources_get(struct sources *t, const struct acl_addr *key, long long now_ms);
 unsigned sources_open(const struct source *e);
 void sources_hold(struct source *e);
 /* NULL-safe: a connection that was never counted. */
@@ -379,8 +379,7 @@ size_t sources_bytes(const struct sources *t);
 
 /* ---- admit.c: whether the parent serves a new connection ---- */
 /* Per config: the listeners whose shares of max_connections it keeps. */
-void admit_configure(const struct config *conf, struct listener *ls,
-                     size_t n);
+void admit_configure(const struct config *conf, struct listener *ls, size_t n);
 /* A listener's per-source table (if its limits need one); -1 if out of
  * memory. admit_close() frees it. */
 int admit_open(struct listener *l, const struct config *conf);

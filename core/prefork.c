@@ -137,8 +137,8 @@ prefork_admit(struct child *c, const struct prefork_msg *msg)
         lifetime_arm(c, c->listener);
         stats_accepted(&c->listener->stats);
     }
-    log_event("accept listener=%s peer=%s pid=%ld", c->listener_name,
-              c->peer, (long)c->pid);
+    log_event("accept listener=%s peer=%s pid=%ld", c->listener_name, c->peer,
+              (long)c->pid);
 }
 
 /* Takes the spares' reports: which of them now serve whom. */
