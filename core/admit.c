@@ -194,3 +194,15 @@ admit_relink(void)
             sources_hold(c->ref.source);
     }
 }
+
+/* A reload: l takes over the socket of old; if both count sources the same
+ * way, the rate buckets carry over, so that a SIGHUP refills no one's. */
+void
+admit_carry(struct listener *l, const struct listener *old)
+{
+    const struct access_conf *a = &l->conf->access, *b = &old->conf->access;
+
+    if (l->sources != NULL && old->sources != NULL &&
+        a->prefix_v4 == b->prefix_v4 && a->prefix_v6 == b->prefix_v6)
+        sources_carry(l->sources, old->sources);
+}

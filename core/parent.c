@@ -418,6 +418,7 @@ parent_reload(struct parent *s)
         if (ls[i].from != NULL) {
             ls[i].from->fd = -1; /* now the new listener's */
             ls[i].stats = ls[i].from->stats;
+            admit_carry(&ls[i], ls[i].from);
         }
         ls[i].from = NULL;
     }

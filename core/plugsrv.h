@@ -376,6 +376,8 @@ void sources_release(struct source *e);
  * -1 if it is empty. */
 int sources_take(struct source *e, int rate, int burst, long long now_ms);
 size_t sources_bytes(const struct sources *t);
+/* A reload: to takes from's rate history. */
+void sources_carry(struct sources *to, const struct sources *from);
 
 /* ---- admit.c: whether the parent serves a new connection ---- */
 /* Per config: the listeners whose shares of max_connections it keeps. */
@@ -399,6 +401,8 @@ int admit_acl(const struct listener_conf *lc, const struct sockaddr *sa);
 /* After a reload: counts again the connections being served, in the
  * tables of their new listeners (children_relink() first). */
 void admit_relink(void);
+/* A reload: l, which took over old's socket, takes its rate buckets. */
+void admit_carry(struct listener *l, const struct listener *old);
 /* Logs a refusal and counts it: "refuse listener= peer= reason=". */
 void admit_refuse(struct listener *l, const char *peer, const char *reason);
 
