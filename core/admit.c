@@ -151,8 +151,12 @@ admit_peer(struct listener *l, const struct sockaddr *sa,
 void
 admit_refuse(struct listener *l, const char *peer, const char *reason)
 {
-    log_event("refuse listener=%s peer=%s reason=%s", l->conf->name, peer,
-              reason);
+    /* Static, not on the stack: see parent_name() in parent.c. */
+    static char name[LOG_VALUE_MAX], text[LOG_VALUE_MAX];
+
+    log_event("refuse listener=%s peer=%s reason=%s",
+              log_value(name, sizeof(name), l->conf->name),
+              log_value(text, sizeof(text), peer), reason);
     stats_refused(&l->stats, reason);
 }
 
