@@ -110,6 +110,7 @@ children_add(pid_t pid, struct listener *l, enum child_state st)
     c->listener = l;
     snprintf(c->listener_name, sizeof(c->listener_name), "%s", l->conf->name);
     c->start = clock_ms();
+    c->verdict = -1;
     if (st == CHILD_SERVING) {
         l->active++;
         nserving++;
@@ -182,6 +183,36 @@ children_reason(const struct child *c, int status)
     return "exit";
 }
 
+/* A PROXY listener's process that ended before it was accepted: a bad or
+ * late header is the balancer's connection refused; one the parent
+ * refused was logged then. 1 if that was it. */
+static int
+children_log_proxy(const struct child *c, const struct exit_rec *e)
+{
+    const char *why;
+
+    if (c->refused)
+        return 1;
+    if (!WIFEXITED(e->status))
+        return 0;
+    switch (WEXITSTATUS(e->status)) {
+    case CONN_PROXY_BAD:
+        why = "proxy-bad";
+        break;
+    case CONN_PROXY_TIMEOUT:
+        why = "proxy-timeout";
+        break;
+    case CONN_REFUSED:
+        return 1;
+    default:
+        return 0;
+    }
+    log_event("refuse listener=%s peer=%s reason=%s pid=%ld",
+              c->listener_name, c->peer, why, (long)e->pid);
+    metrics_refuse(c->listener_name, why);
+    return 1;
+}
+
 static void
 children_log_exit(const struct child *c, const struct exit_rec *e)
 {
@@ -199,9 +230,14 @@ children_log_exit(const struct child *c, const struct exit_rec *e)
         return;
     }
     ms = e->when - c->start;
+    if (children_log_proxy(c, e))
+        return;
+    if (c->state == CHILD_SERVING)
+        metrics_exit(c->listener_name, children_reason(c, e->status), ms);
     log_event(
-        "exit listener=%s peer=%s pid=%ld %s reason=%s duration_ms=%lld%s",
-        c->listener_name, c->peer[0] ? c->peer : "-", (long)e->pid, how,
+        "exit listener=%s peer=%s%s%s pid=%ld %s reason=%s duration_ms=%lld%s",
+        c->listener_name, c->peer[0] ? c->peer : "-",
+        c->via[0] ? " via=" : "", c->via, (long)e->pid, how,
         children_reason(c, e->status), ms,
         c->state == CHILD_SPARE ? " spare=1" : "");
 }
@@ -211,6 +247,8 @@ children_forget(struct child *c)
 {
     if (c->state == CHILD_SERVING)
         nserving--;
+    if (c->verdict != -1)
+        close(c->verdict);
     if (c->listener != NULL) {
         if (c->state == CHILD_SERVING)
             c->listener->active--;
@@ -225,6 +263,8 @@ children_exited(const struct exit_rec *e)
 {
     struct child *c = children_find(e->pid);
 
+    if (c == NULL && metrics_reaped(e->pid))
+        return; /* a scrape's process: nothing to say */
     children_log_exit(c, e);
     /* Whatever the handler forked dies with its connection. */
     kill(-e->pid, SIGKILL);

@@ -20,7 +20,7 @@ static const char *const config_top_keys[] = {
     "modules_dir", "max_connections",  "idle_timeout",
     "max_line",    "shutdown_timeout", "user",
     "group",       "rlimits",          "listeners",
-    NULL
+    "metrics",     NULL
 };
 static const char *const config_rlimit_keys[] = { "cpu", "as", "nofile",
                                                   NULL };
@@ -85,6 +85,7 @@ config_top(struct cfgparse *p, json_t *root, struct config *conf)
         config_str(p, root, "", "user", &conf->user) < 0 ||
         config_str(p, root, "", "group", &conf->group) < 0 ||
         config_rlimits(p, root, &conf->rlimits) < 0 ||
+        config_metrics(p, root, &conf->metrics) < 0 ||
         config_modules_dir(p, root, conf) < 0 ||
         config_listeners(p, root, conf) < 0)
         return -1;
@@ -232,5 +233,6 @@ config_free(struct config *conf)
     free(conf->modules_dir);
     free(conf->user);
     free(conf->group);
+    config_free_metrics(&conf->metrics);
     free(conf);
 }

@@ -14,7 +14,8 @@ static const char *const config_listener_keys[] = {
     "name",         "address",  "port",
     "module",       "options",  "max_connections",
     "idle_timeout", "max_line", "backlog",
-    "mode",         "spare",    NULL
+    "mode",         "spare",    "proxy_protocol",
+    "proxy_trusted", "proxy_timeout", NULL
 };
 
 /* ---- options ---- */
@@ -259,6 +260,8 @@ config_listener(struct cfgparse *p, json_t *obj, size_t i,
         config_listener_addr(p, obj, prefix, lc) < 0 ||
         config_listener_module(p, obj, prefix, conf, lc) < 0 ||
         config_listener_limits(p, obj, prefix, conf, lc) < 0 ||
+        config_listener_proxy(p, obj, prefix, lc) < 0 ||
+        config_listener_proxy_mode(p, prefix, lc) < 0 ||
         config_options(p, obj, prefix, &lc->options) < 0)
         return -1;
     return 0;
@@ -324,4 +327,5 @@ config_free_listener(struct listener_conf *lc)
     free(lc->module);
     free(lc->module_path);
     config_free_options(&lc->options);
+    config_free_cidrs(&lc->proxy_trusted);
 }

@@ -106,9 +106,10 @@ host_log(plugsrv_conn *c, int level, const char *fmt, ...)
     va_end(ap);
     host_sanitize(msg);
     if (c != NULL)
-        log_event("handler listener=%s pid=%ld peer=%s level=%s msg=\"%s\"",
-                  c->listener, (long)getpid(), c->peer, host_levels[level],
-                  msg);
+        log_event("handler listener=%s pid=%ld peer=%s%s%s level=%s "
+                  "msg=\"%s\"",
+                  c->listener, (long)getpid(), c->peer,
+                  c->via[0] ? " via=" : "", c->via, host_levels[level], msg);
     else
         log_event("handler listener=%s pid=%ld level=%s msg=\"%s\"",
                   host_listener, (long)getpid(), host_levels[level], msg);

@@ -20,12 +20,17 @@
 #define ACCEPT_BATCH 64   /* connections taken per wakeup per listener */
 #define PAUSE_MS     100  /* no accepting after EMFILE or a failed fork */
 #define KILL_WAIT_MS 5000 /* for SIGKILLed children to be reaped */
+/* After the fork-mode listeners, the poll set always ends with these: */
+#define TAIL_NOTIFY  0 /* prefork spares' reports */
+#define TAIL_PROXY   1 /* PROXY headers read (proxyparent.c) */
+#define TAIL_METRICS 2 /* the metrics endpoint, or -1 (metrics.c) */
+#define TAIL         3
 
 struct parent {
     struct config *conf;
     struct listener *ls;
     size_t nls;
-    struct pollfd *pfds; /* fork-mode listeners, then the notify pipe */
+    struct pollfd *pfds; /* fork-mode listeners, then the TAIL */
     size_t npfds;
     int notify[2];          /* prefork spares report their connection */
     int reserve;            /* an fd to give back when out of fds */
@@ -173,6 +178,7 @@ int
 parent_check(struct config *conf, char *err, size_t errlen)
 {
     struct listener *ls;
+    char why[ERRBUF];
 
     connproc_snapshot();
     if (priv_check(conf, err, errlen) == -1)
@@ -180,12 +186,17 @@ parent_check(struct config *conf, char *err, size_t errlen)
     if ((ls = parent_prepare(conf, NULL, 0, err, errlen)) == NULL)
         return -1;
     parent_discard(ls, conf->nlisteners);
+    if (metrics_open(&conf->metrics, why, sizeof(why)) == -1) {
+        snprintf(err, errlen, "%s: %s", conf->path, why);
+        return -1;
+    }
+    metrics_close();
     return 0;
 }
 
 /* ---- the poll set ---- */
 
-/* Fills p, room for every listener and the notify pipe, and takes it. */
+/* Fills p, room for every listener and the TAIL, and takes it. */
 static void
 parent_pollset(struct parent *s, struct pollfd *p)
 {
@@ -199,8 +210,12 @@ parent_pollset(struct parent *s, struct pollfd *p)
         else
             s->prefork = 1;
     }
-    p[n++] = (struct pollfd){ .fd = s->notify[0], .events = POLLIN };
-    s->npfds = n;
+    p[n + TAIL_NOTIFY] = (struct pollfd){ .fd = s->notify[0], .events = POLLIN };
+    p[n + TAIL_PROXY] = (struct pollfd){ .fd = proxyparent_fd(),
+                                         .events = POLLIN };
+    p[n + TAIL_METRICS] = (struct pollfd){ .fd = metrics_fd(),
+                                           .events = POLLIN };
+    s->npfds = n + TAIL;
 }
 
 static void
@@ -208,6 +223,8 @@ parent_log_listeners(const struct parent *s)
 {
     size_t i;
 
+    for (i = 0; i < s->nls; i++)
+        metrics_track(s->ls[i].conf->name);
     for (i = 0; i < s->nls; i++)
         log_event("listen listener=%s addr=%s module=%s mode=%s",
                   s->ls[i].conf->name, s->ls[i].addr,
@@ -218,14 +235,34 @@ parent_log_listeners(const struct parent *s)
 /* ---- accepting ---- */
 
 static __attribute__((noreturn)) void
-parent_child(struct parent *s, struct listener *l, int fd, const char *peer)
+parent_child(struct parent *s, struct listener *l, int fd, const char *peer,
+             int verdict)
 {
+    int keep[3] = { fd, verdict, proxyparent_report_fd() };
     struct connproc_setup cs = { .parent = s->pid, .conn_fd = fd,
-                                 .keep = &fd, .nkeep = 1 };
+                                 .keep = keep, .nkeep = verdict == -1 ? 1 : 3 };
+    struct proxyconn pc = { fd, keep[2], verdict };
+    struct conn_addrs a = { .via = "", .local = "" };
+    enum conn_exit rc;
 
     if (connproc_init(&cs) == -1)
         _exit(CONN_SETUP);
-    _exit(session_run(l, fd, peer));
+    snprintf(a.peer, sizeof(a.peer), "%s", peer);
+    if (verdict != -1) {
+        if ((rc = proxyconn_run(l, &pc, &a)) != CONN_OK)
+            _exit(rc);
+        close(keep[1]);
+        close(keep[2]);
+    }
+    _exit(session_serve(l, fd, &a));
+}
+
+static void
+parent_refuse(const struct listener *l, const char *peer, const char *reason)
+{
+    log_event("refuse listener=%s peer=%s reason=%s", l->conf->name, peer,
+              reason);
+    metrics_refuse(l->conf->name, reason);
 }
 
 static const char *
@@ -241,34 +278,54 @@ parent_over_limit(const struct parent *s, const struct listener *l)
 static void
 parent_fork(struct parent *s, struct listener *l, int fd, const char *peer)
 {
+    int verdict[2] = { -1, -1 };
     const char *limit;
     struct child *c;
     pid_t pid;
 
     if ((limit = parent_over_limit(s, l)) != NULL) {
-        log_event("refuse listener=%s peer=%s reason=%s", l->conf->name, peer,
-                  limit);
+        parent_refuse(l, peer, limit);
         close(fd);
+        return;
+    }
+    /* A PROXY listener's process waits for its verdict on a pipe of its
+     * own (proxyparent.c). */
+    if (l->conf->proxy != PROXY_OFF && pipe2(verdict, O_CLOEXEC) == -1) {
+        log_warn("error what=pipe listener=%s peer=%s", l->conf->name, peer);
+        close(fd);
+        s->paused = clock_ms() + PAUSE_MS;
         return;
     }
     if ((pid = fork()) == -1) {
         log_warn("error what=fork listener=%s peer=%s", l->conf->name, peer);
         close(fd);
+        if (verdict[0] != -1) {
+            close(verdict[0]);
+            close(verdict[1]);
+        }
         s->paused = clock_ms() + PAUSE_MS;
         return;
     }
     if (pid == 0)
-        parent_child(s, l, fd, peer);
+        parent_child(s, l, fd, peer, verdict[0]);
     close(fd);
+    if (verdict[0] != -1)
+        close(verdict[0]);
     if ((c = children_add(pid, l, CHILD_SERVING)) == NULL) {
         /* Untracked, it could not be counted or logged: end it. */
         log_warn("error what=table listener=%s peer=%s", l->conf->name, peer);
         kill(pid, SIGKILL);
+        if (verdict[1] != -1)
+            close(verdict[1]);
         return;
     }
     snprintf(c->peer, sizeof(c->peer), "%s", peer);
+    c->verdict = verdict[1];
+    if (c->verdict != -1)
+        return; /* accepted, or not, once its header is read */
     log_event("accept listener=%s peer=%s pid=%ld", l->conf->name, peer,
               (long)pid);
+    metrics_accept(l->conf->name);
 }
 
 /*
@@ -290,8 +347,7 @@ parent_shed(struct parent *s, struct listener *l)
     fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
     if (fd != -1) {
         addr_format((struct sockaddr *)&ss, peer, sizeof(peer));
-        log_event("refuse listener=%s peer=%s reason=no_fds", l->conf->name,
-                  peer);
+        parent_refuse(l, peer, "no_fds");
         close(fd);
     }
     s->reserve = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -339,6 +395,12 @@ parent_accept(struct parent *s, struct listener *l)
             continue;
         }
         addr_format((struct sockaddr *)&ss, peer, sizeof(peer));
+        if (l->conf->proxy != PROXY_OFF &&
+            !proxyparent_trusted(l, (struct sockaddr *)&ss)) {
+            parent_refuse(l, peer, "proxy-untrusted");
+            close(fd);
+            continue;
+        }
         parent_fork(s, l, fd, peer);
     }
 }
@@ -357,16 +419,23 @@ parent_reload(struct parent *s)
     if (config_load(s->conf->path, &conf, err, sizeof(err)) == -1) {
         log_event("reload status=error config=%s error=\"%s\"", s->conf->path,
                   err);
+        metrics_reload(0);
         return;
     }
-    pfds = calloc(conf->nlisteners + 1, sizeof(*pfds));
+    pfds = calloc(conf->nlisteners + TAIL, sizeof(*pfds));
     if (pfds == NULL)
         snprintf(err, sizeof(err), "out of memory");
     else
         ls = parent_prepare(conf, s->ls, s->nls, err, sizeof(err));
+    if (ls != NULL && metrics_open(&conf->metrics, err, sizeof(err)) == -1) {
+        parent_unadopt(ls, conf->nlisteners);
+        parent_discard(ls, conf->nlisteners);
+        ls = NULL;
+    }
     if (pfds == NULL || ls == NULL) {
         log_event("reload status=error config=%s error=\"%s\"", s->conf->path,
                   err);
+        metrics_reload(0);
         connproc_limits_prepare(&s->conf->rlimits); /* the old ones again */
         free(pfds);
         config_free(conf);
@@ -390,6 +459,7 @@ parent_reload(struct parent *s)
     malloc_trim(0);
     parent_log_listeners(s);
     log_event("reload status=ok config=%s listeners=%zu", conf->path, s->nls);
+    metrics_reload(1);
 }
 
 /* ---- the loop ---- */
@@ -424,8 +494,8 @@ parent_wait(struct parent *s)
     for (i = 0; i < n; i++)
         p[i].revents = 0; /* EINTR leaves them as they were */
     if (ms > 0) {
-        p += n - 1; /* only the notify pipe while paused */
-        n = 1;
+        p += n - TAIL; /* only the TAIL while paused */
+        n = TAIL;
     } else if (s->retry) {
         ms = PAUSE_MS;
     }
@@ -444,7 +514,10 @@ parent_tick(struct parent *s)
     parent_wait(s);
     if (s->prefork)
         prefork_read(s->notify[0]); /* before the exits it may explain */
+    proxyparent_read();
     children_collect();
+    if (s->pfds[s->npfds - TAIL + TAIL_METRICS].revents & POLLIN)
+        metrics_serve(s->conf, s->ls, s->nls);
     if (parent_hup) {
         parent_hup = 0;
         parent_reload(s);
@@ -469,6 +542,7 @@ parent_reap_until(const struct parent *s, long long deadline)
            parent_term < 2) {
         ppoll(NULL, 0, clock_wait(ms, &ts), &s->waitmask);
         prefork_read(s->notify[0]);
+        proxyparent_read();
         children_collect();
     }
 }
@@ -551,8 +625,9 @@ parent_start(struct parent *s)
 
     /* Only the parent's end of the pipe is non-blocking: a spare's report
      * waits while the parent is busy rather than being lost. */
+    metrics_start();
     if (children_init() == -1 || parent_signals(s) == -1 ||
-        pipe2(s->notify, O_CLOEXEC) == -1 ||
+        proxyparent_init() == -1 || pipe2(s->notify, O_CLOEXEC) == -1 ||
         fcntl(s->notify[0], F_SETFL, O_NONBLOCK) == -1) {
         fprintf(stderr, "plugsrv: %s\n", strerror(errno));
         return EXIT_CONFIG;
@@ -563,7 +638,11 @@ parent_start(struct parent *s)
         return EXIT_CONFIG;
     }
     s->nls = s->conf->nlisteners;
-    if ((pfds = calloc(s->nls + 1, sizeof(*pfds))) == NULL) {
+    if (metrics_open(&s->conf->metrics, err, sizeof(err)) == -1) {
+        fprintf(stderr, "plugsrv: %s: %s\n", s->conf->path, err);
+        return EXIT_CONFIG;
+    }
+    if ((pfds = calloc(s->nls + TAIL, sizeof(*pfds))) == NULL) {
         fprintf(stderr, "plugsrv: %s\n", strerror(errno));
         return EXIT_CONFIG;
     }
@@ -592,6 +671,8 @@ parent_free(struct parent *s)
     if (s->reserve != -1)
         close(s->reserve);
     children_free();
+    proxyparent_close();
+    metrics_close();
     config_free(s->conf); /* the last one read: reloads replace it */
 }
 

@@ -48,6 +48,10 @@ enum conn_exit {
     CONN_SHUTDOWN = 16, /* closed because plugsrv is stopping */
     CONN_STUCK = 17,    /* a callback ran longer than idle_timeout */
     CONN_NOMEM = 18,    /* plugsrv itself ran out of memory */
+    /* Before any handler code, on a listener with proxy_protocol: */
+    CONN_PROXY_BAD = 30,     /* the PROXY header was malformed */
+    CONN_PROXY_TIMEOUT = 31, /* ... or not complete within proxy_timeout */
+    CONN_REFUSED = 32,       /* the parent refused the client it named */
 };
 
 /* ================= shared: both processes ================= */
@@ -74,6 +78,47 @@ void addr_format(const struct sockaddr *sa, char *buf, size_t len);
 /* Numeric address text and port into *ss; -1 if text is not an address. */
 int addr_parse(const char *text, int port, struct sockaddr_storage *ss,
                socklen_t *sslen);
+
+/* ---- proxy.c: the PROXY protocol header, v1 and v2 (a pure parser) ---- */
+enum proxy_versions {
+    PROXY_OFF = 0,
+    PROXY_V1 = 1,
+    PROXY_V2 = 2,
+    PROXY_ANY = 3
+};
+
+enum proxy_status {
+    PROXY_DONE, /* a whole header: out->len bytes */
+    PROXY_MORE, /* a valid beginning: every byte so far is header */
+    PROXY_BAD   /* not a header of the versions allowed */
+};
+
+struct proxy_hdr {
+    size_t len; /* bytes the header took */
+    int local;  /* LOCAL, UNKNOWN...: the connection's own addresses hold */
+    struct sockaddr_storage src, dst; /* the client's, and what it reached */
+};
+
+/* Parses the header at the start of buf (len bytes so far). */
+enum proxy_status proxy_parse(const unsigned char *buf, size_t len,
+                              int versions, struct proxy_hdr *out);
+
+/* ---- cidr.c: lists of addresses and CIDR blocks ---- */
+struct cidr {
+    int family; /* AF_INET or AF_INET6 */
+    unsigned char addr[16];
+    int bits;
+};
+
+struct cidr_list {
+    size_t count;
+    struct cidr *items;
+};
+
+/* "10.0.0.0/8", "::1"... into *out; -1 with what is wrong in why. */
+int cidr_parse(const char *text, struct cidr *out, char *why, size_t len);
+/* Does sa (an IPv4-mapped IPv6 address as the IPv4 it is) match any? */
+int cidr_match(const struct cidr_list *l, const struct sockaddr *sa);
 
 /* ---- config.c, config_listener.c, config_read.c: server.json into a
  * struct config (the parent, and plugsrv -t) ---- */
@@ -121,6 +166,18 @@ struct listener_conf {
     int backlog;
     enum listener_mode mode;
     int spare; /* prefork: children waiting ready */
+    int proxy; /* enum proxy_versions: a PROXY header comes first */
+    int proxy_timeout;               /* seconds for the whole header */
+    struct cidr_list proxy_trusted;  /* who may send one */
+};
+
+/* The metrics endpoint (metrics.c); port 0: none. */
+struct metrics_conf {
+    int port;
+    char *address;
+    struct sockaddr_storage sa;
+    socklen_t salen;
+    struct cidr_list allow; /* who may scrape: loopback by default */
 };
 
 struct config {
@@ -132,6 +189,7 @@ struct config {
     int shutdown_timeout;
     char *user, *group; /* NULL: keep the starting identity */
     struct rlimits rlimits;
+    struct metrics_conf metrics;
     size_t nlisteners;
     struct listener_conf *listeners;
 };
@@ -211,6 +269,9 @@ struct child {
     char listener_name[64];
     char peer[ADDRSTRLEN];
     long long start; /* clock_ms() when it began serving */
+    char via[ADDRSTRLEN]; /* the balancer, for a PROXY listener */
+    int verdict;     /* proxyparent.c: the fd its admission goes to, or -1 */
+    int refused;     /* ... and it was refused: its end is not logged */
 };
 
 int children_init(void);
@@ -231,6 +292,44 @@ void children_free(void);
 /* ---- priv.c: dropping root for good ---- */
 int priv_check(const struct config *conf, char *err, size_t errlen);
 int priv_drop(const struct config *conf, char *err, size_t errlen);
+
+/* ---- proxyparent.c: admitting the clients PROXY headers name ---- */
+/* What a connection's process reports once it has read the header. */
+struct proxy_report {
+    pid_t pid;
+    int local;                   /* LOCAL/UNKNOWN: src is the balancer */
+    struct sockaddr_storage src; /* the client */
+};
+
+#define PROXY_VERDICT_OK 'y'
+#define PROXY_VERDICT_NO 'n'
+
+int proxyparent_init(void);
+void proxyparent_close(void);
+int proxyparent_fd(void);        /* the reports' end, for poll */
+int proxyparent_report_fd(void); /* the end children write to */
+/* A connection on l from sa: may it send a header at all? */
+int proxyparent_trusted(const struct listener *l, const struct sockaddr *sa);
+/* Takes the reports, and answers each: served or refused. */
+void proxyparent_read(void);
+
+/* ---- metrics.c: counters, and the scrape endpoint ---- */
+void metrics_start(void);
+void metrics_track(const char *listener);
+void metrics_accept(const char *listener);
+void metrics_refuse(const char *listener, const char *reason);
+void metrics_exit(const char *listener, const char *reason, long long ms);
+void metrics_reload(int ok);
+/* Binds conf's endpoint (keeping the one bound if it is the same); -1
+ * with "address: why" in err. */
+int metrics_open(const struct metrics_conf *conf, char *err, size_t errlen);
+int metrics_fd(void); /* the endpoint, or -1 */
+/* A scraper is waiting: fork a process to answer it. */
+void metrics_serve(const struct config *conf, const struct listener *ls,
+                   size_t n);
+/* children.c: was pid a scrape's process? Then it is forgotten. */
+int metrics_reaped(pid_t pid);
+void metrics_close(void);
 
 /* ---- parent.c: the parent's loop ---- */
 /* Serves conf until SIGTERM or SIGINT; takes ownership of conf. */
@@ -272,13 +371,36 @@ struct plugsrv_conn {
     const char *listener;
     char peer[ADDRSTRLEN];
     char local[ADDRSTRLEN];
+    char via[ADDRSTRLEN]; /* the balancer that sent a PROXY header, or "" */
+};
+
+/* Who a connection is with: the socket's peer, or a PROXY header's. */
+struct conn_addrs {
+    char peer[ADDRSTRLEN];
+    char via[ADDRSTRLEN];   /* the balancer, or "" */
+    char local[ADDRSTRLEN]; /* what the client reached, or "": ask the socket */
 };
 
 /* Serve fd with the listener's handler; how it ended. */
 enum conn_exit session_run(const struct listener *l, int fd, const char *peer);
+enum conn_exit session_serve(const struct listener *l, int fd,
+                             const struct conn_addrs *a);
 
 extern const plugsrv_host host_services; /* the table handlers get */
 extern const char *host_listener;        /* for host->log(NULL) */
+
+/* ---- proxyconn.c: the PROXY header, read in the connection's process ---- */
+struct proxyconn {
+    int fd;      /* the connection */
+    int report;  /* the parent's report pipe */
+    int verdict; /* the parent's answer comes here */
+};
+
+/* Reads the header, reports, waits for the verdict: CONN_OK with a filled
+ * in (the balancer's address in a->peer on entry), or how it ended. */
+enum conn_exit proxyconn_run(const struct listener *l,
+                             const struct proxyconn *pc,
+                             struct conn_addrs *a);
 
 /* ---- options.c: the host's view of a listener's options ---- */
 int options_string(const plugsrv_options *o, const char *key, const char *def,

@@ -114,5 +114,6 @@ prefork_read(int notify)
         children_serve(c, msg.peer);
         log_event("accept listener=%s peer=%s pid=%ld", c->listener_name,
                   c->peer, (long)c->pid);
+        metrics_accept(c->listener_name);
     }
 }

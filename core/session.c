@@ -267,6 +267,15 @@ session_end(struct session *s)
 enum conn_exit
 session_run(const struct listener *l, int fd, const char *peer)
 {
+    struct conn_addrs a = { .via = "", .local = "" };
+
+    snprintf(a.peer, sizeof(a.peer), "%s", peer);
+    return session_serve(l, fd, &a);
+}
+
+enum conn_exit
+session_serve(const struct listener *l, int fd, const struct conn_addrs *a)
+{
     enum session_step step;
     enum conn_exit status;
     struct session s;
@@ -278,7 +287,9 @@ session_run(const struct listener *l, int fd, const char *peer)
     if (l->retimed)
         session_timeouts(fd, s.idle);
     s.conn.listener = l->conf->name;
-    snprintf(s.conn.peer, sizeof(s.conn.peer), "%s", peer);
+    memcpy(s.conn.peer, a->peer, sizeof(s.conn.peer));
+    memcpy(s.conn.via, a->via, sizeof(s.conn.via));
+    memcpy(s.conn.local, a->local, sizeof(s.conn.local));
     s.h = l->module.handler;
     host_listener = l->conf->name;
     frame_init(&s.frame, l->conf->max_line);
