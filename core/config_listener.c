@@ -14,8 +14,9 @@ static const char *const config_listener_keys[] = {
     "name",         "address",  "port",
     "module",       "options",  "max_connections",
     "idle_timeout", "max_line", "backlog",
-    "mode",         "spare",    "proxy_protocol",
-    "proxy_trusted", "proxy_timeout", NULL
+    "mode",         "spare",    "user",
+    "group",        "proxy_protocol", "proxy_trusted",
+    "proxy_timeout", NULL
 };
 
 /* ---- options ---- */
@@ -246,6 +247,32 @@ config_listener_limits(struct cfgparse *p, json_t *obj, const char *prefix,
     return 0;
 }
 
+/* Who the listener's connections run as: its own user and group, or the
+ * top-level ones. A group alone would leave handlers running as root with
+ * another gid: more likely a mistake than a wish. */
+static int
+config_listener_ident(struct cfgparse *p, json_t *obj, const char *prefix,
+                      const struct config *conf, struct listener_conf *lc)
+{
+    char key[KEYLEN];
+
+    if ((conf->user != NULL && config_strdup(p, conf->user, &lc->user) < 0) ||
+        (conf->group != NULL &&
+         config_strdup(p, conf->group, &lc->group) < 0) ||
+        config_str(p, obj, prefix, "user", &lc->user) < 0 ||
+        config_str(p, obj, prefix, "group", &lc->group) < 0)
+        return -1;
+    if (lc->group == NULL || lc->user != NULL)
+        return 0;
+    if (json_object_get(obj, "group") != NULL)
+        config_key(key, sizeof(key), prefix, "group");
+    else
+        snprintf(key, sizeof(key), "group");
+    return config_fail(p, key,
+                       "needs \"user\" too (handlers would still run as "
+                       "root)");
+}
+
 static int
 config_listener(struct cfgparse *p, json_t *obj, size_t i,
                 const struct config *conf, struct listener_conf *lc)
@@ -260,6 +287,7 @@ config_listener(struct cfgparse *p, json_t *obj, size_t i,
         config_listener_addr(p, obj, prefix, lc) < 0 ||
         config_listener_module(p, obj, prefix, conf, lc) < 0 ||
         config_listener_limits(p, obj, prefix, conf, lc) < 0 ||
+        config_listener_ident(p, obj, prefix, conf, lc) < 0 ||
         config_listener_proxy(p, obj, prefix, lc) < 0 ||
         config_listener_proxy_mode(p, prefix, lc) < 0 ||
         config_options(p, obj, prefix, &lc->options) < 0)
@@ -326,6 +354,8 @@ config_free_listener(struct listener_conf *lc)
     free(lc->address);
     free(lc->module);
     free(lc->module_path);
+    free(lc->user);
+    free(lc->group);
     config_free_options(&lc->options);
     config_free_cidrs(&lc->proxy_trusted);
 }

@@ -86,15 +86,6 @@ connproc_reset_signals(int spare)
     sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-/* A connection's process must not outlive a parent that was killed. */
-static void
-connproc_die_with_parent(pid_t parent)
-{
-    prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (getppid() != parent)
-        _exit(CONN_SHUTDOWN);
-}
-
 /* Closes every fd above 2 but the n in keep: a handler gets no listener,
  * pipe or log file of the parent's. */
 static void
@@ -196,8 +187,27 @@ connproc_init(const struct connproc_setup *cs)
     log_forked();
     connproc_conn_fd = cs->conn_fd;
     connproc_reset_signals(cs->spare);
-    connproc_die_with_parent(cs->parent);
     setpgid(0, 0);
     connproc_keep_fds(cs->keep, cs->nkeep);
-    return connproc_limits_apply();
+    if (connproc_limits_apply() == -1)
+        return -1;
+    return connproc_become(cs->as, cs->parent);
+}
+
+/*
+ * Becomes the listener's user, then ties the process to the parent's
+ * life: the kernel clears the parent-death signal when credentials
+ * change, so it is set after. SIGKILL, not SIGTERM: a parent that was
+ * killed cannot ask for a clean end, and a handler spinning in a callback
+ * would never see one.
+ */
+int
+connproc_become(const struct listener_conf *as, pid_t parent)
+{
+    if (priv_become(as) == -1)
+        return -1;
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+        _exit(CONN_SHUTDOWN);
+    return 0;
 }

@@ -181,7 +181,7 @@ parent_check(struct config *conf, char *err, size_t errlen)
     char why[ERRBUF];
 
     connproc_snapshot();
-    if (priv_check(conf, err, errlen) == -1)
+    if (priv_resolve(conf, err, errlen) == -1)
         return -1;
     if ((ls = parent_prepare(conf, NULL, 0, err, errlen)) == NULL)
         return -1;
@@ -240,7 +240,8 @@ parent_child(struct parent *s, struct listener *l, int fd, const char *peer,
 {
     int keep[3] = { fd, verdict, proxyparent_report_fd() };
     struct connproc_setup cs = { .parent = s->pid, .conn_fd = fd,
-                                 .keep = keep, .nkeep = verdict == -1 ? 1 : 3 };
+                                 .keep = keep, .nkeep = verdict == -1 ? 1 : 3,
+                                 .as = l->conf };
     struct proxyconn pc = { fd, keep[2], verdict };
     struct conn_addrs a = { .via = "", .local = "" };
     enum conn_exit rc;
@@ -411,15 +412,18 @@ static void
 parent_reload(struct parent *s)
 {
     char err[ERRBUF];
-    struct config *conf;
+    struct config *conf = NULL;
     struct listener *ls = NULL;
     struct pollfd *pfds;
     size_t i;
 
-    if (config_load(s->conf->path, &conf, err, sizeof(err)) == -1) {
+    if (config_load(s->conf->path, &conf, err, sizeof(err)) == -1 ||
+        priv_resolve(conf, err, sizeof(err)) == -1) {
         log_event("reload status=error config=%s error=\"%s\"", s->conf->path,
                   err);
         metrics_reload(0);
+        if (conf != NULL)
+            config_free(conf);
         return;
     }
     pfds = calloc(conf->nlisteners + TAIL, sizeof(*pfds));
@@ -458,6 +462,7 @@ parent_reload(struct parent *s)
     parent_pollset(s, pfds);
     malloc_trim(0);
     parent_log_listeners(s);
+    priv_log(conf);
     log_event("reload status=ok config=%s listeners=%zu", conf->path, s->nls);
     metrics_reload(1);
 }
@@ -616,7 +621,7 @@ parent_stdin(void)
     }
 }
 
-/* Binds, loads and drops privileges: everything before the first accept. */
+/* Binds and loads: everything before the first accept. */
 static int
 parent_start(struct parent *s)
 {
@@ -632,8 +637,8 @@ parent_start(struct parent *s)
         fprintf(stderr, "plugsrv: %s\n", strerror(errno));
         return EXIT_CONFIG;
     }
-    s->ls = parent_prepare(s->conf, NULL, 0, err, sizeof(err));
-    if (s->ls == NULL) {
+    if (priv_resolve(s->conf, err, sizeof(err)) == -1 ||
+        (s->ls = parent_prepare(s->conf, NULL, 0, err, sizeof(err))) == NULL) {
         fprintf(stderr, "plugsrv: %s\n", err);
         return EXIT_CONFIG;
     }
@@ -647,14 +652,11 @@ parent_start(struct parent *s)
         return EXIT_CONFIG;
     }
     parent_pollset(s, pfds);
-    if (priv_drop(s->conf, err, sizeof(err)) == -1) {
-        fprintf(stderr, "plugsrv: %s\n", err);
-        return EXIT_CONFIG;
-    }
     parent_stdin();
     s->reserve = open("/dev/null", O_RDONLY | O_CLOEXEC);
     malloc_trim(0); /* every page the parent keeps, fork copies */
     parent_log_listeners(s);
+    priv_log(s->conf);
     log_event("ready listeners=%zu config=%s", s->nls, s->conf->path);
     return 0;
 }

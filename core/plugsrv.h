@@ -5,7 +5,8 @@
  *   shared       log, clock, addr, config (parsed by the parent and -t),
  *                module and prefork (both sides of a load or a spare)
  *   parent       parent.c (the loop), children.c (its table of children),
- *                listen.c, probe.c, priv.c's check
+ *                listen.c, probe.c, priv.c (names into ids; the
+ *                connection's process drops with priv_become)
  *   connection   connproc.c (a fork made into a connection's process),
  *                session.c, host.c, options.c, frame.c, watchdog.c
  *
@@ -166,6 +167,9 @@ struct listener_conf {
     int backlog;
     enum listener_mode mode;
     int spare; /* prefork: children waiting ready */
+    char *user, *group; /* its own or the top level's; NULL: none */
+    uid_t uid;          /* user and group as ids, from priv_resolve() */
+    gid_t gid;
     int proxy; /* enum proxy_versions: a PROXY header comes first */
     int proxy_timeout;               /* seconds for the whole header */
     struct cidr_list proxy_trusted;  /* who may send one */
@@ -289,9 +293,13 @@ void children_signal_spares(const struct listener *l, int sig);
 void children_relink(struct listener *ls, size_t n);
 void children_free(void);
 
-/* ---- priv.c: dropping root for good ---- */
-int priv_check(const struct config *conf, char *err, size_t errlen);
-int priv_drop(const struct config *conf, char *err, size_t errlen);
+/* ---- priv.c: who connections run as (the parent keeps its identity) ---- */
+/* Every listener's user and group into ids; -1 with "file: key: why". */
+int priv_resolve(struct config *conf, char *err, size_t errlen);
+void priv_log(const struct config *conf);
+/* In a connection's process: become the listener's user for good; -1 if
+ * any step failed. */
+int priv_become(const struct listener_conf *lc);
 
 /* ---- proxyparent.c: admitting the clients PROXY headers name ---- */
 /* What a connection's process reports once it has read the header. */
@@ -349,6 +357,9 @@ struct connproc_setup {
     int conn_fd;    /* the connection, if there is one yet, else -1 */
     const int *keep; /* fds above 2 to keep open; all others are closed */
     int nkeep;
+    /* Whose user to become; NULL: stay (a probe becomes it later, once
+     * the module is loaded). */
+    const struct listener_conf *as;
 };
 
 extern volatile sig_atomic_t connproc_stop, connproc_retire, connproc_conn_fd,
@@ -356,6 +367,9 @@ extern volatile sig_atomic_t connproc_stop, connproc_retire, connproc_conn_fd,
 /* In the new process: everything before its first byte; -1 if a limit
  * could not be applied (exit CONN_SETUP). */
 int connproc_init(const struct connproc_setup *cs);
+/* Its user, then its tie to the parent's life (connproc_init does both;
+ * a probe calls it once its module is loaded). -1 if the drop failed. */
+int connproc_become(const struct listener_conf *as, pid_t parent);
 /* In the parent, once: which signal dispositions a child must reset. */
 void connproc_snapshot(void);
 /* In the parent, per config: the limits children will apply. */

@@ -27,7 +27,7 @@ prefork_child(const struct listener *l, int notify, pid_t parent)
     socklen_t len;
     int fds[2] = { l->fd, notify };
     struct connproc_setup cs = { .parent = parent, .spare = 1, .conn_fd = -1,
-                                 .keep = fds, .nkeep = 2 };
+                                 .keep = fds, .nkeep = 2, .as = l->conf };
     int fd;
 
     if (connproc_init(&cs) == -1)

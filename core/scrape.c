@@ -8,7 +8,6 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,21 +61,21 @@ scrape_rss(pid_t pid)
     return pages < 0 ? -1 : pages * sysconf(_SC_PAGESIZE);
 }
 
-/* Root is given up for the configured user, or nobody. */
+/* Who the scrape runs as: root is given up for the top-level user, or
+ * for nobody (connproc_init does it, as for a connection). */
 static int
-scrape_drop(const struct config *conf)
+scrape_identity(const struct config *conf, struct listener_conf *as)
 {
-    const char *user = conf->user ? conf->user : "nobody";
     struct passwd *pw;
 
+    memset(as, 0, sizeof(*as));
     if (geteuid() != 0)
         return 0;
-    if ((pw = getpwnam(user)) == NULL)
+    as->user = conf->user ? conf->user : "nobody";
+    if ((pw = getpwnam(as->user)) == NULL)
         return -1;
-    if (setgroups(1, &pw->pw_gid) == -1 ||
-        setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
-        setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1)
-        return -1;
+    as->uid = pw->pw_uid;
+    as->gid = pw->pw_gid;
     return 0;
 }
 
@@ -324,12 +323,13 @@ scrape_run(const struct config *conf, const struct listener *ls, size_t n,
 {
     struct scrape_proc p = { .fds = scrape_fds(),
                              .rss = scrape_rss(getppid()) };
+    struct listener_conf as;
     struct connproc_setup cs = {
-        .parent = getppid(), .conn_fd = fd, .keep = &fd, .nkeep = 1
+        .parent = getppid(), .conn_fd = fd, .keep = &fd, .nkeep = 1, .as = &as
     };
     struct timeval tv = { .tv_sec = SCRAPE_SECONDS, .tv_usec = 0 };
 
-    if (connproc_init(&cs) == -1 || scrape_drop(conf) == -1)
+    if (scrape_identity(conf, &as) == -1 || connproc_init(&cs) == -1)
         _exit(CONN_SETUP);
     alarm(SCRAPE_SECONDS); /* the whole scrape, whatever the scraper does */
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
