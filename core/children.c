@@ -132,6 +132,12 @@ children_find(pid_t pid)
     return NULL;
 }
 
+struct child *
+children_at(size_t i)
+{
+    return &children[i];
+}
+
 size_t
 children_count(void)
 {
@@ -170,6 +176,10 @@ children_reason(const struct child *c, int status)
     };
     int code;
 
+    if (c != NULL && c->refused)
+        return "refused";
+    if (c != NULL && c->termed != 0) /* lifetime.c ended it */
+        return "max-duration";
     if (WIFSIGNALED(status)) {
         if (WTERMSIG(status) == SIGXCPU)
             return "cpu-limit";
@@ -184,16 +194,13 @@ children_reason(const struct child *c, int status)
 }
 
 /* A PROXY listener's process that ended before it was accepted: a bad or
- * late header is the balancer's connection refused; one the parent
- * refused was logged then. 1 if that was it. */
+ * late header is the balancer's connection refused. 1 if that was it. */
 static int
 children_log_proxy(const struct child *c, const struct exit_rec *e)
 {
     const char *why;
 
-    if (c->refused)
-        return 1;
-    if (!WIFEXITED(e->status))
+    if (c->refused || !WIFEXITED(e->status))
         return 0;
     switch (WEXITSTATUS(e->status)) {
     case CONN_PROXY_BAD:
@@ -202,13 +209,13 @@ children_log_proxy(const struct child *c, const struct exit_rec *e)
     case CONN_PROXY_TIMEOUT:
         why = "proxy-timeout";
         break;
-    case CONN_REFUSED:
-        return 1;
     default:
         return 0;
     }
     log_event("refuse listener=%s peer=%s reason=%s pid=%ld",
               c->listener_name, c->peer, why, (long)e->pid);
+    if (c->listener != NULL)
+        stats_refused(&c->listener->stats, why);
     metrics_refuse(c->listener_name, why);
     return 1;
 }
@@ -217,6 +224,7 @@ static void
 children_log_exit(const struct child *c, const struct exit_rec *e)
 {
     char how[64];
+    const char *reason = children_reason(c, e->status);
     long long ms = 0;
 
     if (WIFSIGNALED(e->status))
@@ -225,28 +233,30 @@ children_log_exit(const struct child *c, const struct exit_rec *e)
     else
         snprintf(how, sizeof(how), "status=%d", WEXITSTATUS(e->status));
     if (c == NULL) {
-        log_event("exit pid=%ld %s reason=%s", (long)e->pid, how,
-                  children_reason(NULL, e->status));
+        log_event("exit pid=%ld %s reason=%s", (long)e->pid, how, reason);
         return;
     }
     ms = e->when - c->start;
     if (children_log_proxy(c, e))
         return;
+    if (c->listener != NULL && c->state == CHILD_SERVING)
+        stats_exited(&c->listener->stats, reason);
     if (c->state == CHILD_SERVING)
-        metrics_exit(c->listener_name, children_reason(c, e->status), ms);
+        metrics_exit(c->listener_name, reason, ms);
     log_event(
         "exit listener=%s peer=%s%s%s pid=%ld %s reason=%s duration_ms=%lld%s",
         c->listener_name, c->peer[0] ? c->peer : "-",
-        c->via[0] ? " via=" : "", c->via, (long)e->pid, how,
-        children_reason(c, e->status), ms,
+        c->via[0] ? " via=" : "", c->via, (long)e->pid, how, reason, ms,
         c->state == CHILD_SPARE ? " spare=1" : "");
 }
 
 static void
 children_forget(struct child *c)
 {
-    if (c->state == CHILD_SERVING)
+    if (c->state == CHILD_SERVING) {
         nserving--;
+        sources_release(c->ref.source); /* admit.c counted it */
+    }
     if (c->verdict != -1)
         close(c->verdict);
     if (c->listener != NULL) {

@@ -19,6 +19,13 @@
 #define DEF_BACKLOG          511
 #define DEF_MODE             MODE_FORK
 #define DEF_SPARE            4
+/* One source (an IPv4 address, an IPv6 /64) may hold a quarter of the
+ * default max_connections: four hosts are needed to fill the server, and a
+ * client of 32 concurrent connections keeps room for the moment between
+ * its close and the parent's reaping (README, "Per-source limits"). */
+#define DEF_MAX_PER_SOURCE   64
+#define DEF_SOURCE_PREFIX_V4 32
+#define DEF_SOURCE_PREFIX_V6 64
 /* A connection's process: enough for any honest handler, little enough
  * that a runaway one cannot take the machine (0 = unlimited/inherit). */
 #define DEF_RLIMIT_CPU    300         /* seconds of CPU */
@@ -37,6 +44,8 @@
 #define MAX_SPARE            10000
 #define MAX_RLIMIT           (1LL << 50)
 #define MAX_NAME             63 /* struct child keeps 64 bytes */
+#define MAX_ACL              1024 /* entries of "allow" or "deny" */
+#define MAX_RATE             1000000
 
 #define KEYLEN 256 /* "listeners[1023].options.KEY" */
 
@@ -74,9 +83,8 @@ int config_int(struct cfgparse *p, json_t *obj, const char *prefix,
                const char *name, long long lo, long long hi, long long *val);
 
 /* ---- config_proxy.c ---- */
-int config_cidrs(struct cfgparse *p, json_t *obj, const char *prefix,
-                 const char *name, struct cidr_list *l);
-void config_free_cidrs(struct cidr_list *l);
+int config_acl(struct cfgparse *p, json_t *obj, const char *prefix,
+               const char *name, struct acl *list);
 int config_listener_proxy(struct cfgparse *p, json_t *obj, const char *prefix,
                           struct listener_conf *lc);
 int config_listener_proxy_mode(struct cfgparse *p, const char *prefix,
@@ -87,5 +95,15 @@ void config_free_metrics(struct metrics_conf *m);
 /* ---- config_listener.c ---- */
 int config_listeners(struct cfgparse *p, json_t *root, struct config *conf);
 void config_free_listener(struct listener_conf *lc);
+
+/* ---- config_access.c ---- */
+int config_access_top(struct cfgparse *p, json_t *root,
+                      struct access_conf *ac);
+int config_access_listener(struct cfgparse *p, json_t *obj,
+                           const char *prefix, const struct access_conf *def,
+                           struct access_conf *ac);
+int config_access_socket(struct cfgparse *p, json_t *obj, const char *prefix,
+                         struct listener_conf *lc);
+void config_access_free(struct access_conf *ac);
 
 #endif /* PLUGSRV_CONFIG_INT_H */

@@ -16,7 +16,10 @@ static const char *const config_listener_keys[] = {
     "idle_timeout", "max_line", "backlog",
     "mode",         "spare",    "user",
     "group",        "proxy_protocol", "proxy_trusted",
-    "proxy_timeout", NULL
+    "proxy_timeout",
+    /* config_access.c */
+    "allow", "deny", "max_per_source", "rate_per_source", "source_prefix_v4",
+    "source_prefix_v6", "max_duration", "reuseport", "ipv6_only", NULL
 };
 
 /* ---- options ---- */
@@ -290,7 +293,10 @@ config_listener(struct cfgparse *p, json_t *obj, size_t i,
         config_listener_ident(p, obj, prefix, conf, lc) < 0 ||
         config_listener_proxy(p, obj, prefix, lc) < 0 ||
         config_listener_proxy_mode(p, prefix, lc) < 0 ||
-        config_options(p, obj, prefix, &lc->options) < 0)
+        config_options(p, obj, prefix, &lc->options) < 0 ||
+        config_access_listener(p, obj, prefix, &conf->access, &lc->access) <
+            0 ||
+        config_access_socket(p, obj, prefix, lc) < 0)
         return -1;
     return 0;
 }
@@ -357,5 +363,6 @@ config_free_listener(struct listener_conf *lc)
     free(lc->user);
     free(lc->group);
     config_free_options(&lc->options);
-    config_free_cidrs(&lc->proxy_trusted);
+    config_access_free(&lc->access);
+    acl_free(&lc->proxy_trusted);
 }

@@ -12,52 +12,10 @@
 
 #define DEF_PROXY_TIMEOUT 5
 #define MAX_PROXY_TIMEOUT 3600
-#define MAX_CIDRS         4096
 
 static const char *const config_metrics_keys[] = { "address", "port", "allow",
                                                    NULL };
 static const char *const config_loopback[] = { "127.0.0.0/8", "::1", NULL };
-
-/* An array of addresses and CIDR blocks at prefix+name into *l. */
-int
-config_cidrs(struct cfgparse *p, json_t *obj, const char *prefix,
-             const char *name, struct cidr_list *l)
-{
-    json_t *arr = json_object_get(obj, name);
-    char key[KEYLEN], why[128];
-    size_t i;
-
-    config_key(key, sizeof(key), prefix, name);
-    if (!json_is_array(arr) || json_array_size(arr) > MAX_CIDRS)
-        return config_fail(p, key,
-                           "must be an array of at most %d addresses or "
-                           "CIDR blocks",
-                           MAX_CIDRS);
-    l->items = calloc(json_array_size(arr) + 1, sizeof(*l->items));
-    if (l->items == NULL)
-        return config_fail(p, NULL, "out of memory");
-    for (i = 0; i < json_array_size(arr); i++) {
-        json_t *v = json_array_get(arr, i);
-
-        snprintf(key, sizeof(key), "%s%s[%zu]", prefix, name, i);
-        if (!json_is_string(v))
-            return config_fail(p, key, "must be a string");
-        if (cidr_parse(json_string_value(v), &l->items[i], why, sizeof(why)) ==
-            -1)
-            return config_fail(p, key, "\"%.64s\": %s", json_string_value(v),
-                               why);
-        l->count++;
-    }
-    return 0;
-}
-
-void
-config_free_cidrs(struct cidr_list *l)
-{
-    free(l->items);
-    l->items = NULL;
-    l->count = 0;
-}
 
 static int
 config_proxy_version(struct cfgparse *p, json_t *v, const char *key,
@@ -97,8 +55,8 @@ config_listener_proxy(struct cfgparse *p, json_t *obj, const char *prefix,
         config_key(key, sizeof(key), prefix, "proxy_trusted");
         if (lc->proxy == PROXY_OFF)
             return config_fail(p, key, "needs \"proxy_protocol\"");
-        return config_cidrs(p, obj, prefix, "proxy_trusted",
-                            &lc->proxy_trusted);
+        return config_acl(p, obj, prefix, "proxy_trusted",
+                          &lc->proxy_trusted);
     }
     if (lc->proxy != PROXY_OFF)
         return config_fail(p, key,
@@ -122,17 +80,17 @@ config_listener_proxy_mode(struct cfgparse *p, const char *prefix,
 }
 
 static int
-config_metrics_default_allow(struct cfgparse *p, struct cidr_list *l)
+config_metrics_default_allow(struct cfgparse *p, struct acl *l)
 {
-    char why[128];
+    char why[ERRBUF];
     size_t i;
 
-    l->items = calloc(2, sizeof(*l->items));
-    if (l->items == NULL)
+    l->set = 1;
+    l->nets = calloc(2, sizeof(*l->nets));
+    if (l->nets == NULL)
         return config_fail(p, NULL, "out of memory");
     for (i = 0; config_loopback[i] != NULL; i++)
-        cidr_parse(config_loopback[i], &l->items[l->count++], why,
-                   sizeof(why));
+        acl_parse(config_loopback[i], &l->nets[l->n++], why, sizeof(why));
     return 0;
 }
 
@@ -159,7 +117,7 @@ config_metrics(struct cfgparse *p, json_t *root, struct metrics_conf *m)
                            "\"%.64s\" is not a numeric IPv4 or IPv6 address",
                            m->address);
     if (json_object_get(obj, "allow") != NULL)
-        return config_cidrs(p, obj, "metrics.", "allow", &m->allow);
+        return config_acl(p, obj, "metrics.", "allow", &m->allow);
     return config_metrics_default_allow(p, &m->allow);
 }
 
@@ -167,5 +125,5 @@ void
 config_free_metrics(struct metrics_conf *m)
 {
     free(m->address);
-    config_free_cidrs(&m->allow);
+    acl_free(&m->allow);
 }

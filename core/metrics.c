@@ -235,6 +235,7 @@ metrics_serve(const struct config *conf, const struct listener *ls, size_t n)
     socklen_t len = sizeof(ss);
     char peer[ADDRSTRLEN];
     struct metrics_state *snap;
+    struct acl_addr who;
     int fd, slot;
     pid_t pid;
 
@@ -246,7 +247,8 @@ metrics_serve(const struct config *conf, const struct listener *ls, size_t n)
     if (fd == -1)
         return;
     addr_format((struct sockaddr *)&ss, peer, sizeof(peer));
-    if (!cidr_match(&conf->metrics.allow, (struct sockaddr *)&ss)) {
+    if (acl_from_sockaddr((struct sockaddr *)&ss, &who) == -1 ||
+        !acl_match(&conf->metrics.allow, &who)) {
         log_event("refuse listener=metrics peer=%s reason=acl", peer);
         close(fd);
         return;

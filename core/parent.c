@@ -64,6 +64,7 @@ parent_discard(struct listener *ls, size_t n)
     for (i = 0; ls != NULL && i < n; i++) {
         listen_close(&ls[i]);
         module_close(&ls[i].module);
+        admit_close(&ls[i]);
     }
     free(ls);
 }
@@ -123,8 +124,15 @@ parent_prepare_one(struct listener *l, size_t i, const struct config *conf,
                  why);
         return -1;
     }
+    if (admit_open(l, conf) == -1) {
+        snprintf(err, errlen, "%s: listeners[%zu]: out of memory", conf->path,
+                 i);
+        return -1;
+    }
     if ((rc = parent_adopt(l, old, nold)) == 1)
         rc = listen_open(l, why, sizeof(why));
+    else if (rc == 0 && listen_changed(l, why, sizeof(why)))
+        rc = -1;
     else if (rc == -1)
         snprintf(why, sizeof(why), "%s: %s", l->addr, strerror(errno));
     if (rc == -1) {
@@ -259,33 +267,23 @@ parent_child(struct parent *s, struct listener *l, int fd, const char *peer,
 }
 
 static void
-parent_refuse(const struct listener *l, const char *peer, const char *reason)
-{
-    log_event("refuse listener=%s peer=%s reason=%s", l->conf->name, peer,
-              reason);
-    metrics_refuse(l->conf->name, reason);
-}
-
-static const char *
-parent_over_limit(const struct parent *s, const struct listener *l)
-{
-    if (children_serving() >= (size_t)s->conf->max_connections)
-        return "max_connections";
-    if (l->conf->max_connections > 0 && l->active >= l->conf->max_connections)
-        return "listener_max_connections";
-    return NULL;
-}
-
-static void
-parent_fork(struct parent *s, struct listener *l, int fd, const char *peer)
+parent_fork(struct parent *s, struct listener *l, int fd,
+            const struct sockaddr *sa, const char *peer)
 {
     int verdict[2] = { -1, -1 };
-    const char *limit;
+    struct admit_ref ref;
+    const char *refused;
     struct child *c;
     pid_t pid;
 
-    if ((limit = parent_over_limit(s, l)) != NULL) {
-        parent_refuse(l, peer, limit);
+    /* Behind a balancer, who the client is is known once its process has
+     * read the header (proxyparent.c); only the room is checked now. */
+    if (l->conf->proxy != PROXY_OFF)
+        refused = admit_capacity(l, &ref);
+    else
+        refused = admit_peer(l, sa, &ref);
+    if (refused != NULL) {
+        admit_refuse(l, peer, refused);
         close(fd);
         return;
     }
@@ -299,6 +297,7 @@ parent_fork(struct parent *s, struct listener *l, int fd, const char *peer)
     }
     if ((pid = fork()) == -1) {
         log_warn("error what=fork listener=%s peer=%s", l->conf->name, peer);
+        sources_release(ref.source);
         close(fd);
         if (verdict[0] != -1) {
             close(verdict[0]);
@@ -315,15 +314,19 @@ parent_fork(struct parent *s, struct listener *l, int fd, const char *peer)
     if ((c = children_add(pid, l, CHILD_SERVING)) == NULL) {
         /* Untracked, it could not be counted or logged: end it. */
         log_warn("error what=table listener=%s peer=%s", l->conf->name, peer);
+        sources_release(ref.source);
         kill(pid, SIGKILL);
         if (verdict[1] != -1)
             close(verdict[1]);
         return;
     }
     snprintf(c->peer, sizeof(c->peer), "%s", peer);
+    c->ref = ref;
     c->verdict = verdict[1];
     if (c->verdict != -1)
         return; /* accepted, or not, once its header is read */
+    lifetime_arm(c, l);
+    stats_accepted(&l->stats);
     log_event("accept listener=%s peer=%s pid=%ld", l->conf->name, peer,
               (long)pid);
     metrics_accept(l->conf->name);
@@ -348,7 +351,7 @@ parent_shed(struct parent *s, struct listener *l)
     fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
     if (fd != -1) {
         addr_format((struct sockaddr *)&ss, peer, sizeof(peer));
-        parent_refuse(l, peer, "no_fds");
+        admit_refuse(l, peer, stats_refusals[STATS_NO_FDS]);
         close(fd);
     }
     s->reserve = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -398,11 +401,11 @@ parent_accept(struct parent *s, struct listener *l)
         addr_format((struct sockaddr *)&ss, peer, sizeof(peer));
         if (l->conf->proxy != PROXY_OFF &&
             !proxyparent_trusted(l, (struct sockaddr *)&ss)) {
-            parent_refuse(l, peer, "proxy-untrusted");
+            admit_refuse(l, peer, "proxy-untrusted");
             close(fd);
             continue;
         }
-        parent_fork(s, l, fd, peer);
+        parent_fork(s, l, fd, (struct sockaddr *)&ss, peer);
     }
 }
 
@@ -449,11 +452,15 @@ parent_reload(struct parent *s)
     for (i = 0; i < s->nls; i++)
         children_signal_spares(&s->ls[i], SIGUSR2);
     for (i = 0; i < conf->nlisteners; i++) {
-        if (ls[i].from != NULL)
+        if (ls[i].from != NULL) {
             ls[i].from->fd = -1; /* now the new listener's */
+            ls[i].stats = ls[i].from->stats;
+        }
         ls[i].from = NULL;
     }
     children_relink(ls, conf->nlisteners);
+    admit_relink();
+    admit_configure(conf, ls, conf->nlisteners);
     parent_discard(s->ls, s->nls);
     config_free(s->conf);
     s->conf = conf;
@@ -504,9 +511,8 @@ parent_wait(struct parent *s)
     } else if (s->retry) {
         ms = PAUSE_MS;
     }
-    if (ms > 0) {
+    if ((ms = lifetime_timeout(ms)) > 0) /* max_duration deadlines */
         tsp = clock_wait(ms, &ts);
-    }
     if (ppoll(p, n, tsp, &s->waitmask) > 0)
         parent_deliver(s);
 }
@@ -523,6 +529,7 @@ parent_tick(struct parent *s)
     children_collect();
     if (s->pfds[s->npfds - TAIL + TAIL_METRICS].revents & POLLIN)
         metrics_serve(s->conf, s->ls, s->nls);
+    lifetime_tick(clock_ms());
     if (parent_hup) {
         parent_hup = 0;
         parent_reload(s);
@@ -643,6 +650,7 @@ parent_start(struct parent *s)
         return EXIT_CONFIG;
     }
     s->nls = s->conf->nlisteners;
+    admit_configure(s->conf, s->ls, s->nls);
     if (metrics_open(&s->conf->metrics, err, sizeof(err)) == -1) {
         fprintf(stderr, "plugsrv: %s: %s\n", s->conf->path, err);
         return EXIT_CONFIG;

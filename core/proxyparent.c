@@ -51,17 +51,10 @@ proxyparent_report_fd(void)
 int
 proxyparent_trusted(const struct listener *l, const struct sockaddr *sa)
 {
-    return cidr_match(&l->conf->proxy_trusted, sa);
-}
+    struct acl_addr a;
 
-/* The checks the parent makes of a client that connects directly, made of
- * the client the header named: NULL, or why it is refused. */
-static const char *
-proxyparent_admit(struct child *c, const struct sockaddr *sa)
-{
-    (void)c;
-    (void)sa;
-    return NULL;
+    return acl_from_sockaddr(sa, &a) == 0 &&
+           acl_match(&l->conf->proxy_trusted, &a);
 }
 
 static void
@@ -74,25 +67,34 @@ proxyparent_answer(struct child *c, char verdict)
     c->verdict = -1;
 }
 
+/* The rules the parent applies to a client that connects directly,
+ * applied to the one the header named (admit.c). A listener a reload
+ * removed has no rules left: its connection is served. */
 static void
 proxyparent_decide(struct child *c, const struct proxy_report *r)
 {
-    char peer[ADDRSTRLEN];
-    const char *why;
+    char peer[ADDRSTRLEN], who[2 * ADDRSTRLEN + 8];
+    struct listener *l = c->listener;
+    const char *why = NULL;
 
     addr_format((const struct sockaddr *)&r->src, peer, sizeof(peer));
     if (!r->local) {
         memcpy(c->via, c->peer, sizeof(c->via));
         memcpy(c->peer, peer, sizeof(c->peer));
     }
-    if ((why = proxyparent_admit(c, (const struct sockaddr *)&r->src)) !=
-        NULL) {
-        log_event("refuse listener=%s peer=%s%s%s reason=%s", c->listener_name,
-                  c->peer, c->via[0] ? " via=" : "", c->via, why);
-        metrics_refuse(c->listener_name, why);
+    if (l != NULL)
+        why = admit_client(l, (const struct sockaddr *)&r->src, &c->ref);
+    if (why != NULL) {
+        snprintf(who, sizeof(who), "%s%s%s", c->peer,
+                 c->via[0] ? " via=" : "", c->via);
+        admit_refuse(l, who, why);
         c->refused = 1;
         proxyparent_answer(c, PROXY_VERDICT_NO);
         return;
+    }
+    if (l != NULL) {
+        lifetime_arm(c, l);
+        stats_accepted(&l->stats);
     }
     log_event("accept listener=%s peer=%s%s%s pid=%ld", c->listener_name,
               c->peer, c->via[0] ? " via=" : "", c->via, (long)c->pid);
