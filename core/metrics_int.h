@@ -16,7 +16,7 @@
 #define METRICS_BUCKETS 12
 
 struct metrics_count {
-    char reason[24];
+    char reason[32]; /* "listener_max_connections" and its NUL fit */
     unsigned long long n;
 };
 
