@@ -114,6 +114,14 @@ config_listener_addr(struct cfgparse *p, json_t *obj, const char *prefix,
                            "IPv6 address",
                            lc->address);
     }
+    if (addr_v4mapped(&lc->sa)) {
+        config_key(key, sizeof(key), prefix, "address");
+        return config_fail(p, key,
+                           "\"%.64s\" is an IPv4-mapped IPv6 address, "
+                           "which an IPv6 listener cannot bind: write the "
+                           "IPv4 address itself",
+                           lc->address);
+    }
     return 0;
 }
 
@@ -301,26 +309,43 @@ config_listener(struct cfgparse *p, json_t *obj, size_t i,
     return 0;
 }
 
-/* Two listeners on one address and port would fail at bind time with a
- * vaguer message; say which two here. */
+/* A listener's address as the config wrote it: "[::1]:80". */
+static void
+config_addr_text(const struct listener_conf *lc, char *buf, size_t len)
+{
+    int v6 = lc->sa.ss_family == AF_INET6;
+
+    snprintf(buf, len, "%s%.64s%s:%d", v6 ? "[" : "", lc->address,
+             v6 ? "]" : "", lc->port);
+}
+
+/* Two listeners on one socket, or a wildcard and an address of its family
+ * on one port, would fail at bind time with a vaguer message; say which
+ * two here. */
 static int
 config_duplicates(struct cfgparse *p, const struct config *conf)
 {
-    char key[KEYLEN];
+    const struct listener_conf *a, *b;
+    char key[KEYLEN], as[ADDRSTRLEN + 16], bs[ADDRSTRLEN + 16];
     size_t i, j;
 
     for (i = 1; i < conf->nlisteners; i++) {
         for (j = 0; j < i; j++) {
-            if (!listen_same(&conf->listeners[i], &conf->listeners[j]))
+            a = &conf->listeners[i];
+            b = &conf->listeners[j];
+            if (!addr_overlap(&a->sa, &b->sa))
                 continue;
+            config_addr_text(a, as, sizeof(as));
+            config_addr_text(b, bs, sizeof(bs));
             snprintf(key, sizeof(key), "listeners[%zu]", i);
+            if (listen_same(a, b))
+                return config_fail(p, key, "duplicate of listeners[%zu] (%s)",
+                                   j, as);
             return config_fail(p, key,
-                               "duplicate of listeners[%zu] "
-                               "(%s%.64s%s:%d)",
-                               j, conf->listeners[i].sa.ss_family == AF_INET6 ? "[" : "",
-                               conf->listeners[i].address,
-                               conf->listeners[i].sa.ss_family == AF_INET6 ? "]" : "",
-                               conf->listeners[i].port);
+                               "%s overlaps listeners[%zu] (%s): a "
+                               "wildcard address takes its port on every "
+                               "address",
+                               as, j, bs);
         }
     }
     return 0;

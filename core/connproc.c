@@ -17,8 +17,8 @@
 
 #include "plugsrv.h"
 
-volatile sig_atomic_t connproc_stop;         /* SIGTERM: finish and exit */
-volatile sig_atomic_t connproc_retire;       /* SIGUSR2: a prefork spare retires */
+volatile sig_atomic_t connproc_stop;   /* SIGTERM: finish and exit */
+volatile sig_atomic_t connproc_retire; /* SIGUSR2: a prefork spare retires */
 volatile sig_atomic_t connproc_conn_fd = -1; /* the connection, once there */
 volatile sig_atomic_t connproc_accepting;    /* a spare waits in accept() */
 
@@ -135,7 +135,8 @@ connproc_limit_prepare(int i, long long value)
     /* Only ever lower: a limit plugsrv was started under stays. */
     if (cur.rlim_max != RLIM_INFINITY && (rlim_t)value >= cur.rlim_max)
         return;
-    connproc_limits[i].rl.rlim_cur = connproc_limits[i].rl.rlim_max = (rlim_t)value;
+    connproc_limits[i].rl.rlim_cur = connproc_limits[i].rl.rlim_max =
+        (rlim_t)value;
     /* At the soft CPU limit the kernel sends SIGXCPU, at the hard one
      * SIGKILL: a second apart, the log can say "cpu-limit". */
     if (connproc_limits[i].resource == RLIMIT_CPU &&
@@ -167,8 +168,8 @@ connproc_limits_apply(void)
     int i;
 
     for (i = 0; i < 3; i++) {
-        if (connproc_limits[i].set &&
-            setrlimit(connproc_limits[i].resource, &connproc_limits[i].rl) == -1)
+        if (connproc_limits[i].set && setrlimit(connproc_limits[i].resource,
+                                                &connproc_limits[i].rl) == -1)
             return -1;
     }
     return 0;
@@ -188,6 +189,7 @@ connproc_init(const struct connproc_setup *cs)
     connproc_conn_fd = cs->conn_fd;
     connproc_reset_signals(cs->spare);
     setpgid(0, 0);
+    reaper_init();
     connproc_keep_fds(cs->keep, cs->nkeep);
     if (connproc_limits_apply() == -1)
         return -1;
@@ -210,4 +212,11 @@ connproc_become(const struct listener_conf *as, pid_t parent)
     if (getppid() != parent)
         _exit(CONN_SHUTDOWN);
     return 0;
+}
+
+void
+connproc_exit(int status)
+{
+    reaper_end_descendants();
+    _exit(status);
 }

@@ -32,25 +32,46 @@ struct parent {
     size_t nls;
     struct pollfd *pfds; /* fork-mode listeners, then the TAIL */
     size_t npfds;
-    int notify[2];          /* prefork spares report their connection */
-    int reserve;            /* an fd to give back when out of fds */
-    long long paused;       /* clock_ms() when accepting resumes */
-    int retry;              /* a prefork refill failed */
-    int prefork;            /* a listener was ever in prefork mode */
+    int notify[2];    /* prefork spares report their connection */
+    int reserve;      /* an fd to give back when out of fds */
+    long long paused; /* clock_ms() when accepting resumes */
+    int retry;        /* a prefork refill failed */
+    int prefork;      /* a listener was ever in prefork mode */
     pid_t pid;
     sigset_t waitmask; /* the mask inside ppoll(): ours let through */
 };
 
 static volatile sig_atomic_t parent_term, parent_termsig, parent_hup;
+/* Signals with no job of their own that arrived: logged, then forgotten. */
+static volatile sig_atomic_t parent_idle[_NSIG], parent_idle_any;
 
 static void
 parent_on_signal(int sig)
 {
     if (sig == SIGHUP) {
         parent_hup = 1;
-    } else {
+    } else if (sig == SIGTERM || sig == SIGINT || sig == SIGQUIT) {
         parent_term++;
         parent_termsig = sig;
+    } else {
+        parent_idle[sig] = 1;
+        parent_idle_any = 1;
+    }
+}
+
+/* Says which idle signals came: none of them may end the parent without
+ * its stop line, or do anything an admin did not ask for. */
+static void
+parent_log_idle(void)
+{
+    int sig;
+
+    parent_idle_any = 0;
+    for (sig = 1; sig < _NSIG; sig++) {
+        if (!parent_idle[sig])
+            continue;
+        parent_idle[sig] = 0;
+        log_event("signal name=%s action=ignored", log_signame(sig));
     }
 }
 
@@ -113,7 +134,8 @@ parent_unadopt(struct listener *ls, size_t n)
 
 static int
 parent_prepare_one(struct listener *l, size_t i, const struct config *conf,
-                   struct listener *old, size_t nold, char *err, size_t errlen)
+                   struct listener *old, size_t nold, int bind, char *err,
+                   size_t errlen)
 {
     char why[ERRBUF];
     int rc;
@@ -129,6 +151,8 @@ parent_prepare_one(struct listener *l, size_t i, const struct config *conf,
                  i);
         return -1;
     }
+    if (!bind)
+        return 0;
     if ((rc = parent_adopt(l, old, nold)) == 1)
         rc = listen_open(l, why, sizeof(why));
     else if (rc == 0 && listen_changed(l, why, sizeof(why)))
@@ -149,7 +173,7 @@ parent_prepare_one(struct listener *l, size_t i, const struct config *conf,
  */
 static struct listener *
 parent_prepare(const struct config *conf, struct listener *old, size_t nold,
-               char *err, size_t errlen)
+               int bind, char *err, size_t errlen)
 {
     struct listener *ls;
     char why[ERRBUF];
@@ -173,7 +197,8 @@ parent_prepare(const struct config *conf, struct listener *old, size_t nold,
         return NULL;
     }
     for (i = 0; i < conf->nlisteners; i++) {
-        if (parent_prepare_one(&ls[i], i, conf, old, nold, err, errlen) == 0)
+        if (parent_prepare_one(&ls[i], i, conf, old, nold, bind, err,
+                               errlen) == 0)
             continue;
         parent_unadopt(ls, conf->nlisteners);
         parent_discard(ls, conf->nlisteners);
@@ -183,18 +208,21 @@ parent_prepare(const struct config *conf, struct listener *old, size_t nold,
 }
 
 int
-parent_check(struct config *conf, char *err, size_t errlen)
+parent_check(struct config *conf, int bind, char *err, size_t errlen)
 {
     struct listener *ls;
     char why[ERRBUF];
 
     connproc_snapshot();
-    if (priv_resolve(conf, err, errlen) == -1)
-        return -1;
-    if ((ls = parent_prepare(conf, NULL, 0, err, errlen)) == NULL)
+    reaper_init(); /* what a probe's init() leaves behind comes to us */
+    ls = NULL;
+    if (priv_resolve(conf, err, errlen) == 0)
+        ls = parent_prepare(conf, NULL, 0, bind, err, errlen);
+    reaper_end_descendants();
+    if (ls == NULL)
         return -1;
     parent_discard(ls, conf->nlisteners);
-    if (metrics_open(&conf->metrics, why, sizeof(why)) == -1) {
+    if (bind && metrics_open(&conf->metrics, why, sizeof(why)) == -1) {
         snprintf(err, errlen, "%s: %s", conf->path, why);
         return -1;
     }
@@ -263,7 +291,8 @@ parent_child(struct parent *s, struct listener *l, int fd, const char *peer,
         close(keep[1]);
         close(keep[2]);
     }
-    _exit(session_serve(l, fd, &a));
+    proctitle_set(l->conf->name, a.peer);
+    connproc_exit(session_serve(l, fd, &a));
 }
 
 static void
@@ -420,11 +449,13 @@ parent_reload(struct parent *s)
     struct pollfd *pfds;
     size_t i;
 
+    notify_reloading();
     if (config_load(s->conf->path, &conf, err, sizeof(err)) == -1 ||
         priv_resolve(conf, err, sizeof(err)) == -1) {
         log_event("reload status=error config=%s error=\"%s\"", s->conf->path,
                   err);
         metrics_reload(0);
+        notify_send("READY=1\nSTATUS=reload failed, old config kept");
         if (conf != NULL)
             config_free(conf);
         return;
@@ -433,7 +464,7 @@ parent_reload(struct parent *s)
     if (pfds == NULL)
         snprintf(err, sizeof(err), "out of memory");
     else
-        ls = parent_prepare(conf, s->ls, s->nls, err, sizeof(err));
+        ls = parent_prepare(conf, s->ls, s->nls, 1, err, sizeof(err));
     if (ls != NULL && metrics_open(&conf->metrics, err, sizeof(err)) == -1) {
         parent_unadopt(ls, conf->nlisteners);
         parent_discard(ls, conf->nlisteners);
@@ -444,6 +475,7 @@ parent_reload(struct parent *s)
                   err);
         metrics_reload(0);
         connproc_limits_prepare(&s->conf->rlimits); /* the old ones again */
+        notify_send("READY=1\nSTATUS=reload failed, old config kept");
         free(pfds);
         config_free(conf);
         return;
@@ -472,6 +504,7 @@ parent_reload(struct parent *s)
     priv_log(conf);
     log_event("reload status=ok config=%s listeners=%zu", conf->path, s->nls);
     metrics_reload(1);
+    notify_send("READY=1\nSTATUS=reloaded, serving %zu listeners", s->nls);
 }
 
 /* ---- the loop ---- */
@@ -493,25 +526,40 @@ parent_deliver(struct parent *s)
     sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
+/* How long the loop may sleep: -1 for as long as nothing happens. */
+static long long
+parent_timeout(const struct parent *s, long long paused)
+{
+    long long ms = -1, strays = children_strays_in();
+
+    if (paused > 0)
+        ms = paused;
+    else if (s->retry)
+        ms = PAUSE_MS;
+    if (strays >= 0 && (ms < 0 || strays < ms))
+        ms = strays;
+    return ms;
+}
+
 static void
 parent_wait(struct parent *s)
 {
     struct timespec ts, *tsp = NULL;
-    long long ms = s->paused - clock_ms();
+    long long paused = s->paused - clock_ms(), ms, life;
     struct pollfd *p = s->pfds;
-    size_t n = s->npfds;
-
-    size_t i;
+    size_t i, n = s->npfds;
 
     for (i = 0; i < n; i++)
         p[i].revents = 0; /* EINTR leaves them as they were */
-    if (ms > 0) {
+    if (paused > 0) {
         p += n - TAIL; /* only the TAIL while paused */
         n = TAIL;
-    } else if (s->retry) {
-        ms = PAUSE_MS;
     }
-    if ((ms = lifetime_timeout(ms)) > 0) /* max_duration deadlines */
+    ms = parent_timeout(s, paused);
+    life = lifetime_timeout(0); /* max_duration deadlines; 0: none */
+    if (life > 0 && (ms < 0 || life < ms))
+        ms = life;
+    if (ms >= 0)
         tsp = clock_wait(ms, &ts);
     if (ppoll(p, n, tsp, &s->waitmask) > 0)
         parent_deliver(s);
@@ -530,6 +578,10 @@ parent_tick(struct parent *s)
     if (s->pfds[s->npfds - TAIL + TAIL_METRICS].revents & POLLIN)
         metrics_serve(s->conf, s->ls, s->nls);
     lifetime_tick(clock_ms());
+    children_strays();
+    notify_status(children_serving());
+    if (parent_idle_any)
+        parent_log_idle();
     if (parent_hup) {
         parent_hup = 0;
         parent_reload(s);
@@ -568,6 +620,7 @@ parent_shutdown(struct parent *s)
 
     for (i = 0; i < s->nls; i++)
         listen_close(&s->ls[i]);
+    notify_send("STOPPING=1");
     log_event("shutdown signal=%s children=%zu", log_signame(parent_termsig),
               children_count());
     children_signal_all(SIGTERM);
@@ -577,7 +630,34 @@ parent_shutdown(struct parent *s)
         parent_term = 1;
         parent_reap_until(s, clock_ms() + KILL_WAIT_MS);
     }
+    /* Orphans the killed ones left behind, adopted by the parent. */
+    reaper_end_descendants();
     log_event("stop children=%zu", children_count());
+}
+
+/*
+ * Every signal an admin might send has a defined effect: TERM, INT and
+ * QUIT stop, HUP reloads, CHLD reaps, PIPE is ignored, and the others
+ * whose default would end the parent silently (USR1, USR2, ALRM, the
+ * real-time ones...) are logged and ignored. Faults (SEGV, BUS, ILL, FPE,
+ * ABRT, TRAP, SYS) keep their default: they mean a bug. All are blocked
+ * but inside ppoll(), and a spare inherits USR2 blocked until it is ready.
+ */
+static const int parent_handled[] = {
+    SIGTERM,   SIGINT,  SIGQUIT, SIGHUP, SIGUSR1,   SIGUSR2, SIGALRM,
+    SIGVTALRM, SIGPROF, SIGIO,   SIGPWR, SIGSTKFLT, SIGXCPU, SIGXFSZ,
+};
+
+static void
+parent_catch(int sig, sigset_t *block)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sigfillset(&sa.sa_mask);
+    sa.sa_handler = parent_on_signal;
+    sigaction(sig, &sa, NULL);
+    sigaddset(block, sig);
 }
 
 static int
@@ -585,20 +665,18 @@ parent_signals(struct parent *s)
 {
     struct sigaction sa;
     sigset_t block;
+    size_t i;
+    int sig;
 
     sigemptyset(&block);
     sigaddset(&block, SIGCHLD);
-    sigaddset(&block, SIGTERM);
-    sigaddset(&block, SIGINT);
-    sigaddset(&block, SIGHUP);
-    sigaddset(&block, SIGUSR2); /* a spare's, held until it is ready */
-    if (sigprocmask(SIG_BLOCK, &block, &s->waitmask) == -1)
+    for (i = 0; i < sizeof(parent_handled) / sizeof(parent_handled[0]); i++)
+        parent_catch(parent_handled[i], &block);
+    for (sig = SIGRTMIN; sig <= SIGRTMAX; sig++)
+        parent_catch(sig, &block);
+    if (sigprocmask(SIG_BLOCK, &block, NULL) == -1)
         return -1;
-    sigdelset(&s->waitmask, SIGCHLD);
-    sigdelset(&s->waitmask, SIGTERM);
-    sigdelset(&s->waitmask, SIGINT);
-    sigdelset(&s->waitmask, SIGHUP);
-    sigaddset(&s->waitmask, SIGUSR2);
+    sigemptyset(&s->waitmask);
     memset(&sa, 0, sizeof(sa));
     sigfillset(&sa.sa_mask);
     sa.sa_handler = SIG_IGN;
@@ -606,11 +684,6 @@ parent_signals(struct parent *s)
     sa.sa_handler = children_sigchld;
     sa.sa_flags = SA_NOCLDSTOP;
     sigaction(SIGCHLD, &sa, NULL);
-    sa.sa_flags = 0;
-    sa.sa_handler = parent_on_signal;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
     connproc_snapshot();
     return 0;
 }
@@ -638,6 +711,8 @@ parent_start(struct parent *s)
     /* Only the parent's end of the pipe is non-blocking: a spare's report
      * waits while the parent is busy rather than being lost. */
     metrics_start();
+    reaper_init();
+    notify_init();
     if (children_init() == -1 || parent_signals(s) == -1 ||
         proxyparent_init() == -1 || pipe2(s->notify, O_CLOEXEC) == -1 ||
         fcntl(s->notify[0], F_SETFL, O_NONBLOCK) == -1) {
@@ -645,7 +720,8 @@ parent_start(struct parent *s)
         return EXIT_CONFIG;
     }
     if (priv_resolve(s->conf, err, sizeof(err)) == -1 ||
-        (s->ls = parent_prepare(s->conf, NULL, 0, err, sizeof(err))) == NULL) {
+        (s->ls = parent_prepare(s->conf, NULL, 0, 1, err, sizeof(err))) ==
+            NULL) {
         fprintf(stderr, "plugsrv: %s\n", err);
         return EXIT_CONFIG;
     }
@@ -665,6 +741,7 @@ parent_start(struct parent *s)
     malloc_trim(0); /* every page the parent keeps, fork copies */
     parent_log_listeners(s);
     priv_log(s->conf);
+    notify_send("READY=1\nSTATUS=serving %zu listeners", s->nls);
     log_event("ready listeners=%zu config=%s", s->nls, s->conf->path);
     return 0;
 }

@@ -26,8 +26,15 @@
 #include "handler.h"
 
 #define PLUGSRV_VERSION "1.0.0"
-#define ERRBUF          512 /* size of every error buffer a caller owns */
-#define ADDRSTRLEN      64  /* "[ipv6%scope]:port" and NUL */
+/* The build sets both to the installed paths (CMakeLists.txt). */
+#ifndef PLUGSRV_DEFAULT_CONFIG
+#define PLUGSRV_DEFAULT_CONFIG "/etc/plugsrv/plugsrv.json"
+#endif
+#ifndef PLUGSRV_DEFAULT_MODULES_DIR
+#define PLUGSRV_DEFAULT_MODULES_DIR "/usr/lib/plugsrv/modules"
+#endif
+#define ERRBUF     512 /* size of every error buffer a caller owns */
+#define ADDRSTRLEN 64  /* "[ipv6%scope]:port" and NUL */
 
 /* plugsrv's own exit status: 0 on success, then these. */
 #define EXIT_CONFIG 1 /* a bad config or a failed start */
@@ -71,7 +78,28 @@ const char *log_signame(int sig);
 /* ---- clock.c: monotonic milliseconds ---- */
 long long clock_ms(void);
 long long clock_coarse_ms(void);
+long long clock_us(void);
 struct timespec *clock_wait(long long ms, struct timespec *ts);
+
+/* ---- proctitle.c: what ps shows of a connection's process ---- */
+void proctitle_init(int argc, char **argv);
+/* "plugsrv: echo 127.0.0.1:50112" */
+void proctitle_set(const char *what, const char *who);
+
+/* ---- notify.c: sd_notify for systemd, in the parent ---- */
+void notify_init(void);
+void notify_send(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void notify_reloading(void);
+void notify_status(size_t connections);
+
+/* ---- reaper.c: what connections start ends with them ---- */
+/* This process adopts its descendants' orphans (a child subreaper). */
+void reaper_init(void);
+/* SIGKILLs and reaps every descendant, bounded: a connection's process on
+ * its way out, and plugsrv -t. */
+void reaper_end_descendants(void);
+/* The parent: SIGKILLs each child that known() does not claim. */
+void reaper_kill_strays(int (*known)(pid_t));
 
 /* ---- addr.c: socket addresses as text ---- */
 /* "127.0.0.1:50112" or "[::1]:50112" into buf (ADDRSTRLEN bytes). */
@@ -79,6 +107,11 @@ void addr_format(const struct sockaddr *sa, char *buf, size_t len);
 /* Numeric address text and port into *ss; -1 if text is not an address. */
 int addr_parse(const char *text, int port, struct sockaddr_storage *ss,
                socklen_t *sslen);
+int addr_v4mapped(const struct sockaddr_storage *ss);
+/* The same address and port, or a wildcard and any address of its family
+ * on the same port: two sockets that cannot both be bound. */
+int addr_overlap(const struct sockaddr_storage *a,
+                 const struct sockaddr_storage *b);
 
 /* ---- proxy.c: the PROXY protocol header, v1 and v2 (a pure parser) ---- */
 enum proxy_versions {
@@ -188,7 +221,7 @@ struct listener_conf {
     size_t max_line;
     int backlog;
     enum listener_mode mode;
-    int spare; /* prefork: children waiting ready */
+    int spare;          /* prefork: children waiting ready */
     char *user, *group; /* its own or the top level's; NULL: none */
     uid_t uid;          /* user and group as ids, from priv_resolve() */
     gid_t gid;
@@ -365,6 +398,9 @@ size_t children_serving(void);
 void children_signal_all(int sig);
 void children_signal_spares(const struct listener *l, int sig);
 void children_relink(struct listener *ls, size_t n);
+/* Orphans left by ended children: when to look (ms, -1 never), and look. */
+long long children_strays_in(void);
+void children_strays(void);
 void children_free(void);
 
 /* ---- priv.c: who connections run as (the parent keeps its identity) ---- */
@@ -476,7 +512,9 @@ void lifetime_tick(long long now);
 /* Serves conf until SIGTERM or SIGINT; takes ownership of conf. */
 int parent_run(struct config *conf);
 /* Check everything a start would, without serving (`plugsrv -t`). */
-int parent_check(struct config *conf, char *err, size_t errlen);
+/* Everything a start checks but the binds (unless bind): users, modules
+ * loaded and init() run in probes (`plugsrv -t`, `-T`). */
+int parent_check(struct config *conf, int bind, char *err, size_t errlen);
 
 /* ================= a connection's process ================= */
 
@@ -485,9 +523,9 @@ int parent_check(struct config *conf, char *err, size_t errlen);
 
 /* What a fresh fork keeps (see connproc_init). */
 struct connproc_setup {
-    pid_t parent;   /* dies with it */
-    int spare;      /* a prefork spare: SIGUSR2 retires it */
-    int conn_fd;    /* the connection, if there is one yet, else -1 */
+    pid_t parent;    /* dies with it */
+    int spare;       /* a prefork spare: SIGUSR2 retires it */
+    int conn_fd;     /* the connection, if there is one yet, else -1 */
     const int *keep; /* fds above 2 to keep open; all others are closed */
     int nkeep;
     /* Whose user to become; NULL: stay (a probe becomes it later, once
@@ -503,6 +541,8 @@ int connproc_init(const struct connproc_setup *cs);
 /* Its user, then its tie to the parent's life (connproc_init does both;
  * a probe calls it once its module is loaded). -1 if the drop failed. */
 int connproc_become(const struct listener_conf *as, pid_t parent);
+/* Ends the process with status, and whatever it started with it. */
+__attribute__((noreturn)) void connproc_exit(int status);
 /* In the parent, once: which signal dispositions a child must reset. */
 void connproc_snapshot(void);
 /* In the parent, per config: the limits children will apply. */

@@ -28,16 +28,21 @@ prefork_child(const struct listener *l, int notify, pid_t parent)
     struct sockaddr_storage ss;
     socklen_t len;
     int fds[2] = { l->fd, notify };
-    struct connproc_setup cs = { .parent = parent, .spare = 1, .conn_fd = -1,
-                                 .keep = fds, .nkeep = 2, .as = l->conf };
+    struct connproc_setup cs = { .parent = parent,
+                                 .spare = 1,
+                                 .conn_fd = -1,
+                                 .keep = fds,
+                                 .nkeep = 2,
+                                 .as = l->conf };
     int fd;
 
     if (connproc_init(&cs) == -1)
         _exit(CONN_SETUP);
+    proctitle_set(l->conf->name, "spare");
     connproc_accepting = 1;
     for (;;) {
         if (connproc_stop || connproc_retire)
-            _exit(CONN_OK);
+            connproc_exit(CONN_OK);
         len = sizeof(ss);
         fd = accept(fds[0], (struct sockaddr *)&ss, &len);
         if (fd >= 0)
@@ -64,7 +69,8 @@ prefork_child(const struct listener *l, int notify, pid_t parent)
      * The parent logs the refusal from the report. */
     if (!admit_acl(l->conf, (struct sockaddr *)&ss))
         _exit(CONN_OK);
-    _exit(session_run(l, fd, msg.peer));
+    proctitle_set(l->conf->name, msg.peer);
+    connproc_exit(session_run(l, fd, msg.peer));
 }
 
 static int

@@ -26,7 +26,8 @@ probe_child(const struct listener_conf *lc, int fd, pid_t parent)
 {
     char err[ERRBUF] = "";
     int keep[CONNPROC_KEEP_MAX];
-    struct connproc_setup cs = { .parent = parent, .conn_fd = -1,
+    struct connproc_setup cs = { .parent = parent,
+                                 .conn_fd = -1,
                                  .keep = keep };
     struct module m;
     void *state = NULL;
@@ -39,9 +40,10 @@ probe_child(const struct listener_conf *lc, int fd, pid_t parent)
     cs.nkeep = 1 + module_fds(keep + 1, CONNPROC_KEEP_MAX - 1);
     if (connproc_init(&cs) == -1)
         _exit(CONN_SETUP);
+    proctitle_set(lc->name, "probe");
     if (module_open(&m, lc->module_path, err, sizeof(err)) == 0) {
         if (connproc_become(lc, parent) == -1)
-            _exit(CONN_SETUP);
+            connproc_exit(CONN_SETUP);
         h = m.handler;
         if (h->init != NULL &&
             h->init(&lc->options, &state, err, sizeof(err)) != PLUGSRV_OK) {
@@ -52,8 +54,8 @@ probe_child(const struct listener_conf *lc, int fd, pid_t parent)
         }
     }
     if (write(fd, err, strlen(err)) < 0)
-        _exit(CONN_SETUP);
-    _exit(err[0] ? CONN_MODULE : CONN_OK);
+        connproc_exit(CONN_SETUP);
+    connproc_exit(err[0] ? CONN_MODULE : CONN_OK);
 }
 
 /* One throwaway process at work on one listener's module. */

@@ -35,8 +35,8 @@ struct session {
     void *module_state;
     void *conn_state;
     struct frame frame;
-    enum session_step step;     /* the last callback's */
-    enum frame_status framing;  /* FRAME_OK until the framer gave up */
+    enum session_step step;    /* the last callback's */
+    enum frame_status framing; /* FRAME_OK until the framer gave up */
 };
 
 static char session_buf[SESSION_BUF];
@@ -298,12 +298,12 @@ session_serve(const struct listener *l, int fd, const struct conn_addrs *a)
     if (session_init(&s, l) == -1)
         return CONN_MODULE;
     step = session_open(&s);
-    status = step == STEP_GO ? session_loop(&s, &eof)
-                             : session_verdict(&s, step);
+    status =
+        step == STEP_GO ? session_loop(&s, &eof) : session_verdict(&s, step);
     session_end(&s);
     frame_free(&s.frame);
-    if (!eof && (status == CONN_OK || status == CONN_LINE ||
-                 status == CONN_HANDLER))
+    if (!eof &&
+        (status == CONN_OK || status == CONN_LINE || status == CONN_HANDLER))
         session_linger(fd);
     else if (s.conn.timedout)
         session_abort(fd);
