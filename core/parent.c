@@ -618,6 +618,11 @@ parent_shutdown(struct parent *s)
 {
     size_t i;
 
+    /* Connections the kernel has completed are served, not reset with the
+     * listener (a balancer in front has sent them a request already). */
+    for (i = 0; i < s->nls; i++)
+        if (s->ls[i].conf->mode == MODE_FORK && s->ls[i].fd != -1)
+            parent_accept(s, &s->ls[i]);
     for (i = 0; i < s->nls; i++)
         listen_close(&s->ls[i]);
     notify_send("STOPPING=1");

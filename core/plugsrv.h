@@ -533,6 +533,11 @@ struct connproc_setup {
     const struct listener_conf *as;
 };
 
+/* After SIGTERM, a connection is served on while its input keeps coming:
+ * until a pause of CONNPROC_DRAIN_MS, for CONNPROC_DRAIN_MAX_MS at most. */
+#define CONNPROC_DRAIN_MS     100
+#define CONNPROC_DRAIN_MAX_MS 1000
+
 extern volatile sig_atomic_t connproc_stop, connproc_retire, connproc_conn_fd,
     connproc_accepting;
 /* In the new process: everything before its first byte; -1 if a limit

@@ -45,9 +45,9 @@ proxyconn_wait(int fd, long long deadline)
     long long left;
     int rc;
 
+    /* SIGTERM does not cut a header short: what follows it is served
+     * (session.c), and proxy_timeout bounds the wait. */
     for (;;) {
-        if (connproc_stop)
-            return CONN_SHUTDOWN;
         if ((left = deadline - clock_ms()) <= 0)
             return CONN_PROXY_TIMEOUT;
         rc = poll(&p, 1, (int)left);
