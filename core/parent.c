@@ -599,12 +599,14 @@ parent_tick(struct parent *s)
 static void
 parent_reap_until(const struct parent *s, long long deadline)
 {
+    /* PROXY'd connections still wait for their verdicts. */
+    struct pollfd p = { .fd = proxyparent_fd(), .events = POLLIN };
     struct timespec ts;
     long long ms;
 
     while (children_count() > 0 && (ms = deadline - clock_ms()) > 0 &&
            parent_term < 2) {
-        ppoll(NULL, 0, clock_wait(ms, &ts), &s->waitmask);
+        ppoll(&p, 1, clock_wait(ms, &ts), &s->waitmask);
         prefork_read(s->notify[0]);
         proxyparent_read();
         children_collect();

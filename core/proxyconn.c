@@ -109,7 +109,8 @@ proxyconn_own(int fd, struct proxy_hdr *h)
     getsockname(fd, (struct sockaddr *)&h->dst, &len);
 }
 
-/* The parent's answer: 1 to serve. A refusal, or a parent gone, is 0. */
+/* The parent's answer: 1 to serve. A refusal, or a parent gone, is 0.
+ * A parent that is stopping answers too (parent_reap_until). */
 static int
 proxyconn_verdict(int fd)
 {
@@ -118,7 +119,7 @@ proxyconn_verdict(int fd)
 
     do {
         n = read(fd, &v, 1);
-    } while (n == -1 && errno == EINTR && !connproc_stop);
+    } while (n == -1 && errno == EINTR);
     return n == 1 && v == PROXY_VERDICT_OK;
 }
 
@@ -149,6 +150,6 @@ proxyconn_run(const struct listener *l, const struct proxyconn *pc,
     if (write(pc->report, &r, sizeof(r)) != (ssize_t)sizeof(r))
         return CONN_SETUP;
     if (!proxyconn_verdict(pc->verdict))
-        return connproc_stop ? CONN_SHUTDOWN : CONN_REFUSED;
+        return CONN_REFUSED;
     return CONN_OK;
 }
