@@ -187,10 +187,24 @@ metrics_open(const struct metrics_conf *conf, char *err, size_t errlen)
     return 0;
 }
 
+static int
+metrics_slot(void)
+{
+    int i;
+
+    for (i = 0; i < METRICS_SCRAPES; i++) {
+        if (metrics_pids[i] == 0)
+            return i;
+    }
+    return -1;
+}
+
+/* The endpoint to poll: -1 while METRICS_SCRAPES scrapes are answered,
+ * so that more wait in its backlog without waking the parent. */
 int
 metrics_fd(void)
 {
-    return metrics_sock;
+    return metrics_slot() == -1 ? -1 : metrics_sock;
 }
 
 void
@@ -214,18 +228,6 @@ metrics_reaped(pid_t pid)
         }
     }
     return 0;
-}
-
-static int
-metrics_slot(void)
-{
-    int i;
-
-    for (i = 0; i < METRICS_SCRAPES; i++) {
-        if (metrics_pids[i] == 0)
-            return i;
-    }
-    return -1;
 }
 
 void

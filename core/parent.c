@@ -551,6 +551,7 @@ parent_wait(struct parent *s)
 
     for (i = 0; i < n; i++)
         p[i].revents = 0; /* EINTR leaves them as they were */
+    p[n - TAIL + TAIL_METRICS].fd = metrics_fd(); /* -1 while it is busy */
     if (paused > 0) {
         p += n - TAIL; /* only the TAIL while paused */
         n = TAIL;
