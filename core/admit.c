@@ -96,21 +96,31 @@ admit_key(const struct access_conf *ac, const struct acl_addr *a,
     key->bits = (unsigned char)bits;
 }
 
+/* The source's entry, made if new: seen even when the connection is
+ * refused by a cap after, as it is known and recently used. NULL if the
+ * listener counts no sources (or its group is full: see sources.c). */
+static struct source *
+admit_lookup(struct listener *l, const struct acl_addr *addr)
+{
+    struct acl_addr key;
+
+    if (l->sources == NULL || addr->family == 0)
+        return NULL;
+    admit_key(&l->conf->access, addr, &key);
+    return sources_get(l->sources, &key, clock_ms());
+}
+
 static const char *
-admit_source(struct listener *l, struct admit_ref *ref)
+admit_source(struct listener *l, struct source *e, struct admit_ref *ref)
 {
     const struct access_conf *ac = &l->conf->access;
-    long long now = clock_ms();
-    struct acl_addr key;
-    struct source *e;
 
-    admit_key(ac, &ref->addr, &key);
-    if ((e = sources_get(l->sources, &key, now)) == NULL)
-        return NULL; /* its group is full of open sources: see sources.c */
+    if (e == NULL)
+        return NULL;
     if (ac->max_per_source > 0 &&
         sources_open(e) >= (unsigned)ac->max_per_source)
         return stats_refusals[STATS_PER_SOURCE];
-    if (ac->rate > 0 && sources_take(e, ac->rate, ac->burst, now) == -1)
+    if (ac->rate > 0 && sources_take(e, ac->rate, ac->burst, clock_ms()) == -1)
         return stats_refusals[STATS_RATE];
     sources_hold(e);
     ref->source = e;
@@ -122,6 +132,7 @@ admit_peer(struct listener *l, const struct sockaddr *sa,
            struct admit_ref *ref)
 {
     const struct access_conf *ac = &l->conf->access;
+    struct source *e;
 
     ref->source = NULL;
     if (acl_from_sockaddr(sa, &ref->addr) == -1)
@@ -129,13 +140,12 @@ admit_peer(struct listener *l, const struct sockaddr *sa,
     if (acl_match(&ac->deny, &ref->addr) ||
         (ac->allow.set && !acl_match(&ac->allow, &ref->addr)))
         return stats_refusals[STATS_ACL];
+    e = admit_lookup(l, &ref->addr);
     if (!admit_pool(l))
         return stats_refusals[STATS_MAX_CONNECTIONS];
     if (l->conf->max_connections > 0 && l->active >= l->conf->max_connections)
         return stats_refusals[STATS_LISTENER_MAX];
-    if (l->sources == NULL || ref->addr.family == 0)
-        return NULL;
-    return admit_source(l, ref);
+    return admit_source(l, e, ref);
 }
 
 /* A PROXY listener's connection, before its header: room for its process
@@ -165,9 +175,7 @@ admit_client(struct listener *l, const struct sockaddr *sa,
     if (acl_match(&ac->deny, &ref->addr) ||
         (ac->allow.set && !acl_match(&ac->allow, &ref->addr)))
         return stats_refusals[STATS_ACL];
-    if (l->sources == NULL || ref->addr.family == 0)
-        return NULL;
-    return admit_source(l, ref);
+    return admit_source(l, admit_lookup(l, &ref->addr), ref);
 }
 
 void
@@ -204,18 +212,15 @@ admit_close(struct listener *l)
 void
 admit_relink(void)
 {
-    struct acl_addr key;
     struct child *c;
     size_t i;
 
     for (i = 0; i < children_count(); i++) {
         c = children_at(i);
         c->ref.source = NULL; /* its old table goes with the old config */
-        if (c->state != CHILD_SERVING || c->listener == NULL ||
-            c->listener->sources == NULL || c->ref.addr.family == 0)
+        if (c->state != CHILD_SERVING || c->listener == NULL)
             continue;
-        admit_key(&c->listener->conf->access, &c->ref.addr, &key);
-        c->ref.source = sources_get(c->listener->sources, &key, clock_ms());
+        c->ref.source = admit_lookup(c->listener, &c->ref.addr);
         if (c->ref.source != NULL)
             sources_hold(c->ref.source);
     }

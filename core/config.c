@@ -90,7 +90,7 @@ config_top(struct cfgparse *p, json_t *root, struct config *conf)
         config_rlimits(p, root, &conf->rlimits) < 0 ||
         config_metrics(p, root, &conf->metrics) < 0 ||
         config_modules_dir(p, root, conf) < 0 ||
-        config_access_top(p, root, &conf->access) < 0 ||
+        config_access_top(p, root, conf->max_connections, &conf->access) < 0 ||
         config_listeners(p, root, conf) < 0)
         return -1;
     return config_strdup(p, p->file, &conf->path);

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include "config_int.h"
@@ -114,10 +113,13 @@ config_access_read(struct cfgparse *p, json_t *obj, const char *prefix,
 
 /* The top level: the defaults of every listener. */
 int
-config_access_top(struct cfgparse *p, json_t *root, struct access_conf *ac)
+config_access_top(struct cfgparse *p, json_t *root, int max_connections,
+                  struct access_conf *ac)
 {
     memset(ac, 0, sizeof(*ac));
-    ac->max_per_source = DEF_MAX_PER_SOURCE;
+    ac->max_per_source = max_connections / DEF_MAX_PER_SOURCE_DIV;
+    if (ac->max_per_source < DEF_MAX_PER_SOURCE_MIN)
+        ac->max_per_source = DEF_MAX_PER_SOURCE_MIN;
     ac->prefix_v4 = DEF_SOURCE_PREFIX_V4;
     ac->prefix_v6 = DEF_SOURCE_PREFIX_V6;
     return config_access_read(p, root, "", ac);
@@ -171,16 +173,6 @@ config_access_socket(struct cfgparse *p, json_t *obj, const char *prefix,
         lc->sa.ss_family != AF_INET6) {
         config_key(key, sizeof(key), prefix, "ipv6_only");
         return config_fail(p, key, "is only for an IPv6 address");
-    }
-    /* An IPv6-only socket cannot bind an IPv4-mapped address: say so now
-     * rather than at bind. */
-    if (lc->ipv6_only && lc->sa.ss_family == AF_INET6 &&
-        IN6_IS_ADDR_V4MAPPED(&((struct sockaddr_in6 *)&lc->sa)->sin6_addr)) {
-        config_key(key, sizeof(key), prefix, "address");
-        return config_fail(p, key,
-                           "\"%.64s\" is IPv4-mapped: use the IPv4 "
-                           "address, or set \"ipv6_only\": false",
-                           lc->address);
     }
     return 0;
 }

@@ -19,11 +19,14 @@
 #define DEF_BACKLOG          511
 #define DEF_MODE             MODE_FORK
 #define DEF_SPARE            4
-/* One source (an IPv4 address, an IPv6 /64) may hold a quarter of the
- * default max_connections: four hosts are needed to fill the server, and a
- * client of 32 concurrent connections keeps room for the moment between
- * its close and the parent's reaping (README, "Per-source limits"). */
-#define DEF_MAX_PER_SOURCE   64
+/* One source (an IPv4 address, an IPv6 /64) may hold a quarter of
+ * max_connections by default (at least 16): four hosts are needed to fill
+ * the server.
+ * Not less: the parent counts a connection until it reaps its process, and
+ * under load a client's closed connections linger there (measured: twice
+ * the client's concurrency on a loaded machine). README, "Defaults". */
+#define DEF_MAX_PER_SOURCE_DIV 4
+#define DEF_MAX_PER_SOURCE_MIN 16 /* a small server is a test or a lab */
 #define DEF_SOURCE_PREFIX_V4 32
 #define DEF_SOURCE_PREFIX_V6 64
 /* A connection's process: enough for any honest handler, little enough
@@ -98,7 +101,7 @@ void config_free_listener(struct listener_conf *lc);
 
 /* ---- config_access.c ---- */
 int config_access_top(struct cfgparse *p, json_t *root,
-                      struct access_conf *ac);
+                      int max_connections, struct access_conf *ac);
 int config_access_listener(struct cfgparse *p, json_t *obj,
                            const char *prefix, const struct access_conf *def,
                            struct access_conf *ac);

@@ -114,12 +114,15 @@ config_listener_addr(struct cfgparse *p, json_t *obj, const char *prefix,
                            "IPv6 address",
                            lc->address);
     }
-    if (addr_v4mapped(&lc->sa)) {
+    /* A dual-stack socket ("ipv6_only": false) can bind one. */
+    if (addr_v4mapped(&lc->sa) &&
+        !json_is_false(json_object_get(obj, "ipv6_only"))) {
         config_key(key, sizeof(key), prefix, "address");
         return config_fail(p, key,
                            "\"%.64s\" is an IPv4-mapped IPv6 address, "
                            "which an IPv6 listener cannot bind: write the "
-                           "IPv4 address itself",
+                           "IPv4 address itself (or set \"ipv6_only\": "
+                           "false)",
                            lc->address);
     }
     return 0;

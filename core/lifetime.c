@@ -40,9 +40,9 @@ lifetime_timeout(long long ms)
     if (lifetime_next == 0)
         return ms;
     left = lifetime_next - clock_ms();
-    if (left < 1)
-        left = 1;
-    return ms > 0 && ms < left ? ms : left;
+    if (left < 0)
+        left = 0;
+    return ms >= 0 && ms < left ? ms : left;
 }
 
 /* The child's next deadline (its SIGKILL once termed), or 0. */

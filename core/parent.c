@@ -538,14 +538,14 @@ parent_timeout(const struct parent *s, long long paused)
         ms = PAUSE_MS;
     if (strays >= 0 && (ms < 0 || strays < ms))
         ms = strays;
-    return ms;
+    return lifetime_timeout(ms); /* max_duration deadlines */
 }
 
 static void
 parent_wait(struct parent *s)
 {
     struct timespec ts, *tsp = NULL;
-    long long paused = s->paused - clock_ms(), ms, life;
+    long long paused = s->paused - clock_ms(), ms;
     struct pollfd *p = s->pfds;
     size_t i, n = s->npfds;
 
@@ -556,11 +556,7 @@ parent_wait(struct parent *s)
         p += n - TAIL; /* only the TAIL while paused */
         n = TAIL;
     }
-    ms = parent_timeout(s, paused);
-    life = lifetime_timeout(0); /* max_duration deadlines; 0: none */
-    if (life > 0 && (ms < 0 || life < ms))
-        ms = life;
-    if (ms >= 0)
+    if ((ms = parent_timeout(s, paused)) >= 0)
         tsp = clock_wait(ms, &ts);
     if (ppoll(p, n, tsp, &s->waitmask) > 0)
         parent_deliver(s);

@@ -500,7 +500,7 @@ void admit_refuse(struct listener *l, const char *peer, const char *reason);
 /* ---- lifetime.c: max_duration, enforced by the parent ---- */
 /* c began serving on l: its deadline, if l has max_duration. */
 void lifetime_arm(struct child *c, const struct listener *l);
-/* ms, or 0 for none: the smaller of it and the time to the next deadline
+/* ms (-1: none): the smaller of it and the time to the next deadline
  * check. */
 long long lifetime_timeout(long long ms);
 /* SIGTERM to processes past their deadline, SIGKILL to those past it and

@@ -68,7 +68,7 @@ prefork_child(const struct listener *l, int notify, pid_t parent)
     /* The ACL holds exactly: a refused peer never reaches the handler.
      * The parent logs the refusal from the report. */
     if (!admit_acl(l->conf, (struct sockaddr *)&ss))
-        _exit(CONN_OK);
+        connproc_exit(CONN_OK);
     proctitle_set(l->conf->name, msg.peer);
     connproc_exit(session_run(l, fd, msg.peer));
 }

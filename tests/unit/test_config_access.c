@@ -106,8 +106,9 @@ static const struct bad_case bad_cases[] = {
       ": listeners[0].ipv6_only: is only for an IPv6 address" },
     { "{\"listeners\": [{\"address\": \"::ffff:127.0.0.1\", \"port\": 1, "
       "\"module\": \"echo\"}]}",
-      ": listeners[0].address: \"::ffff:127.0.0.1\" is IPv4-mapped: use the "
-      "IPv4 address, or set \"ipv6_only\": false" },
+      ": listeners[0].address: \"::ffff:127.0.0.1\" is an IPv4-mapped IPv6 "
+      "address, which an IPv6 listener cannot bind: write the IPv4 address "
+      "itself (or set \"ipv6_only\": false)" },
     { TOP("\"reuseport\": true"), ": reuseport: unknown key" },
     { TOP("\"ipv6_only\": false"), ": ipv6_only: unknown key" },
 };
@@ -171,6 +172,13 @@ test_defaults(void **state)
     assert_int_equal(a->max_duration, 0);
     assert_int_equal(c->listeners[0].reuseport, 0);
     assert_int_equal(c->listeners[0].ipv6_only, 1);
+    config_free(c);
+    /* a quarter of max_connections, at least 16 */
+    c = parse_good(TOP("\"max_connections\": 1024"));
+    assert_int_equal(c->listeners[0].access.max_per_source, 256);
+    config_free(c);
+    c = parse_good(TOP("\"max_connections\": 2"));
+    assert_int_equal(c->listeners[0].access.max_per_source, 16);
     config_free(c);
 }
 
