@@ -140,8 +140,8 @@ parent_prepare_one(struct listener *l, size_t i, const struct config *conf,
     char why[ERRBUF];
     int rc;
 
-    if (module_open(&l->module, l->conf->module_path, why, sizeof(why)) ==
-        -1) {
+    /* The file its probe proved; no code of the module's is called. */
+    if (module_load(&l->module, 1, why, sizeof(why)) == -1) {
         snprintf(err, errlen, "%s: listeners[%zu].module: %s", conf->path, i,
                  why);
         return -1;
@@ -187,13 +187,20 @@ parent_prepare(const struct config *conf, struct listener *old, size_t nold,
         ls[i].conf = &conf->listeners[i];
         ls[i].fd = -1;
     }
+    /* Each module's file is opened before its probe forks: the probe
+     * loads that very file, and so does the parent if it passes. */
+    for (bad = 0; bad < conf->nlisteners; bad++) {
+        if (module_file(&ls[bad].module, ls[bad].conf->module_path, why,
+                        sizeof(why)) == -1)
+            break;
+    }
     /* The probes run under the limits connections will run under. */
     connproc_limits_prepare(&conf->rlimits);
-    if (probe_all(conf->listeners, conf->nlisteners, &bad, why, sizeof(why)) ==
-        -1) {
+    if (bad < conf->nlisteners ||
+        probe_all(ls, conf->nlisteners, &bad, why, sizeof(why)) == -1) {
         snprintf(err, errlen, "%s: listeners[%zu].module: %s", conf->path, bad,
                  why);
-        free(ls);
+        parent_discard(ls, conf->nlisteners);
         return NULL;
     }
     for (i = 0; i < conf->nlisteners; i++) {

@@ -3,7 +3,8 @@
  * the process that runs the code:
  *
  *   shared       log, clock, addr, config (parsed by the parent and -t),
- *                module and prefork (both sides of a load or a spare)
+ *                module, modpath, modguard and prefork (both sides of
+ *                a load or a spare)
  *   parent       parent.c (the loop), children.c (its table of children),
  *                listen.c, probe.c, priv.c (names into ids; the
  *                connection's process drops with priv_become)
@@ -267,23 +268,56 @@ int config_parse(const char *text, size_t len, const char *path,
                  struct config **out, char *err, size_t errlen);
 void config_free(struct config *conf);
 
-/* ---- module.c: loading a handler and checking its ABI (the parent
- * loads; probes and connections' processes call the entry point) ---- */
+/* ---- module.c: loading a handler and checking its ABI. The parent opens
+ * and loads (constructors run, no call); the process that serves calls the
+ * entry point. A probe does both. ---- */
+typedef const plugsrv_handler *(*module_entry_fn)(const plugsrv_host *);
+
 struct module {
     char *path;
+    int fd; /* the file, open from module_file() until module_load() */
     void *dl;
-    const plugsrv_handler *handler;
+    module_entry_fn entry;          /* found by module_load() */
+    const plugsrv_handler *handler; /* module_entry()'s: never the parent's */
 };
 
 extern const plugsrv_host module_host; /* defined in host.c */
 extern const char *host_listener;      /* host.c: for host->log(NULL) */
 
-/* dlopen path, find the entry point, check the ABI; -1 with a message. */
-int module_open(struct module *m, const char *path, char *err, size_t errlen);
+/* Open path and check that only root or plugsrv's user can replace it
+ * (modpath.c); -1 with a message. Takes nothing on failure. */
+int module_file(struct module *m, const char *path, char *err, size_t errlen);
+/* dlopen() the file module_file() opened, or share the object loaded
+ * from it already, and find its entry point without calling it. parent:
+ * log what its constructors changed here. -1 with a message; m then still
+ * needs module_close(). */
+int module_load(struct module *m, int parent, char *err, size_t errlen);
+/* In the process that serves: the entry point, once, and the ABI check;
+ * fills m->handler. -1 with a message. */
+int module_entry(struct module *m, char *err, size_t errlen);
 void module_close(struct module *m);
 /* The fds of the loaded modules, which a fork must keep open while it
  * loads more (module.c says why); how many were put in fds. */
 int module_fds(int *fds, int max);
+
+/* ---- modpath.c: who can replace a module (as OpenSSH's safe_path) ---- */
+/* fd open on path: a regular file, it and every folder above its resolved
+ * path owned by root or our euid and writable by nobody else (a sticky
+ * folder excepted); -1 with the offender and why. */
+int modpath_check(int fd, const char *path, char *err, size_t errlen);
+
+/* ---- modguard.c: the state a module's constructors may change ---- */
+struct modguard {
+    struct sigaction sa[NSIG];
+    sigset_t mask;
+    long threads;
+};
+
+void modguard_save(struct modguard *g);
+/* Restores what changed since modguard_save() (logged if logged); -1 with
+ * a message if a thread was started, which cannot be undone. */
+int modguard_check(const struct modguard *g, const char *path, int logged,
+                   char *err, size_t errlen);
 
 /* ---- prefork.c: pools of spares waiting in accept(); the parent forks
  * and refills them, each spare serves one connection ---- */
@@ -357,8 +391,8 @@ int listen_changed(const struct listener *l, char *why, size_t whylen);
 /* Prove each listener's module in a throwaway process, all at once: load,
  * ABI, init() with its options, fini(). 0, or -1 with the first failing
  * listener's index in *bad and the module's or the crash's words. */
-int probe_all(const struct listener_conf *lcs, size_t n, size_t *bad,
-              char *err, size_t errlen);
+int probe_all(const struct listener *ls, size_t n, size_t *bad, char *err,
+              size_t errlen);
 
 /* ---- children.c: the parent's table of its children, and their reaping ---- */
 enum child_state {

@@ -1,10 +1,10 @@
 /*
  * prefork.c - listeners in "prefork" mode: a pool of children forked ahead
- * of time, each blocked in accept() with the module already loaded. Each
- * still serves exactly one connection and exits, so the isolation is that
- * of fork mode; what is saved is the fork on the connection's path. A
- * child that takes a connection tells the parent through a pipe, and the
- * parent forks its replacement.
+ * of time, each blocked in accept() with the module loaded and its entry
+ * point called. Each still serves exactly one connection and exits, so the
+ * isolation is that of fork mode; what is saved is the fork on the
+ * connection's path. A child that takes a connection tells the parent
+ * through a pipe, and the parent forks its replacement.
  */
 #include <errno.h>
 #include <signal.h>
@@ -22,8 +22,9 @@ struct prefork_msg {
 
 /* The spare's life: wait for one connection, report it, serve it. */
 static __attribute__((noreturn)) void
-prefork_child(const struct listener *l, int notify, pid_t parent)
+prefork_child(struct listener *l, int notify, pid_t parent)
 {
+    char err[ERRBUF];
     struct prefork_msg msg;
     struct sockaddr_storage ss;
     socklen_t len;
@@ -39,6 +40,12 @@ prefork_child(const struct listener *l, int notify, pid_t parent)
     if (connproc_init(&cs) == -1)
         _exit(CONN_SETUP);
     proctitle_set(l->conf->name, "spare");
+    /* The entry point, once, here: not on the connection's path. */
+    if (module_entry(&l->module, err, sizeof(err)) == -1) {
+        log_event("error what=module listener=%s msg=\"%s\"", l->conf->name,
+                  err);
+        connproc_exit(CONN_MODULE);
+    }
     connproc_accepting = 1;
     for (;;) {
         if (connproc_stop || connproc_retire)

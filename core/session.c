@@ -239,6 +239,29 @@ session_abort(int fd)
     setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 }
 
+/* The module's entry point and ABI check, in this process and never in
+ * the parent (a prefork spare has done it before accept()): 0, or -1 once
+ * logged. On a copy of the module on the stack: writing to the listener
+ * would copy one more of the parent's pages in every connection. */
+static int
+session_entry(struct session *s, const struct listener *l)
+{
+    char err[ERRBUF] = "";
+    struct module m = l->module;
+    int rc;
+
+    watchdog_enter();
+    rc = module_entry(&m, err, sizeof(err));
+    watchdog_leave();
+    if (rc == 0) {
+        s->h = m.handler;
+        return 0;
+    }
+    log_event("error what=module listener=%s msg=\"%s\"", l->conf->name,
+              err);
+    return -1;
+}
+
 /* The module's init(), in this process: 0, or -1 once logged. */
 static int
 session_init(struct session *s, const struct listener *l)
@@ -310,12 +333,11 @@ session_serve(const struct listener *l, int fd, const struct conn_addrs *a)
     memcpy(s.conn.peer, a->peer, sizeof(s.conn.peer));
     memcpy(s.conn.via, a->via, sizeof(s.conn.via));
     memcpy(s.conn.local, a->local, sizeof(s.conn.local));
-    s.h = l->module.handler;
     host_listener = l->conf->name;
     frame_init(&s.frame, l->conf->max_line);
     watchdog_start(l->conf->idle_timeout);
 
-    if (session_init(&s, l) == -1)
+    if (session_entry(&s, l) == -1 || session_init(&s, l) == -1)
         return CONN_MODULE;
     step = session_open(&s);
     status =

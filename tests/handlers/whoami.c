@@ -1,34 +1,25 @@
-/*
- * whoami.c - a test handler that says who plugsrv says the client is: on
- * open it writes "peer=<host->peer_addr()> local=<host->local_addr()>\n"
- * and logs the same through host->log, then echoes what it gets. Behind a
- * PROXY header, both must be the header's addresses.
- */
+/* whoami.c - a test handler that writes "uid=U gid=G\n" (its process's
+ * real uid and gid) when a client connects, then closes. */
 #include <stdio.h>
+#include <unistd.h>
 
 #include "handler.h"
 
 static const plugsrv_host *host;
 
 static int
-whoami_open(plugsrv_conn *conn, void *module_state, void **conn_state)
+whoami_open(plugsrv_conn *conn, void *ms, void **cs)
 {
-    char line[256];
+    char msg[64];
     int n;
 
-    (void)module_state;
-    *conn_state = NULL;
-    n = snprintf(line, sizeof(line), "peer=%s local=%s\n",
-                 host->peer_addr(conn), host->local_addr(conn));
-    host->log(conn, PLUGSRV_LOG_INFO, "whoami %.*s", n - 1, line);
-    return host->write(conn, line, (size_t)n);
-}
-
-static int
-whoami_data(plugsrv_conn *conn, void *state, const char *buf, size_t len)
-{
-    (void)state;
-    return host->write(conn, buf, len);
+    (void)ms;
+    (void)cs;
+    n = snprintf(msg, sizeof(msg), "uid=%ld gid=%ld\n", (long)getuid(),
+                 (long)getgid());
+    if (host->write(conn, msg, (size_t)n) != PLUGSRV_OK)
+        return PLUGSRV_ERROR;
+    return PLUGSRV_CLOSE;
 }
 
 PLUGSRV_EXPORT const plugsrv_handler *
@@ -39,6 +30,5 @@ plugsrv_handler_v1(const plugsrv_host *h)
     host = h;
     handler.name = "whoami";
     handler.open = whoami_open;
-    handler.data = whoami_data;
     return &handler;
 }

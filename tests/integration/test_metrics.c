@@ -168,7 +168,7 @@ mix_config(struct hs *h, int *ports)
         "  { \"address\": \"127.0.0.1\", \"port\": %d, \"module\": \"echo\",\n"
         "    \"name\": \"cap\", \"max_connections\": 1 } ] }\n",
         PLUGSRV_MODULE_DIR, ports[0], ports[1], ports[2], TEST_MODULE("crash"),
-        ports[3], ports[4], TEST_MODULE("whoami"), ports[5], ports[6]);
+        ports[3], ports[4], TEST_MODULE("peeraddr"), ports[5], ports[6]);
 }
 
 /* A connection from src that the server must close unserved. */

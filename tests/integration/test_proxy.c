@@ -56,7 +56,7 @@ start(struct hs *h, int port, const char *extra)
         "  { \"address\": \"127.0.0.1\", \"port\": %d, \"module\": \"%s\",\n"
         "    \"name\": \"px\", \"proxy_protocol\": \"any\",\n"
         "    \"proxy_trusted\": [\"127.0.0.1\"]%s } ] }\n",
-        port, TEST_MODULE("whoami"), extra);
+        port, TEST_MODULE("peeraddr"), extra);
     assert_int_equal(hs_start_ready(h), 0);
 }
 
@@ -115,7 +115,7 @@ test_v1_v2(void **state)
     assert_int_equal(hs_log_count(h, ": accept ", "listener=px",
                                   "peer=192.0.2.1:5000 via=127.0.0.1:", NULL),
                      1);
-    assert_int_equal(hs_log_count(h, ": handler ", "whoami",
+    assert_int_equal(hs_log_count(h, ": handler ", "peeraddr",
                                   "peer=192.0.2.1:5000 via=127.0.0.1:", NULL),
                      1);
     assert_int_equal(
@@ -294,7 +294,7 @@ expect_config_error(struct hs *h, const char *listener, const char *want)
     hs_write_config(h,
                     "{ \"listeners\": [ { \"address\": \"127.0.0.1\", "
                     "\"port\": %d, \"module\": \"%s\"%s } ] }\n",
-                    hs_port(), TEST_MODULE("whoami"), listener);
+                    hs_port(), TEST_MODULE("peeraddr"), listener);
     st = hs_run(h, HS_EXIT_MS, argv);
     assert_true(st != -1 && WIFEXITED(st));
     assert_int_equal(WEXITSTATUS(st), 1);
