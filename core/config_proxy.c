@@ -55,8 +55,7 @@ config_listener_proxy(struct cfgparse *p, json_t *obj, const char *prefix,
         config_key(key, sizeof(key), prefix, "proxy_trusted");
         if (lc->proxy == PROXY_OFF)
             return config_fail(p, key, "needs \"proxy_protocol\"");
-        return config_acl(p, obj, prefix, "proxy_trusted",
-                          &lc->proxy_trusted);
+        return config_acl(p, obj, prefix, "proxy_trusted", &lc->proxy_trusted);
     }
     if (lc->proxy != PROXY_OFF)
         return config_fail(p, key,

@@ -85,8 +85,8 @@ proxyparent_decide(struct child *c, const struct proxy_report *r)
     if (l != NULL)
         why = admit_client(l, (const struct sockaddr *)&r->src, &c->ref);
     if (why != NULL) {
-        snprintf(who, sizeof(who), "%s%s%s", c->peer,
-                 c->via[0] ? " via=" : "", c->via);
+        snprintf(who, sizeof(who), "%s%s%s", c->peer, c->via[0] ? " via=" : "",
+                 c->via);
         admit_refuse(l, who, why);
         c->refused = 1;
         proxyparent_answer(c, PROXY_VERDICT_NO);

@@ -274,9 +274,9 @@ test_rules_apply_to_client(void **state)
                      0);
     /* Once the first is closed, its client is let in again. */
     close(a);
-    assert_int_equal(hs_wait_log(h, 1, HS_IO_MS, ": exit ",
-                                 "peer=192.0.2.7:1111", NULL),
-                     0);
+    assert_int_equal(
+        hs_wait_log(h, 1, HS_IO_MS, ": exit ", "peer=192.0.2.7:1111", NULL),
+        0);
     a = open_as(port, "192.0.2.7");
     assert_true(a >= 0);
     close(a);
