@@ -181,8 +181,12 @@ admit_client(struct listener *l, const struct sockaddr *sa,
 void
 admit_refuse(struct listener *l, const char *peer, const char *reason)
 {
-    log_event("refuse listener=%s peer=%s reason=%s", l->conf->name, peer,
-              reason);
+    /* Static, not on the stack: see parent_name() in parent.c. */
+    static char name[LOG_VALUE_MAX], text[LOG_VALUE_MAX];
+
+    log_event("refuse listener=%s peer=%s reason=%s",
+              log_value(name, sizeof(name), l->conf->name),
+              log_value(text, sizeof(text), peer), reason);
     stats_refused(&l->stats, reason);
     metrics_refuse(l->conf->name, reason);
 }
@@ -224,4 +228,16 @@ admit_relink(void)
         if (c->ref.source != NULL)
             sources_hold(c->ref.source);
     }
+}
+
+/* A reload: l takes over the socket of old; if both count sources the same
+ * way, the rate buckets carry over, so that a SIGHUP refills no one's. */
+void
+admit_carry(struct listener *l, const struct listener *old)
+{
+    const struct access_conf *a = &l->conf->access, *b = &old->conf->access;
+
+    if (l->sources != NULL && old->sources != NULL &&
+        a->prefix_v4 == b->prefix_v4 && a->prefix_v6 == b->prefix_v6)
+        sources_carry(l->sources, old->sources);
 }

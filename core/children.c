@@ -201,6 +201,7 @@ children_reason(const struct child *c, int status)
 static int
 children_log_proxy(const struct child *c, const struct exit_rec *e)
 {
+    char name[LOG_VALUE_MAX];
     const char *why;
 
     if (c->refused || !WIFEXITED(e->status))
@@ -216,17 +217,38 @@ children_log_proxy(const struct child *c, const struct exit_rec *e)
         return 0;
     }
     log_event("refuse listener=%s peer=%s reason=%s pid=%ld",
-              c->listener_name, c->peer, why, (long)e->pid);
+              log_value(name, sizeof(name), c->listener_name), c->peer, why,
+              (long)e->pid);
     if (c->listener != NULL)
         stats_refused(&c->listener->stats, why);
     metrics_refuse(c->listener_name, why);
     return 1;
 }
 
+/* For the journal: an end that needs a look (a crash, a limit, a module
+ * that would not start) is a warning, the others are news. */
+static int
+children_prio(int status)
+{
+    if (WIFSIGNALED(status))
+        return LOG_PRIO_WARNING;
+    switch (WEXITSTATUS(status)) {
+    case CONN_OK:
+    case CONN_HANDLER:
+    case CONN_IDLE:
+    case CONN_LINE:
+    case CONN_IO:
+    case CONN_SHUTDOWN:
+        return LOG_PRIO_INFO;
+    default:
+        return LOG_PRIO_WARNING;
+    }
+}
+
 static void
 children_log_exit(const struct child *c, const struct exit_rec *e)
 {
-    char how[64];
+    char how[64], name[LOG_VALUE_MAX];
     const char *reason = children_reason(c, e->status);
     long long ms = 0;
 
@@ -236,7 +258,8 @@ children_log_exit(const struct child *c, const struct exit_rec *e)
     else
         snprintf(how, sizeof(how), "status=%d", WEXITSTATUS(e->status));
     if (c == NULL) {
-        log_event("exit pid=%ld %s reason=%s", (long)e->pid, how, reason);
+        log_prio(children_prio(e->status), "exit pid=%ld %s reason=%s",
+                 (long)e->pid, how, reason);
         return;
     }
     ms = e->when - c->start;
@@ -246,10 +269,12 @@ children_log_exit(const struct child *c, const struct exit_rec *e)
         stats_exited(&c->listener->stats, reason);
     if (c->state == CHILD_SERVING)
         metrics_exit(c->listener_name, reason, ms);
-    log_event(
+    log_prio(
+        children_prio(e->status),
         "exit listener=%s peer=%s%s%s pid=%ld %s reason=%s duration_ms=%lld%s",
-        c->listener_name, c->peer[0] ? c->peer : "-",
-        c->via[0] ? " via=" : "", c->via, (long)e->pid, how, reason, ms,
+        log_value(name, sizeof(name), c->listener_name),
+        c->peer[0] ? c->peer : "-", c->via[0] ? " via=" : "", c->via,
+        (long)e->pid, how, reason, ms,
         c->state == CHILD_SPARE ? " spare=1" : "");
 }
 

@@ -27,8 +27,8 @@
  * the client's concurrency on a loaded machine). README, "Defaults". */
 #define DEF_MAX_PER_SOURCE_DIV 4
 #define DEF_MAX_PER_SOURCE_MIN 16 /* a small server is a test or a lab */
-#define DEF_SOURCE_PREFIX_V4 32
-#define DEF_SOURCE_PREFIX_V6 64
+#define DEF_SOURCE_PREFIX_V4   32
+#define DEF_SOURCE_PREFIX_V6   64
 /* A connection's process: enough for any honest handler, little enough
  * that a runaway one cannot take the machine (0 = unlimited/inherit). */
 #define DEF_RLIMIT_CPU    300         /* seconds of CPU */
@@ -46,7 +46,7 @@
 #define MAX_BACKLOG          65535
 #define MAX_SPARE            10000
 #define MAX_RLIMIT           (1LL << 50)
-#define MAX_NAME             63 /* struct child keeps 64 bytes */
+#define MAX_NAME             63   /* struct child keeps 64 bytes */
 #define MAX_ACL              1024 /* entries of "allow" or "deny" */
 #define MAX_RATE             1000000
 
@@ -100,11 +100,11 @@ int config_listeners(struct cfgparse *p, json_t *root, struct config *conf);
 void config_free_listener(struct listener_conf *lc);
 
 /* ---- config_access.c ---- */
-int config_access_top(struct cfgparse *p, json_t *root,
-                      int max_connections, struct access_conf *ac);
-int config_access_listener(struct cfgparse *p, json_t *obj,
-                           const char *prefix, const struct access_conf *def,
-                           struct access_conf *ac);
+int config_access_top(struct cfgparse *p, json_t *root, int max_connections,
+                      struct access_conf *ac);
+int
+config_access_listener(struct cfgparse *p, json_t *obj, const char *prefix,
+                       const struct access_conf *def, struct access_conf *ac);
 int config_access_socket(struct cfgparse *p, json_t *obj, const char *prefix,
                          struct listener_conf *lc);
 void config_access_free(struct access_conf *ac);

@@ -11,12 +11,9 @@
 #include "config_int.h"
 
 static const char *const config_listener_keys[] = {
-    "name",         "address",  "port",
-    "module",       "options",  "max_connections",
-    "idle_timeout", "max_line", "backlog",
-    "mode",         "spare",    "user",
-    "group",        "proxy_protocol", "proxy_trusted",
-    "proxy_timeout",
+    "name", "address", "port", "module", "options", "max_connections",
+    "idle_timeout", "max_line", "backlog", "mode", "spare", "user", "group",
+    "proxy_protocol", "proxy_trusted", "proxy_timeout",
     /* config_access.c */
     "allow", "deny", "max_per_source", "rate_per_source", "source_prefix_v4",
     "source_prefix_v6", "max_duration", "reuseport", "ipv6_only", NULL

@@ -41,7 +41,8 @@ struct parent {
     sigset_t waitmask; /* the mask inside ppoll(): ours let through */
 };
 
-static volatile sig_atomic_t parent_term, parent_termsig, parent_hup;
+static volatile sig_atomic_t parent_term, parent_termsig, parent_hup,
+    parent_usr1;
 /* Signals with no job of their own that arrived: logged, then forgotten. */
 static volatile sig_atomic_t parent_idle[_NSIG], parent_idle_any;
 
@@ -50,6 +51,8 @@ parent_on_signal(int sig)
 {
     if (sig == SIGHUP) {
         parent_hup = 1;
+    } else if (sig == SIGUSR1) {
+        parent_usr1 = 1;
     } else if (sig == SIGTERM || sig == SIGINT || sig == SIGQUIT) {
         parent_term++;
         parent_termsig = sig;
@@ -223,8 +226,11 @@ parent_check(struct config *conf, int bind, char *err, size_t errlen)
     connproc_snapshot();
     reaper_init(); /* what a probe's init() leaves behind comes to us */
     ls = NULL;
-    if (priv_resolve(conf, err, errlen) == 0)
+    if (priv_resolve(conf, err, errlen) == 0 &&
+        log_file_prepare(conf, err, errlen) == 0) {
+        log_file_commit(0);
         ls = parent_prepare(conf, NULL, 0, bind, err, errlen);
+    }
     reaper_end_descendants();
     if (ls == NULL)
         return -1;
@@ -239,7 +245,8 @@ parent_check(struct config *conf, int bind, char *err, size_t errlen)
 
 /* ---- the poll set ---- */
 
-/* Fills p, room for every listener and the TAIL, and takes it. */
+/* Fills p, room for every listener, the TAIL and the log (set by
+ * parent_wait), and takes it. */
 static void
 parent_pollset(struct parent *s, struct pollfd *p)
 {
@@ -264,14 +271,16 @@ parent_pollset(struct parent *s, struct pollfd *p)
 static void
 parent_log_listeners(const struct parent *s)
 {
+    char name[LOG_VALUE_MAX], path[LOG_VALUE_MAX];
     size_t i;
 
     for (i = 0; i < s->nls; i++)
         metrics_track(s->ls[i].conf->name);
     for (i = 0; i < s->nls; i++)
         log_event("listen listener=%s addr=%s module=%s mode=%s",
-                  s->ls[i].conf->name, s->ls[i].addr,
-                  s->ls[i].conf->module_path,
+                  log_value(name, sizeof(name), s->ls[i].conf->name),
+                  s->ls[i].addr,
+                  log_value(path, sizeof(path), s->ls[i].conf->module_path),
                   s->ls[i].conf->mode == MODE_FORK ? "fork" : "prefork");
 }
 
@@ -300,6 +309,17 @@ parent_child(struct parent *s, struct listener *l, int fd, const char *peer,
     }
     proctitle_set(l->conf->name, a.peer);
     connproc_exit(session_serve(l, fd, &a));
+}
+
+/* A listener's name as a log value, in a static buffer rather than on the
+ * stack: a connection's process starts from parent_fork's frame, and each
+ * stack page it touches is a page copied. */
+static const char *
+parent_name(const struct listener *l)
+{
+    static char buf[LOG_VALUE_MAX];
+
+    return log_value(buf, sizeof(buf), l->conf->name);
 }
 
 static void
@@ -332,7 +352,7 @@ parent_fork(struct parent *s, struct listener *l, int fd,
         return;
     }
     if ((pid = fork()) == -1) {
-        log_warn("error what=fork listener=%s peer=%s", l->conf->name, peer);
+        log_warn("error what=fork listener=%s peer=%s", parent_name(l), peer);
         sources_release(ref.source);
         close(fd);
         if (verdict[0] != -1) {
@@ -349,7 +369,7 @@ parent_fork(struct parent *s, struct listener *l, int fd,
         close(verdict[0]);
     if ((c = children_add(pid, l, CHILD_SERVING)) == NULL) {
         /* Untracked, it could not be counted or logged: end it. */
-        log_warn("error what=table listener=%s peer=%s", l->conf->name, peer);
+        log_warn("error what=table listener=%s peer=%s", parent_name(l), peer);
         sources_release(ref.source);
         kill(pid, SIGKILL);
         if (verdict[1] != -1)
@@ -363,7 +383,7 @@ parent_fork(struct parent *s, struct listener *l, int fd,
         return; /* accepted, or not, once its header is read */
     lifetime_arm(c, l);
     stats_accepted(&l->stats);
-    log_event("accept listener=%s peer=%s pid=%ld", l->conf->name, peer,
+    log_event("accept listener=%s peer=%s pid=%ld", parent_name(l), peer,
               (long)pid);
     metrics_accept(l->conf->name);
 }
@@ -407,12 +427,12 @@ parent_accept_failed(struct parent *s, struct listener *l)
         return 0;
     case EMFILE:
     case ENFILE:
-        log_warn("error what=accept listener=%s", l->conf->name);
+        log_warn("error what=accept listener=%s", parent_name(l));
         parent_shed(s, l);
         s->paused = clock_ms() + PAUSE_MS;
         return 1;
     default:
-        log_warn("error what=accept listener=%s", l->conf->name);
+        log_warn("error what=accept listener=%s", parent_name(l));
         s->paused = clock_ms() + PAUSE_MS;
         return 1;
     }
@@ -448,9 +468,20 @@ parent_accept(struct parent *s, struct listener *l)
 /* ---- reload ---- */
 
 static void
+parent_reload_failed(const struct parent *s, const char *err)
+{
+    char path[LOG_VALUE_MAX], why[LOG_VALUE_MAX];
+
+    log_prio(LOG_PRIO_ERR, "reload status=error config=%s error=%s",
+             log_value(path, sizeof(path), s->conf->path),
+             log_value(why, sizeof(why), err));
+    metrics_reload(0);
+}
+
+static void
 parent_reload(struct parent *s)
 {
-    char err[ERRBUF];
+    char err[ERRBUF], path[LOG_VALUE_MAX];
     struct config *conf = NULL;
     struct listener *ls = NULL;
     struct pollfd *pfds;
@@ -459,18 +490,16 @@ parent_reload(struct parent *s)
     notify_reloading();
     if (config_load(s->conf->path, &conf, err, sizeof(err)) == -1 ||
         priv_resolve(conf, err, sizeof(err)) == -1) {
-        log_event("reload status=error config=%s error=\"%s\"", s->conf->path,
-                  err);
-        metrics_reload(0);
+        parent_reload_failed(s, err);
         notify_send("READY=1\nSTATUS=reload failed, old config kept");
         if (conf != NULL)
             config_free(conf);
         return;
     }
-    pfds = calloc(conf->nlisteners + TAIL, sizeof(*pfds));
+    pfds = calloc(conf->nlisteners + TAIL + 1, sizeof(*pfds));
     if (pfds == NULL)
         snprintf(err, sizeof(err), "out of memory");
-    else
+    else if (log_file_prepare(conf, err, sizeof(err)) == 0)
         ls = parent_prepare(conf, s->ls, s->nls, 1, err, sizeof(err));
     if (ls != NULL && metrics_open(&conf->metrics, err, sizeof(err)) == -1) {
         parent_unadopt(ls, conf->nlisteners);
@@ -478,9 +507,8 @@ parent_reload(struct parent *s)
         ls = NULL;
     }
     if (pfds == NULL || ls == NULL) {
-        log_event("reload status=error config=%s error=\"%s\"", s->conf->path,
-                  err);
-        metrics_reload(0);
+        parent_reload_failed(s, err);
+        log_file_commit(0);
         connproc_limits_prepare(&s->conf->rlimits); /* the old ones again */
         notify_send("READY=1\nSTATUS=reload failed, old config kept");
         free(pfds);
@@ -494,6 +522,7 @@ parent_reload(struct parent *s)
         if (ls[i].from != NULL) {
             ls[i].from->fd = -1; /* now the new listener's */
             ls[i].stats = ls[i].from->stats;
+            admit_carry(&ls[i], ls[i].from);
         }
         ls[i].from = NULL;
     }
@@ -507,9 +536,11 @@ parent_reload(struct parent *s)
     s->nls = conf->nlisteners;
     parent_pollset(s, pfds);
     malloc_trim(0);
+    log_file_commit(1);
     parent_log_listeners(s);
     priv_log(conf);
-    log_event("reload status=ok config=%s listeners=%zu", conf->path, s->nls);
+    log_event("reload status=ok config=%s listeners=%zu",
+              log_value(path, sizeof(path), conf->path), s->nls);
     metrics_reload(1);
     notify_send("READY=1\nSTATUS=reloaded, serving %zu listeners", s->nls);
 }
@@ -565,6 +596,10 @@ parent_wait(struct parent *s)
     }
     if ((ms = parent_timeout(s, paused)) >= 0)
         tsp = clock_wait(ms, &ts);
+    /* The round's log lines go out; those a full log holds back wait
+     * for it to take more. */
+    log_flush();
+    p[n++] = (struct pollfd){ .fd = log_pending_fd(), .events = POLLOUT };
     if (ppoll(p, n, tsp, &s->waitmask) > 0)
         parent_deliver(s);
 }
@@ -586,6 +621,10 @@ parent_tick(struct parent *s)
     notify_status(children_serving());
     if (parent_idle_any)
         parent_log_idle();
+    if (parent_usr1) {
+        parent_usr1 = 0;
+        log_reopen();
+    }
     if (parent_hup) {
         parent_hup = 0;
         parent_reload(s);
@@ -604,13 +643,15 @@ static void
 parent_reap_until(const struct parent *s, long long deadline)
 {
     /* PROXY'd connections still wait for their verdicts. */
-    struct pollfd p = { .fd = proxyparent_fd(), .events = POLLIN };
+    struct pollfd p[2] = { { .fd = proxyparent_fd(), .events = POLLIN } };
     struct timespec ts;
     long long ms;
 
     while (children_count() > 0 && (ms = deadline - clock_ms()) > 0 &&
            parent_term < 2) {
-        ppoll(&p, 1, clock_wait(ms, &ts), &s->waitmask);
+        log_flush();
+        p[1] = (struct pollfd){ .fd = log_pending_fd(), .events = POLLOUT };
+        ppoll(p, 2, clock_wait(ms, &ts), &s->waitmask);
         prefork_read(s->notify[0]);
         proxyparent_read();
         children_collect();
@@ -644,6 +685,7 @@ parent_shutdown(struct parent *s)
     /* Orphans the killed ones left behind, adopted by the parent. */
     reaper_end_descendants();
     log_event("stop children=%zu", children_count());
+    log_flush(); /* once, without waiting: what cannot go is lost */
 }
 
 /*
@@ -716,8 +758,8 @@ parent_stdin(void)
 static int
 parent_start(struct parent *s)
 {
+    char err[ERRBUF], path[LOG_VALUE_MAX];
     struct pollfd *pfds;
-    char err[ERRBUF];
 
     /* Only the parent's end of the pipe is non-blocking: a spare's report
      * waits while the parent is busy rather than being lost. */
@@ -727,33 +769,40 @@ parent_start(struct parent *s)
     if (children_init() == -1 || parent_signals(s) == -1 ||
         proxyparent_init() == -1 || pipe2(s->notify, O_CLOEXEC) == -1 ||
         fcntl(s->notify[0], F_SETFL, O_NONBLOCK) == -1) {
-        fprintf(stderr, "plugsrv: %s\n", strerror(errno));
+        log_stderr(strerror(errno));
         return EXIT_CONFIG;
     }
     if (priv_resolve(s->conf, err, sizeof(err)) == -1 ||
         (s->ls = parent_prepare(s->conf, NULL, 0, 1, err, sizeof(err))) ==
             NULL) {
-        fprintf(stderr, "plugsrv: %s\n", err);
+        log_stderr(err);
         return EXIT_CONFIG;
     }
     s->nls = s->conf->nlisteners;
     admit_configure(s->conf, s->ls, s->nls);
     if (metrics_open(&s->conf->metrics, err, sizeof(err)) == -1) {
-        fprintf(stderr, "plugsrv: %s: %s\n", s->conf->path, err);
+        log_stderr(err);
         return EXIT_CONFIG;
     }
-    if ((pfds = calloc(s->nls + TAIL, sizeof(*pfds))) == NULL) {
-        fprintf(stderr, "plugsrv: %s\n", strerror(errno));
+    if ((pfds = calloc(s->nls + TAIL + 1, sizeof(*pfds))) == NULL) {
+        log_stderr(strerror(errno));
         return EXIT_CONFIG;
     }
     parent_pollset(s, pfds);
+    /* The log file before anything is logged; children inherit it. */
+    if (log_file_prepare(s->conf, err, sizeof(err)) == -1) {
+        log_stderr(err);
+        return EXIT_CONFIG;
+    }
+    log_file_commit(1);
     parent_stdin();
     s->reserve = open("/dev/null", O_RDONLY | O_CLOEXEC);
     malloc_trim(0); /* every page the parent keeps, fork copies */
     parent_log_listeners(s);
     priv_log(s->conf);
     notify_send("READY=1\nSTATUS=serving %zu listeners", s->nls);
-    log_event("ready listeners=%zu config=%s", s->nls, s->conf->path);
+    log_event("ready listeners=%zu config=%s", s->nls,
+              log_value(path, sizeof(path), s->conf->path));
     return 0;
 }
 

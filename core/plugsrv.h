@@ -66,15 +66,64 @@ enum conn_exit {
 /* ================= shared: both processes ================= */
 
 struct listener; /* listen.c */
+struct config;   /* config.c */
 
-/* ---- log.c: one line per event on stderr, key=value ---- */
+/* ---- log.c: one line per event, key=value (docs/DESIGN.md lists them),
+ * every outside value escaped; logbuf.c: where the lines go ---- */
+#define LOG_LINE_MAX  4096 /* PIPE_BUF: a line is written whole, at once */
+#define LOG_VALUE_MAX 1024 /* one escaped value; a longer one is cut */
+
+/* Priorities as syslog numbers them: the journal's "<3>" prefix. */
+#define LOG_PRIO_ERR     3
+#define LOG_PRIO_WARNING 4
+#define LOG_PRIO_INFO    6
+#define LOG_PRIO_DEBUG   7
+
 void log_init(const char *name);
 void log_forked(void);
+/* Priority from the event's first word: error, warning and refuse are
+ * above info. */
 void log_event(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The same, with err="strerror(errno)" added. */
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_prio(int prio, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* text as one value of a line: bare, or in quotes with \" \\ \n \r \t
+ * \xHH when it holds a space, '"', '=', '\\' or a control byte (or is
+ * empty); cut to fit len. Returns buf, for a "%s". log_nvalue reads at
+ * most max bytes of text, which need not end in a NUL. */
+const char *log_value(char *buf, size_t len, const char *text);
+const char *log_nvalue(char *buf, size_t len, const char *text, size_t max);
+/* "plugsrv: MSG" on the stderr plugsrv was started with, one line
+ * (control bytes escaped): for errors before serving. */
+void log_stderr(const char *msg);
 /* "SIGTERM", for the log; a static buffer. */
 const char *log_signame(int sig);
+/* The parent, once per loop round: write what waits, without blocking;
+ * and the fd to poll for POLLOUT while lines wait (-1: none). */
+void log_flush(void);
+int log_pending_fd(void);
+/* The parent: log.file of conf opened (-1 with "file: log.file: ..."),
+ * then taken as fd 2 (take) or given up; a config without log.file goes
+ * back to the stderr plugsrv was started with. */
+int log_file_prepare(const struct config *conf, char *err, size_t errlen);
+void log_file_commit(int take);
+/* SIGUSR1: the log file opened again by its name (after logrotate). */
+void log_reopen(void);
+
+/* ---- logbuf.c (for log.c only) ---- */
+void logbuf_setup(void);
+void logbuf_forked(void);
+int logbuf_journal(void);
+void logbuf_put(const char *line, size_t len);
+void logbuf_flush(void);
+int logbuf_pending_fd(void);
+size_t logbuf_take_dropped(void);
+int logbuf_stderr_fd(int *journal);
+int logbuf_file_prepare(const char *path);
+void logbuf_file_commit(int take);
+int logbuf_reopen(void);
+const char *logbuf_path(void);
 
 /* ---- clock.c: monotonic milliseconds ---- */
 long long clock_ms(void);
@@ -174,15 +223,15 @@ struct acl_addr {
 };
 
 struct acl {
-    int set;      /* the key was given (an empty list is not "absent") */
+    int set; /* the key was given (an empty list is not "absent") */
     size_t n;
     struct acl_addr *nets; /* owned */
 };
 
 /* "10.0.0.0/8", "::1" into *out; -1 with why ("prefix length must be 0 to
  * 32") in why. */
-int acl_parse(const char *text, struct acl_addr *out, char *why,
-              size_t whylen);
+int
+acl_parse(const char *text, struct acl_addr *out, char *why, size_t whylen);
 /* A peer's socket address as an acl_addr; -1 if it is not IP. */
 int acl_from_sockaddr(const struct sockaddr *sa, struct acl_addr *out);
 /* Does addr fall in any block of the list? */
@@ -196,10 +245,10 @@ void acl_free(struct acl *list);
  * top-level defaults. 0 turns a limit off. */
 struct access_conf {
     struct acl allow, deny;
-    int max_per_source; /* connections open at once from one source */
-    int rate, burst;    /* rate_per_source: new connections per second */
+    int max_per_source;       /* connections open at once from one source */
+    int rate, burst;          /* rate_per_source: new connections per second */
     int prefix_v4, prefix_v6; /* a source is the peer cut to these bits */
-    int max_duration;   /* seconds a connection may last */
+    int max_duration;         /* seconds a connection may last */
 };
 
 struct rlimits {
@@ -251,6 +300,7 @@ struct config {
     size_t max_line;
     int shutdown_timeout;
     char *user, *group; /* NULL: keep the starting identity */
+    char *log_file;     /* log.file, resolved; NULL: stderr */
     struct rlimits rlimits;
     struct metrics_conf metrics;
     struct access_conf access; /* the listeners' defaults */
@@ -372,10 +422,10 @@ struct listener {
     int fd;
     struct module module;
     char addr[ADDRSTRLEN];
-    int active;            /* children serving a connection */
-    int spare;             /* prefork children waiting */
-    struct listener *from; /* reload: whose socket this took over */
-    int retimed;           /* a reload changed its idle_timeout */
+    int active;              /* children serving a connection */
+    int spare;               /* prefork children waiting */
+    struct listener *from;   /* reload: whose socket this took over */
+    int retimed;             /* a reload changed its idle_timeout */
     struct sources *sources; /* admit.c: NULL without per-source limits */
     struct stats stats;
 };
@@ -489,8 +539,8 @@ struct sources *sources_new(size_t cap);
 void sources_free(struct sources *t);
 /* The entry of source key (found, or made, forgetting the least recently
  * seen idle one of its group); NULL only if its group is all open. */
-struct source *sources_get(struct sources *t, const struct acl_addr *key,
-                           long long now_ms);
+struct source *
+sources_get(struct sources *t, const struct acl_addr *key, long long now_ms);
 unsigned sources_open(const struct source *e);
 void sources_hold(struct source *e);
 /* NULL-safe: a connection that was never counted. */
@@ -499,11 +549,12 @@ void sources_release(struct source *e);
  * -1 if it is empty. */
 int sources_take(struct source *e, int rate, int burst, long long now_ms);
 size_t sources_bytes(const struct sources *t);
+/* A reload: to takes from's rate history. */
+void sources_carry(struct sources *to, const struct sources *from);
 
 /* ---- admit.c: whether the parent serves a new connection ---- */
 /* Per config: the listeners whose shares of max_connections it keeps. */
-void admit_configure(const struct config *conf, struct listener *ls,
-                     size_t n);
+void admit_configure(const struct config *conf, struct listener *ls, size_t n);
 /* A listener's per-source table (if its limits need one); -1 if out of
  * memory. admit_close() frees it. */
 int admit_open(struct listener *l, const struct config *conf);
@@ -528,6 +579,8 @@ int admit_acl(const struct listener_conf *lc, const struct sockaddr *sa);
 /* After a reload: counts again the connections being served, in the
  * tables of their new listeners (children_relink() first). */
 void admit_relink(void);
+/* A reload: l, which took over old's socket, takes its rate buckets. */
+void admit_carry(struct listener *l, const struct listener *old);
 /* Logs a refusal and counts it: "refuse listener= peer= reason=". */
 void admit_refuse(struct listener *l, const char *peer, const char *reason);
 

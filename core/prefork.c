@@ -42,8 +42,11 @@ prefork_child(struct listener *l, int notify, pid_t parent)
     proctitle_set(l->conf->name, "spare");
     /* The entry point, once, here: not on the connection's path. */
     if (module_entry(&l->module, err, sizeof(err)) == -1) {
-        log_event("error what=module listener=%s msg=\"%s\"", l->conf->name,
-                  err);
+        char name[LOG_VALUE_MAX], why[LOG_VALUE_MAX];
+
+        log_event("error what=module listener=%s msg=%s",
+                  log_value(name, sizeof(name), l->conf->name),
+                  log_value(why, sizeof(why), err));
         connproc_exit(CONN_MODULE);
     }
     connproc_accepting = 1;
@@ -83,10 +86,12 @@ prefork_child(struct listener *l, int notify, pid_t parent)
 static int
 prefork_spawn(struct listener *l, int notify)
 {
+    static char name[LOG_VALUE_MAX]; /* not in the frame a spare starts from */
     pid_t parent = getpid(), pid;
 
     if ((pid = fork()) == -1) {
-        log_warn("error what=fork listener=%s", l->conf->name);
+        log_warn("error what=fork listener=%s",
+                 log_value(name, sizeof(name), l->conf->name));
         return -1;
     }
     if (pid == 0)
@@ -128,6 +133,7 @@ prefork_refill(struct listener *ls, size_t n, const struct config *conf,
 static void
 prefork_admit(struct child *c, const struct prefork_msg *msg)
 {
+    char name[LOG_VALUE_MAX], peer[LOG_VALUE_MAX];
     const char *refused = NULL;
 
     if (c->listener != NULL)
@@ -144,8 +150,9 @@ prefork_admit(struct child *c, const struct prefork_msg *msg)
         lifetime_arm(c, c->listener);
         stats_accepted(&c->listener->stats);
     }
-    log_event("accept listener=%s peer=%s pid=%ld", c->listener_name,
-              c->peer, (long)c->pid);
+    log_event("accept listener=%s peer=%s pid=%ld",
+              log_value(name, sizeof(name), c->listener_name),
+              log_value(peer, sizeof(peer), c->peer), (long)c->pid);
     metrics_accept(c->listener_name);
 }
 

@@ -59,7 +59,8 @@ probe_child(const struct listener *l, int fd, pid_t parent)
             h->fini(state);
         }
     }
-    if (write(fd, err, strlen(err)) < 0)
+    /* err is the module's: it may have filled it with no NUL. */
+    if (write(fd, err, strnlen(err, sizeof(err))) < 0)
         connproc_exit(CONN_SETUP);
     connproc_exit(err[0] ? CONN_MODULE : CONN_OK);
 }

@@ -67,13 +67,29 @@ proxyparent_answer(struct child *c, char verdict)
     c->verdict = -1;
 }
 
+/* admit_refuse()'s line, with the balancer as via=. Static buffers, as
+ * parent_name() in parent.c says why. */
+static void
+proxyparent_refuse(struct child *c, const char *why)
+{
+    static char name[LOG_VALUE_MAX];
+
+    log_event("refuse listener=%s peer=%s%s%s reason=%s",
+              log_value(name, sizeof(name), c->listener_name), c->peer,
+              c->via[0] ? " via=" : "", c->via, why);
+    if (c->listener != NULL)
+        stats_refused(&c->listener->stats, why);
+    metrics_refuse(c->listener_name, why);
+}
+
 /* The rules the parent applies to a client that connects directly,
  * applied to the one the header named (admit.c). A listener a reload
  * removed has no rules left: its connection is served. */
 static void
 proxyparent_decide(struct child *c, const struct proxy_report *r)
 {
-    char peer[ADDRSTRLEN], who[2 * ADDRSTRLEN + 8];
+    static char name[LOG_VALUE_MAX];
+    char peer[ADDRSTRLEN];
     struct listener *l = c->listener;
     const char *why = NULL;
 
@@ -85,9 +101,7 @@ proxyparent_decide(struct child *c, const struct proxy_report *r)
     if (l != NULL)
         why = admit_client(l, (const struct sockaddr *)&r->src, &c->ref);
     if (why != NULL) {
-        snprintf(who, sizeof(who), "%s%s%s", c->peer, c->via[0] ? " via=" : "",
-                 c->via);
-        admit_refuse(l, who, why);
+        proxyparent_refuse(c, why);
         c->refused = 1;
         proxyparent_answer(c, PROXY_VERDICT_NO);
         return;
@@ -96,8 +110,9 @@ proxyparent_decide(struct child *c, const struct proxy_report *r)
         lifetime_arm(c, l);
         stats_accepted(&l->stats);
     }
-    log_event("accept listener=%s peer=%s%s%s pid=%ld", c->listener_name,
-              c->peer, c->via[0] ? " via=" : "", c->via, (long)c->pid);
+    log_event("accept listener=%s peer=%s%s%s pid=%ld",
+              log_value(name, sizeof(name), c->listener_name), c->peer,
+              c->via[0] ? " via=" : "", c->via, (long)c->pid);
     metrics_accept(c->listener_name);
     proxyparent_answer(c, PROXY_VERDICT_OK);
 }

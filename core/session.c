@@ -239,6 +239,20 @@ session_abort(int fd)
     setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 }
 
+/* Out of session_init's frame, which every connection's init() runs
+ * below: its buffers would push the handler's stack onto one more page. */
+static __attribute__((noinline)) void
+session_failed(const struct listener *l, const char *what, const char *err,
+               size_t errlen)
+{
+    char name[LOG_VALUE_MAX], msg[LOG_VALUE_MAX];
+
+    /* The module may have filled err to the end, with no NUL. */
+    log_event("error what=%s listener=%s msg=%s", what,
+              log_value(name, sizeof(name), l->conf->name),
+              log_nvalue(msg, sizeof(msg), err, errlen));
+}
+
 /* The module's entry point and ABI check, in this process and never in
  * the parent (a prefork spare has done it before accept()): 0, or -1 once
  * logged. On a copy of the module on the stack: writing to the listener
@@ -257,8 +271,7 @@ session_entry(struct session *s, const struct listener *l)
         s->h = m.handler;
         return 0;
     }
-    log_event("error what=module listener=%s msg=\"%s\"", l->conf->name,
-              err);
+    session_failed(l, "module", err, sizeof(err));
     return -1;
 }
 
@@ -276,7 +289,7 @@ session_init(struct session *s, const struct listener *l)
     watchdog_leave();
     if (rc == PLUGSRV_OK)
         return 0;
-    log_event("error what=init listener=%s msg=\"%s\"", l->conf->name, err);
+    session_failed(l, "init", err, sizeof(err));
     return -1;
 }
 

@@ -152,3 +152,21 @@ sources_take(struct source *e, int rate, int burst, long long now_ms)
     e->tat = tat + step;
     return 0;
 }
+
+/* A reload's new table takes the old one's rate history (open counts are
+ * made again from the children). Bounded by the old table's size. */
+void
+sources_carry(struct sources *to, const struct sources *from)
+{
+    const struct source *o;
+    struct source *e;
+    size_t i, n = from->ngroups * SOURCES_WAYS;
+
+    for (i = 0; i < n; i++) {
+        o = &from->entries[i];
+        if (o->key.family == 0 || o->tat == 0)
+            continue;
+        if ((e = sources_get(to, &o->key, o->seen)) != NULL)
+            e->tat = o->tat;
+    }
+}

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -202,6 +203,55 @@ test_prefork(void **state)
     h->passed = 1;
 }
 
+/* Every access key with a bad value, through the real binary: exit 1 and
+ * one line naming the file and the key (tests/unit/test_config_access.c
+ * has the whole catalog). */
+static const char *const bad_keys[][2] = {
+    { "\"allow\": [\"127.0.0.1\", \"::1\", \"10.0.0.0/33\"]",
+      "listeners[0].allow[2]: \"10.0.0.0/33\": prefix length must be 0 to "
+      "32" },
+    { "\"deny\": [\"::1/129\"]",
+      "listeners[0].deny[0]: \"::1/129\": prefix length must be 0 to 128" },
+    { "\"max_per_source\": -1", "listeners[0].max_per_source: must be" },
+    { "\"rate_per_source\": {\"rate\": 1, \"burst\": 0}",
+      "listeners[0].rate_per_source.burst: must be" },
+    { "\"source_prefix_v4\": 33", "listeners[0].source_prefix_v4: must be" },
+    { "\"source_prefix_v6\": 129", "listeners[0].source_prefix_v6: must be" },
+    { "\"max_duration\": -1", "listeners[0].max_duration: must be" },
+    { "\"reuseport\": \"yes\"", "listeners[0].reuseport: must be true or "
+                                "false" },
+    { "\"ipv6_only\": false",
+      "listeners[0].ipv6_only: is only for an IPv6 address" },
+};
+
+static void
+test_bad_values(void **state)
+{
+    struct hs *h = *state;
+    const char *argv[] = { "-c", h->conf, NULL };
+    char want[512];
+    size_t i;
+    int st;
+
+    for (i = 0; i < sizeof(bad_keys) / sizeof(bad_keys[0]); i++) {
+        assert_int_equal(
+            hs_write_config(h,
+                            "{ \"modules_dir\": \"%s\", \"listeners\": [\n"
+                            "  { \"address\": \"127.0.0.1\", \"port\": %d, "
+                            "\"module\": \"echo\", %s } ] }\n",
+                            PLUGSRV_MODULE_DIR, hs_port(), bad_keys[i][0]),
+            0);
+        st = hs_run(h, HS_EXIT_MS, argv);
+        snprintf(want, sizeof(want), "plugsrv: %s: %s", h->conf,
+                 bad_keys[i][1]);
+        if (strncmp(h->err, want, strlen(want)) != 0 ||
+            strchr(h->err, '\n') == NULL || strchr(h->err, '\n')[1] != '\0')
+            fail_msg("stderr: %s\nwanted one line: %s", h->err, want);
+        assert_true(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 1);
+    }
+    h->passed = 1;
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, hs_setup, hs_teardown)
 
 int
@@ -209,7 +259,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_allow_deny_v4), T(test_top_level_default), T(test_ipv6),
-        T(test_ipv4_mapped),   T(test_prefork),
+        T(test_ipv4_mapped),   T(test_prefork),           T(test_bad_values),
     };
 
     hs_global_init();

@@ -124,6 +124,36 @@ test_stuck_handler(void **state)
     h->passed = 1;
 }
 
+/* A prefork spare's connection has the same deadline, from when it took
+ * its client. */
+static void
+test_prefork(void **state)
+{
+    struct hs *h = *state;
+    int port = hs_port(), fd;
+
+    assert_int_equal(
+        hs_write_config(h,
+                        "{ \"modules_dir\": \"%s\", \"idle_timeout\": 60,\n"
+                        "  \"listeners\": [\n"
+                        "  { \"address\": \"127.0.0.1\", \"port\": %d, "
+                        "\"module\": \"echo\", \"mode\": \"prefork\",\n"
+                        "    \"spare\": 1, \"max_duration\": 1 } ] }\n",
+                        PLUGSRV_MODULE_DIR, port),
+        0);
+    assert_int_equal(hs_start_ready(h), 0);
+    fd = hs_connect("127.0.0.1", port, HS_IO_MS);
+    assert_true(fd >= 0);
+    assert_int_equal(hs_roundtrip(fd, "hi\n", "hi\n"), 0);
+    assert_int_equal(hs_wait_closed(fd, 10000), 1);
+    close(fd);
+    assert_int_equal(
+        hs_wait_log(h, 1, HS_IO_MS, "]: exit ", "reason=max-duration", NULL),
+        0);
+    assert_true(exit_ms(h, "reason=max-duration") >= 1000);
+    h->passed = 1;
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, hs_setup, hs_teardown)
 
 int
@@ -133,6 +163,7 @@ main(void)
         T(test_silent),
         T(test_talking),
         T(test_stuck_handler),
+        T(test_prefork),
     };
 
     hs_global_init();

@@ -101,6 +101,23 @@ not_forged(const char *what, const char *text)
     assert_int_equal(holders, 1);
 }
 
+/* Lines whose event (the text after the first "]: ") begins with ev. */
+static int
+event_count(const char *text, const char *ev)
+{
+    const char *p, *nl, *e;
+    int n = 0;
+
+    for (p = text; p != NULL && *p != '\0'; p = nl ? nl + 1 : NULL) {
+        nl = strchr(p, '\n');
+        e = strstr(p, "]: ");
+        if (e != NULL && (nl == NULL || e < nl) &&
+            strncmp(e + 3, ev, strlen(ev)) == 0)
+            n++;
+    }
+    return n;
+}
+
 static void
 test_init_error_newline(void **state)
 {
@@ -125,7 +142,8 @@ test_init_error_newline(void **state)
     assert_int_equal(hs_signal(h, SIGHUP), 0);
     assert_int_equal(
         hs_wait_log(h, 1, HS_IO_MS, "]: reload status=error", NULL), 0);
-    assert_int_equal(hs_log_count(h, "]: reload status=ok", NULL), 0);
+    /* The forged words are in the log, escaped inside the error's value:
+     * what must not be is a line whose event is "reload status=ok". */
     log = NULL;
     {
         FILE *f = fopen(h->log, "re");
@@ -138,6 +156,7 @@ test_init_error_newline(void **state)
         assert_true(n > 0);
     }
     not_forged("the log", log);
+    assert_int_equal(event_count(log, "reload status=ok"), 0);
     free(log);
     assert_int_equal(echo_once("127.0.0.1", port, 5000), 0);
     h->passed = 1;

@@ -143,9 +143,10 @@ wait_taken(struct hs *h, int n, int timeout_ms)
             break;
         poll(NULL, 0, 50);
     }
-    fprintf(stderr, "%d of %d silent connections taken: %d accepted, %d "
-            "refused per_source\n", taken, n,
-            hs_log_count(h, "]: accept ", "listener=A", NULL),
+    fprintf(stderr,
+            "%d of %d silent connections taken: %d accepted, %d "
+            "refused per_source\n",
+            taken, n, hs_log_count(h, "]: accept ", "listener=A", NULL),
             hs_log_count(h, "]: refuse ", "reason=per_source", NULL));
 }
 

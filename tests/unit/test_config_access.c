@@ -358,6 +358,28 @@ test_rate(void **state)
     sources_free(t);
 }
 
+/* A reload's new table keeps the buckets of the old one. */
+static void
+test_carry(void **state)
+{
+    struct sources *old = sources_new(16), *new = sources_new(64);
+    struct acl_addr a = v4(7), b = v4(8);
+    struct source *e;
+
+    (void)state;
+    e = sources_get(old, &a, 1000);
+    assert_int_equal(sources_take(e, 1, 1, 1000), 0);
+    assert_int_equal(sources_take(e, 1, 1, 1000), -1);
+    (void)sources_get(old, &b, 1000); /* never limited: nothing to carry */
+    sources_carry(new, old);
+    sources_free(old);
+    e = sources_get(new, &a, 1001);
+    assert_int_equal(sources_open(e), 0);
+    assert_int_equal(sources_take(e, 1, 1, 1001), -1);
+    assert_int_equal(sources_take(e, 1, 1, 2000), 0);
+    sources_free(new);
+}
+
 int
 main(void)
 {
@@ -368,6 +390,7 @@ main(void)
         cmocka_unit_test(test_match),
         cmocka_unit_test(test_table_bounded),
         cmocka_unit_test(test_rate),
+        cmocka_unit_test(test_carry),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
