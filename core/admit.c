@@ -148,6 +148,36 @@ admit_peer(struct listener *l, const struct sockaddr *sa,
     return admit_source(l, e, ref);
 }
 
+/* A PROXY listener's connection, before its header: room for its process
+ * only (proxyparent.c asks admit_client() once the client is known). */
+const char *
+admit_capacity(struct listener *l, struct admit_ref *ref)
+{
+    memset(ref, 0, sizeof(*ref));
+    if (!admit_pool(l))
+        return stats_refusals[STATS_MAX_CONNECTIONS];
+    if (l->conf->max_connections > 0 && l->active >= l->conf->max_connections)
+        return stats_refusals[STATS_LISTENER_MAX];
+    return NULL;
+}
+
+/* ... and once the header named the client: the rules on who it is (its
+ * process already holds its room). */
+const char *
+admit_client(struct listener *l, const struct sockaddr *sa,
+             struct admit_ref *ref)
+{
+    const struct access_conf *ac = &l->conf->access;
+
+    ref->source = NULL;
+    if (acl_from_sockaddr(sa, &ref->addr) == -1)
+        memset(&ref->addr, 0, sizeof(ref->addr));
+    if (acl_match(&ac->deny, &ref->addr) ||
+        (ac->allow.set && !acl_match(&ac->allow, &ref->addr)))
+        return stats_refusals[STATS_ACL];
+    return admit_source(l, admit_lookup(l, &ref->addr), ref);
+}
+
 void
 admit_refuse(struct listener *l, const char *peer, const char *reason)
 {
@@ -158,6 +188,7 @@ admit_refuse(struct listener *l, const char *peer, const char *reason)
               log_value(name, sizeof(name), l->conf->name),
               log_value(text, sizeof(text), peer), reason);
     stats_refused(&l->stats, reason);
+    metrics_refuse(l->conf->name, reason);
 }
 
 int

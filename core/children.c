@@ -113,6 +113,7 @@ children_add(pid_t pid, struct listener *l, enum child_state st)
     c->listener = l;
     snprintf(c->listener_name, sizeof(c->listener_name), "%s", l->conf->name);
     c->start = clock_ms();
+    c->verdict = -1;
     if (st == CHILD_SERVING) {
         l->active++;
         nserving++;
@@ -195,6 +196,35 @@ children_reason(const struct child *c, int status)
     return "exit";
 }
 
+/* A PROXY listener's process that ended before it was accepted: a bad or
+ * late header is the balancer's connection refused. 1 if that was it. */
+static int
+children_log_proxy(const struct child *c, const struct exit_rec *e)
+{
+    char name[LOG_VALUE_MAX];
+    const char *why;
+
+    if (c->refused || !WIFEXITED(e->status))
+        return 0;
+    switch (WEXITSTATUS(e->status)) {
+    case CONN_PROXY_BAD:
+        why = "proxy-bad";
+        break;
+    case CONN_PROXY_TIMEOUT:
+        why = "proxy-timeout";
+        break;
+    default:
+        return 0;
+    }
+    log_event("refuse listener=%s peer=%s reason=%s pid=%ld",
+              log_value(name, sizeof(name), c->listener_name), c->peer, why,
+              (long)e->pid);
+    if (c->listener != NULL)
+        stats_refused(&c->listener->stats, why);
+    metrics_refuse(c->listener_name, why);
+    return 1;
+}
+
 /* For the journal: an end that needs a look (a crash, a limit, a module
  * that would not start) is a warning, the others are news. */
 static int
@@ -232,14 +262,19 @@ children_log_exit(const struct child *c, const struct exit_rec *e)
                  (long)e->pid, how, reason);
         return;
     }
+    ms = e->when - c->start;
+    if (children_log_proxy(c, e))
+        return;
     if (c->listener != NULL && c->state == CHILD_SERVING)
         stats_exited(&c->listener->stats, reason);
-    ms = e->when - c->start;
+    if (c->state == CHILD_SERVING)
+        metrics_exit(c->listener_name, reason, ms);
     log_prio(
         children_prio(e->status),
-        "exit listener=%s peer=%s pid=%ld %s reason=%s duration_ms=%lld%s",
+        "exit listener=%s peer=%s%s%s pid=%ld %s reason=%s duration_ms=%lld%s",
         log_value(name, sizeof(name), c->listener_name),
-        c->peer[0] ? c->peer : "-", (long)e->pid, how, reason, ms,
+        c->peer[0] ? c->peer : "-", c->via[0] ? " via=" : "", c->via,
+        (long)e->pid, how, reason, ms,
         c->state == CHILD_SPARE ? " spare=1" : "");
 }
 
@@ -250,6 +285,8 @@ children_forget(struct child *c)
         nserving--;
         sources_release(c->ref.source); /* admit.c counted it */
     }
+    if (c->verdict != -1)
+        close(c->verdict);
     if (c->listener != NULL) {
         if (c->state == CHILD_SERVING)
             c->listener->active--;
@@ -275,6 +312,8 @@ children_exited(const struct exit_rec *e)
 {
     struct child *c = children_find(e->pid);
 
+    if (c == NULL && metrics_reaped(e->pid))
+        return; /* a scrape's process: nothing to say */
     children_log_exit(c, e);
     /* Whatever the handler forked dies with its connection. */
     kill(-e->pid, SIGKILL);

@@ -17,8 +17,10 @@
 #include "config_int.h"
 
 static const char *const config_top_keys[] = {
-    "modules_dir", "max_connections", "idle_timeout", "max_line",
-    "shutdown_timeout", "user", "group", "rlimits", "log", "listeners",
+    "modules_dir", "max_connections",  "idle_timeout",
+    "max_line",    "shutdown_timeout", "user",
+    "group",       "rlimits",          "listeners",
+    "metrics",     "log",
     /* config_access.c */
     "allow", "deny", "max_per_source", "rate_per_source", "source_prefix_v4",
     "source_prefix_v6", "max_duration", NULL
@@ -109,6 +111,7 @@ config_top(struct cfgparse *p, json_t *root, struct config *conf)
         config_str(p, root, "", "user", &conf->user) < 0 ||
         config_str(p, root, "", "group", &conf->group) < 0 ||
         config_rlimits(p, root, &conf->rlimits) < 0 ||
+        config_metrics(p, root, &conf->metrics) < 0 ||
         config_log(p, root, conf) < 0 ||
         config_modules_dir(p, root, conf) < 0 ||
         config_access_top(p, root, conf->max_connections, &conf->access) < 0 ||
@@ -264,6 +267,7 @@ config_free(struct config *conf)
     free(conf->modules_dir);
     free(conf->user);
     free(conf->group);
+    config_free_metrics(&conf->metrics);
     free(conf->log_file);
     free(conf);
 }

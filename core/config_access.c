@@ -31,8 +31,9 @@ config_acl_entry(struct cfgparse *p, const char *key, json_t *v,
     return 0;
 }
 
-/* "allow" or "deny": replaces *list if present. */
-static int
+/* "allow" or "deny" (and config_proxy.c's lists): replaces *list if
+ * present. */
+int
 config_acl(struct cfgparse *p, json_t *obj, const char *prefix,
            const char *name, struct acl *list)
 {

@@ -85,6 +85,16 @@ int config_dir(struct cfgparse *p);
 int config_int(struct cfgparse *p, json_t *obj, const char *prefix,
                const char *name, long long lo, long long hi, long long *val);
 
+/* ---- config_proxy.c ---- */
+int config_acl(struct cfgparse *p, json_t *obj, const char *prefix,
+               const char *name, struct acl *list);
+int config_listener_proxy(struct cfgparse *p, json_t *obj, const char *prefix,
+                          struct listener_conf *lc);
+int config_listener_proxy_mode(struct cfgparse *p, const char *prefix,
+                               const struct listener_conf *lc);
+int config_metrics(struct cfgparse *p, json_t *root, struct metrics_conf *m);
+void config_free_metrics(struct metrics_conf *m);
+
 /* ---- config_listener.c ---- */
 int config_listeners(struct cfgparse *p, json_t *root, struct config *conf);
 void config_free_listener(struct listener_conf *lc);

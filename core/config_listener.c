@@ -13,6 +13,7 @@
 static const char *const config_listener_keys[] = {
     "name", "address", "port", "module", "options", "max_connections",
     "idle_timeout", "max_line", "backlog", "mode", "spare", "user", "group",
+    "proxy_protocol", "proxy_trusted", "proxy_timeout",
     /* config_access.c */
     "allow", "deny", "max_per_source", "rate_per_source", "source_prefix_v4",
     "source_prefix_v6", "max_duration", "reuseport", "ipv6_only", NULL
@@ -298,6 +299,8 @@ config_listener(struct cfgparse *p, json_t *obj, size_t i,
         config_listener_module(p, obj, prefix, conf, lc) < 0 ||
         config_listener_limits(p, obj, prefix, conf, lc) < 0 ||
         config_listener_ident(p, obj, prefix, conf, lc) < 0 ||
+        config_listener_proxy(p, obj, prefix, lc) < 0 ||
+        config_listener_proxy_mode(p, prefix, lc) < 0 ||
         config_options(p, obj, prefix, &lc->options) < 0 ||
         config_access_listener(p, obj, prefix, &conf->access, &lc->access) <
             0 ||
@@ -386,4 +389,5 @@ config_free_listener(struct listener_conf *lc)
     free(lc->group);
     config_free_options(&lc->options);
     config_access_free(&lc->access);
+    acl_free(&lc->proxy_trusted);
 }

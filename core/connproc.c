@@ -13,6 +13,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "plugsrv.h"
@@ -24,8 +25,10 @@ volatile sig_atomic_t connproc_accepting;    /* a spare waits in accept() */
 
 /*
  * SIGTERM must end a process wherever it waits, even if it came just
- * before the wait began: shutting the connection's read side makes any
- * read return at once, and a spare with no connection yet just exits.
+ * before the wait began, but what the client has sent already is still
+ * served: reads stop waiting longer than CONNPROC_DRAIN_MS (session.c
+ * ends the connection at the first pause), and a spare with no
+ * connection yet just exits.
  */
 static void
 connproc_on_signal(int sig)
@@ -34,9 +37,11 @@ connproc_on_signal(int sig)
         connproc_retire = 1;
         return;
     }
+    struct timeval tv = { .tv_sec = 0, .tv_usec = CONNPROC_DRAIN_MS * 1000 };
+
     connproc_stop = 1;
     if (connproc_conn_fd >= 0)
-        shutdown(connproc_conn_fd, SHUT_RD);
+        setsockopt(connproc_conn_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     else if (connproc_accepting)
         _exit(CONN_OK);
 }

@@ -101,8 +101,9 @@ host_log(plugsrv_conn *c, int level, const char *fmt, ...)
     log_value(name, sizeof(name), c != NULL ? c->listener : host_listener);
     if (c != NULL)
         log_prio(host_prios[level],
-                 "handler listener=%s pid=%ld peer=%s level=%s msg=%s", name,
-                 (long)getpid(), c->peer, host_levels[level], v);
+                 "handler listener=%s pid=%ld peer=%s%s%s level=%s msg=%s",
+                 name, (long)getpid(), c->peer, c->via[0] ? " via=" : "",
+                 c->via, host_levels[level], v);
     else
         log_prio(host_prios[level],
                  "handler listener=%s pid=%ld level=%s msg=%s", name,

@@ -20,12 +20,17 @@
 #define ACCEPT_BATCH 64   /* connections taken per wakeup per listener */
 #define PAUSE_MS     100  /* no accepting after EMFILE or a failed fork */
 #define KILL_WAIT_MS 5000 /* for SIGKILLed children to be reaped */
+/* After the fork-mode listeners, the poll set always ends with these: */
+#define TAIL_NOTIFY  0 /* prefork spares' reports */
+#define TAIL_PROXY   1 /* PROXY headers read (proxyparent.c) */
+#define TAIL_METRICS 2 /* the metrics endpoint, or -1 (metrics.c) */
+#define TAIL         3
 
 struct parent {
     struct config *conf;
     struct listener *ls;
     size_t nls;
-    struct pollfd *pfds; /* fork-mode listeners, then the notify pipe */
+    struct pollfd *pfds; /* fork-mode listeners, then the TAIL */
     size_t npfds;
     int notify[2];    /* prefork spares report their connection */
     int reserve;      /* an fd to give back when out of fds */
@@ -232,6 +237,7 @@ int
 parent_check(struct config *conf, int bind, char *err, size_t errlen)
 {
     struct listener *ls;
+    char why[ERRBUF];
 
     connproc_snapshot();
     reaper_init(); /* what a probe's init() leaves behind comes to us */
@@ -245,13 +251,18 @@ parent_check(struct config *conf, int bind, char *err, size_t errlen)
     if (ls == NULL)
         return -1;
     parent_discard(ls, conf->nlisteners);
+    if (bind && metrics_open(&conf->metrics, why, sizeof(why)) == -1) {
+        snprintf(err, errlen, "%s: %s", conf->path, why);
+        return -1;
+    }
+    metrics_close();
     return 0;
 }
 
 /* ---- the poll set ---- */
 
-/* Fills p, room for every listener, the notify pipe and the log (set
- * by parent_wait), and takes it. */
+/* Fills p, room for every listener, the TAIL and the log (set by
+ * parent_wait), and takes it. */
 static void
 parent_pollset(struct parent *s, struct pollfd *p)
 {
@@ -265,8 +276,12 @@ parent_pollset(struct parent *s, struct pollfd *p)
         else
             s->prefork = 1;
     }
-    p[n++] = (struct pollfd){ .fd = s->notify[0], .events = POLLIN };
-    s->npfds = n;
+    p[n + TAIL_NOTIFY] = (struct pollfd){ .fd = s->notify[0], .events = POLLIN };
+    p[n + TAIL_PROXY] = (struct pollfd){ .fd = proxyparent_fd(),
+                                         .events = POLLIN };
+    p[n + TAIL_METRICS] = (struct pollfd){ .fd = metrics_fd(),
+                                           .events = POLLIN };
+    s->npfds = n + TAIL;
 }
 
 static void
@@ -275,6 +290,8 @@ parent_log_listeners(const struct parent *s)
     char name[LOG_VALUE_MAX], path[LOG_VALUE_MAX];
     size_t i;
 
+    for (i = 0; i < s->nls; i++)
+        metrics_track(s->ls[i].conf->name);
     for (i = 0; i < s->nls; i++)
         log_event("listen listener=%s addr=%s module=%s mode=%s",
                   log_value(name, sizeof(name), s->ls[i].conf->name),
@@ -286,16 +303,28 @@ parent_log_listeners(const struct parent *s)
 /* ---- accepting ---- */
 
 static __attribute__((noreturn)) void
-parent_child(struct parent *s, struct listener *l, int fd, const char *peer)
+parent_child(struct parent *s, struct listener *l, int fd, const char *peer,
+             int verdict)
 {
-    struct connproc_setup cs = {
-        .parent = s->pid, .conn_fd = fd, .keep = &fd, .nkeep = 1, .as = l->conf
-    };
+    int keep[3] = { fd, verdict, proxyparent_report_fd() };
+    struct connproc_setup cs = { .parent = s->pid, .conn_fd = fd,
+                                 .keep = keep, .nkeep = verdict == -1 ? 1 : 3,
+                                 .as = l->conf };
+    struct proxyconn pc = { fd, keep[2], verdict };
+    struct conn_addrs a = { .via = "", .local = "" };
+    enum conn_exit rc;
 
     if (connproc_init(&cs) == -1)
         _exit(CONN_SETUP);
-    proctitle_set(l->conf->name, peer);
-    connproc_exit(session_run(l, fd, peer));
+    snprintf(a.peer, sizeof(a.peer), "%s", peer);
+    if (verdict != -1) {
+        if ((rc = proxyconn_run(l, &pc, &a)) != CONN_OK)
+            _exit(rc);
+        close(keep[1]);
+        close(keep[2]);
+    }
+    proctitle_set(l->conf->name, a.peer);
+    connproc_exit(session_serve(l, fd, &a));
 }
 
 /* A listener's name as a log value, in a static buffer rather than on the
@@ -313,39 +342,66 @@ static void
 parent_fork(struct parent *s, struct listener *l, int fd,
             const struct sockaddr *sa, const char *peer)
 {
+    int verdict[2] = { -1, -1 };
     struct admit_ref ref;
     const char *refused;
     struct child *c;
     pid_t pid;
 
-    if ((refused = admit_peer(l, sa, &ref)) != NULL) {
+    /* Behind a balancer, who the client is is known once its process has
+     * read the header (proxyparent.c); only the room is checked now. */
+    if (l->conf->proxy != PROXY_OFF)
+        refused = admit_capacity(l, &ref);
+    else
+        refused = admit_peer(l, sa, &ref);
+    if (refused != NULL) {
         admit_refuse(l, peer, refused);
         close(fd);
+        return;
+    }
+    /* A PROXY listener's process waits for its verdict on a pipe of its
+     * own (proxyparent.c). */
+    if (l->conf->proxy != PROXY_OFF && pipe2(verdict, O_CLOEXEC) == -1) {
+        log_warn("error what=pipe listener=%s peer=%s", l->conf->name, peer);
+        close(fd);
+        s->paused = clock_ms() + PAUSE_MS;
         return;
     }
     if ((pid = fork()) == -1) {
         log_warn("error what=fork listener=%s peer=%s", parent_name(l), peer);
         sources_release(ref.source);
         close(fd);
+        if (verdict[0] != -1) {
+            close(verdict[0]);
+            close(verdict[1]);
+        }
         s->paused = clock_ms() + PAUSE_MS;
         return;
     }
     if (pid == 0)
-        parent_child(s, l, fd, peer);
+        parent_child(s, l, fd, peer, verdict[0]);
     close(fd);
+    if (verdict[0] != -1)
+        close(verdict[0]);
     if ((c = children_add(pid, l, CHILD_SERVING)) == NULL) {
         /* Untracked, it could not be counted or logged: end it. */
         log_warn("error what=table listener=%s peer=%s", parent_name(l), peer);
         sources_release(ref.source);
         kill(pid, SIGKILL);
+        if (verdict[1] != -1)
+            close(verdict[1]);
         return;
     }
     snprintf(c->peer, sizeof(c->peer), "%s", peer);
     c->ref = ref;
+    c->verdict = verdict[1];
+    if (c->verdict != -1)
+        return; /* accepted, or not, once its header is read */
     lifetime_arm(c, l);
     stats_accepted(&l->stats);
     log_event("accept listener=%s peer=%s pid=%ld", parent_name(l), peer,
               (long)pid);
+    metrics_accept(l->conf->name);
 }
 
 /*
@@ -415,6 +471,12 @@ parent_accept(struct parent *s, struct listener *l)
             continue;
         }
         addr_format((struct sockaddr *)&ss, peer, sizeof(peer));
+        if (l->conf->proxy != PROXY_OFF &&
+            !proxyparent_trusted(l, (struct sockaddr *)&ss)) {
+            admit_refuse(l, peer, "proxy-untrusted");
+            close(fd);
+            continue;
+        }
         parent_fork(s, l, fd, (struct sockaddr *)&ss, peer);
     }
 }
@@ -429,6 +491,7 @@ parent_reload_failed(const struct parent *s, const char *err)
     log_prio(LOG_PRIO_ERR, "reload status=error config=%s error=%s",
              log_value(path, sizeof(path), s->conf->path),
              log_value(why, sizeof(why), err));
+    metrics_reload(0);
 }
 
 static void
@@ -449,11 +512,16 @@ parent_reload(struct parent *s)
             config_free(conf);
         return;
     }
-    pfds = calloc(conf->nlisteners + 2, sizeof(*pfds));
+    pfds = calloc(conf->nlisteners + TAIL + 1, sizeof(*pfds));
     if (pfds == NULL)
         snprintf(err, sizeof(err), "out of memory");
     else if (log_file_prepare(conf, err, sizeof(err)) == 0)
         ls = parent_prepare(conf, s->ls, s->nls, 1, err, sizeof(err));
+    if (ls != NULL && metrics_open(&conf->metrics, err, sizeof(err)) == -1) {
+        parent_unadopt(ls, conf->nlisteners);
+        parent_discard(ls, conf->nlisteners);
+        ls = NULL;
+    }
     if (pfds == NULL || ls == NULL) {
         parent_reload_failed(s, err);
         log_file_commit(0);
@@ -489,6 +557,7 @@ parent_reload(struct parent *s)
     priv_log(conf);
     log_event("reload status=ok config=%s listeners=%zu",
               log_value(path, sizeof(path), conf->path), s->nls);
+    metrics_reload(1);
     notify_send("READY=1\nSTATUS=reloaded, serving %zu listeners", s->nls);
 }
 
@@ -536,9 +605,10 @@ parent_wait(struct parent *s)
 
     for (i = 0; i < n; i++)
         p[i].revents = 0; /* EINTR leaves them as they were */
+    p[n - TAIL + TAIL_METRICS].fd = metrics_fd(); /* -1 while it is busy */
     if (paused > 0) {
-        p += n - 1; /* only the notify pipe while paused */
-        n = 1;
+        p += n - TAIL; /* only the TAIL while paused */
+        n = TAIL;
     }
     if ((ms = parent_timeout(s, paused)) >= 0)
         tsp = clock_wait(ms, &ts);
@@ -558,7 +628,10 @@ parent_tick(struct parent *s)
     parent_wait(s);
     if (s->prefork)
         prefork_read(s->notify[0]); /* before the exits it may explain */
+    proxyparent_read();
     children_collect();
+    if (s->pfds[s->npfds - TAIL + TAIL_METRICS].revents & POLLIN)
+        metrics_serve(s->conf, s->ls, s->nls);
     lifetime_tick(clock_ms());
     children_strays();
     notify_status(children_serving());
@@ -585,16 +658,18 @@ parent_tick(struct parent *s)
 static void
 parent_reap_until(const struct parent *s, long long deadline)
 {
+    /* PROXY'd connections still wait for their verdicts. */
+    struct pollfd p[2] = { { .fd = proxyparent_fd(), .events = POLLIN } };
     struct timespec ts;
-    struct pollfd log;
     long long ms;
 
     while (children_count() > 0 && (ms = deadline - clock_ms()) > 0 &&
            parent_term < 2) {
         log_flush();
-        log = (struct pollfd){ .fd = log_pending_fd(), .events = POLLOUT };
-        ppoll(&log, 1, clock_wait(ms, &ts), &s->waitmask);
+        p[1] = (struct pollfd){ .fd = log_pending_fd(), .events = POLLOUT };
+        ppoll(p, 2, clock_wait(ms, &ts), &s->waitmask);
         prefork_read(s->notify[0]);
+        proxyparent_read();
         children_collect();
     }
 }
@@ -606,6 +681,11 @@ parent_shutdown(struct parent *s)
 {
     size_t i;
 
+    /* Connections the kernel has completed are served, not reset with the
+     * listener (a balancer in front has sent them a request already). */
+    for (i = 0; i < s->nls; i++)
+        if (s->ls[i].conf->mode == MODE_FORK && s->ls[i].fd != -1)
+            parent_accept(s, &s->ls[i]);
     for (i = 0; i < s->nls; i++)
         listen_close(&s->ls[i]);
     notify_send("STOPPING=1");
@@ -699,10 +779,11 @@ parent_start(struct parent *s)
 
     /* Only the parent's end of the pipe is non-blocking: a spare's report
      * waits while the parent is busy rather than being lost. */
+    metrics_start();
     reaper_init();
     notify_init();
     if (children_init() == -1 || parent_signals(s) == -1 ||
-        pipe2(s->notify, O_CLOEXEC) == -1 ||
+        proxyparent_init() == -1 || pipe2(s->notify, O_CLOEXEC) == -1 ||
         fcntl(s->notify[0], F_SETFL, O_NONBLOCK) == -1) {
         log_stderr(strerror(errno));
         return EXIT_CONFIG;
@@ -715,7 +796,11 @@ parent_start(struct parent *s)
     }
     s->nls = s->conf->nlisteners;
     admit_configure(s->conf, s->ls, s->nls);
-    if ((pfds = calloc(s->nls + 2, sizeof(*pfds))) == NULL) {
+    if (metrics_open(&s->conf->metrics, err, sizeof(err)) == -1) {
+        log_stderr(err);
+        return EXIT_CONFIG;
+    }
+    if ((pfds = calloc(s->nls + TAIL + 1, sizeof(*pfds))) == NULL) {
         log_stderr(strerror(errno));
         return EXIT_CONFIG;
     }
@@ -749,6 +834,8 @@ parent_free(struct parent *s)
     if (s->reserve != -1)
         close(s->reserve);
     children_free();
+    proxyparent_close();
+    metrics_close();
     config_free(s->conf); /* the last one read: reloads replace it */
 }
 

@@ -57,6 +57,10 @@ enum conn_exit {
     CONN_SHUTDOWN = 16, /* closed because plugsrv is stopping */
     CONN_STUCK = 17,    /* a callback ran longer than idle_timeout */
     CONN_NOMEM = 18,    /* plugsrv itself ran out of memory */
+    /* Before any handler code, on a listener with proxy_protocol: */
+    CONN_PROXY_BAD = 30,     /* the PROXY header was malformed */
+    CONN_PROXY_TIMEOUT = 31, /* ... or not complete within proxy_timeout */
+    CONN_REFUSED = 32,       /* the parent refused the client it named */
 };
 
 /* ================= shared: both processes ================= */
@@ -159,6 +163,30 @@ int addr_v4mapped(const struct sockaddr_storage *ss);
 int addr_overlap(const struct sockaddr_storage *a,
                  const struct sockaddr_storage *b);
 
+/* ---- proxy.c: the PROXY protocol header, v1 and v2 (a pure parser) ---- */
+enum proxy_versions {
+    PROXY_OFF = 0,
+    PROXY_V1 = 1,
+    PROXY_V2 = 2,
+    PROXY_ANY = 3
+};
+
+enum proxy_status {
+    PROXY_DONE, /* a whole header: out->len bytes */
+    PROXY_MORE, /* a valid beginning: every byte so far is header */
+    PROXY_BAD   /* not a header of the versions allowed */
+};
+
+struct proxy_hdr {
+    size_t len; /* bytes the header took */
+    int local;  /* LOCAL, UNKNOWN...: the connection's own addresses hold */
+    struct sockaddr_storage src, dst; /* the client's, and what it reached */
+};
+
+/* Parses the header at the start of buf (len bytes so far). */
+enum proxy_status proxy_parse(const unsigned char *buf, size_t len,
+                              int versions, struct proxy_hdr *out);
+
 /* ---- config.c, config_listener.c, config_read.c: server.json into a
  * struct config (the parent, and plugsrv -t) ---- */
 enum option_type {
@@ -247,9 +275,21 @@ struct listener_conf {
     char *user, *group; /* its own or the top level's; NULL: none */
     uid_t uid;          /* user and group as ids, from priv_resolve() */
     gid_t gid;
+    int proxy; /* enum proxy_versions: a PROXY header comes first */
+    int proxy_timeout;               /* seconds for the whole header */
+    struct acl proxy_trusted;        /* who may send one */
     struct access_conf access;
     int reuseport; /* SO_REUSEPORT: several plugsrv on one port */
     int ipv6_only; /* IPV6_V6ONLY (default 1) */
+};
+
+/* The metrics endpoint (metrics.c); port 0: none. */
+struct metrics_conf {
+    int port;
+    char *address;
+    struct sockaddr_storage sa;
+    socklen_t salen;
+    struct acl allow; /* who may scrape: loopback by default */
 };
 
 struct config {
@@ -262,6 +302,7 @@ struct config {
     char *user, *group; /* NULL: keep the starting identity */
     char *log_file;     /* log.file, resolved; NULL: stderr */
     struct rlimits rlimits;
+    struct metrics_conf metrics;
     struct access_conf access; /* the listeners' defaults */
     size_t nlisteners;
     struct listener_conf *listeners;
@@ -416,11 +457,14 @@ struct child {
     struct listener *listener; /* NULL once its listener is gone */
     char listener_name[64];
     char peer[ADDRSTRLEN];
-    long long start;      /* clock_ms() when it began serving */
+    long long start; /* clock_ms() when it began serving */
+    char via[ADDRSTRLEN]; /* the balancer, for a PROXY listener */
+    int verdict;     /* proxyparent.c: the fd its admission goes to, or -1 */
     struct admit_ref ref; /* its peer, counted by admit.c while it serves */
-    long long deadline;   /* lifetime.c: max_duration ends it; 0 never */
-    long long termed;     /* lifetime.c: when SIGTERM was sent */
-    int refused; /* a prefork spare's connection, refused after it took it */
+    long long deadline;    /* lifetime.c: max_duration ends it; 0 never */
+    long long termed;      /* lifetime.c: when SIGTERM was sent */
+    int refused; /* its connection was refused after its fork: a prefork
+                    spare's, or a PROXY listener's (proxyparent.c) */
 };
 
 int children_init(void);
@@ -443,6 +487,51 @@ long long children_strays_in(void);
 void children_strays(void);
 void children_free(void);
 
+/* ---- priv.c: who connections run as (the parent keeps its identity) ---- */
+/* Every listener's user and group into ids; -1 with "file: key: why". */
+int priv_resolve(struct config *conf, char *err, size_t errlen);
+void priv_log(const struct config *conf);
+/* In a connection's process: become the listener's user for good; -1 if
+ * any step failed. */
+int priv_become(const struct listener_conf *lc);
+
+/* ---- proxyparent.c: admitting the clients PROXY headers name ---- */
+/* What a connection's process reports once it has read the header. */
+struct proxy_report {
+    pid_t pid;
+    int local;                   /* LOCAL/UNKNOWN: src is the balancer */
+    struct sockaddr_storage src; /* the client */
+};
+
+#define PROXY_VERDICT_OK 'y'
+#define PROXY_VERDICT_NO 'n'
+
+int proxyparent_init(void);
+void proxyparent_close(void);
+int proxyparent_fd(void);        /* the reports' end, for poll */
+int proxyparent_report_fd(void); /* the end children write to */
+/* A connection on l from sa: may it send a header at all? */
+int proxyparent_trusted(const struct listener *l, const struct sockaddr *sa);
+/* Takes the reports, and answers each: served or refused. */
+void proxyparent_read(void);
+
+/* ---- metrics.c: counters, and the scrape endpoint ---- */
+void metrics_start(void);
+void metrics_track(const char *listener);
+void metrics_accept(const char *listener);
+void metrics_refuse(const char *listener, const char *reason);
+void metrics_exit(const char *listener, const char *reason, long long ms);
+void metrics_reload(int ok);
+/* Binds conf's endpoint (keeping the one bound if it is the same); -1
+ * with "address: why" in err. */
+int metrics_open(const struct metrics_conf *conf, char *err, size_t errlen);
+int metrics_fd(void); /* the endpoint, or -1 */
+/* A scraper is waiting: fork a process to answer it. */
+void metrics_serve(const struct config *conf, const struct listener *ls,
+                   size_t n);
+/* children.c: was pid a scrape's process? Then it is forgotten. */
+int metrics_reaped(pid_t pid);
+void metrics_close(void);
 /* ---- sources.c (continued) ---- */
 /* A table for a listener of at most cap connections; NULL if out of
  * memory. */
@@ -479,6 +568,11 @@ void admit_close(struct listener *l);
  */
 const char *admit_peer(struct listener *l, const struct sockaddr *sa,
                        struct admit_ref *ref);
+/* For a PROXY listener: the room for a new process, then (once its header
+ * is read) the rules on the client it names; same contract as admit_peer. */
+const char *admit_capacity(struct listener *l, struct admit_ref *ref);
+const char *admit_client(struct listener *l, const struct sockaddr *sa,
+                         struct admit_ref *ref);
 /* The ACL alone, for a prefork spare that took a connection itself: 1 if
  * allowed. */
 int admit_acl(const struct listener_conf *lc, const struct sockaddr *sa);
@@ -500,13 +594,6 @@ long long lifetime_timeout(long long ms);
  * the grace. */
 void lifetime_tick(long long now);
 
-/* ---- priv.c: who connections run as (the parent keeps its identity) ---- */
-/* Every listener's user and group into ids; -1 with "file: key: why". */
-int priv_resolve(struct config *conf, char *err, size_t errlen);
-void priv_log(const struct config *conf);
-/* In a connection's process: become the listener's user for good; -1 if
- * any step failed. */
-int priv_become(const struct listener_conf *lc);
 
 /* ---- parent.c: the parent's loop ---- */
 /* Serves conf until SIGTERM or SIGINT; takes ownership of conf. */
@@ -533,6 +620,11 @@ struct connproc_setup {
     const struct listener_conf *as;
 };
 
+/* After SIGTERM, a connection is served on while its input keeps coming:
+ * until a pause of CONNPROC_DRAIN_MS, for CONNPROC_DRAIN_MAX_MS at most. */
+#define CONNPROC_DRAIN_MS     100
+#define CONNPROC_DRAIN_MAX_MS 1000
+
 extern volatile sig_atomic_t connproc_stop, connproc_retire, connproc_conn_fd,
     connproc_accepting;
 /* In the new process: everything before its first byte; -1 if a limit
@@ -558,13 +650,36 @@ struct plugsrv_conn {
     const char *listener;
     char peer[ADDRSTRLEN];
     char local[ADDRSTRLEN];
+    char via[ADDRSTRLEN]; /* the balancer that sent a PROXY header, or "" */
+};
+
+/* Who a connection is with: the socket's peer, or a PROXY header's. */
+struct conn_addrs {
+    char peer[ADDRSTRLEN];
+    char via[ADDRSTRLEN];   /* the balancer, or "" */
+    char local[ADDRSTRLEN]; /* what the client reached, or "": ask the socket */
 };
 
 /* Serve fd with the listener's handler; how it ended. */
 enum conn_exit session_run(const struct listener *l, int fd, const char *peer);
+enum conn_exit session_serve(const struct listener *l, int fd,
+                             const struct conn_addrs *a);
 
 extern const plugsrv_host host_services; /* the table handlers get */
 extern const char *host_listener;        /* for host->log(NULL) */
+
+/* ---- proxyconn.c: the PROXY header, read in the connection's process ---- */
+struct proxyconn {
+    int fd;      /* the connection */
+    int report;  /* the parent's report pipe */
+    int verdict; /* the parent's answer comes here */
+};
+
+/* Reads the header, reports, waits for the verdict: CONN_OK with a filled
+ * in (the balancer's address in a->peer on entry), or how it ended. */
+enum conn_exit proxyconn_run(const struct listener *l,
+                             const struct proxyconn *pc,
+                             struct conn_addrs *a);
 
 /* ---- options.c: the host's view of a listener's options ---- */
 int options_string(const plugsrv_options *o, const char *key, const char *def,

@@ -153,6 +153,7 @@ prefork_admit(struct child *c, const struct prefork_msg *msg)
     log_event("accept listener=%s peer=%s pid=%ld",
               log_value(name, sizeof(name), c->listener_name),
               log_value(peer, sizeof(peer), c->peer), (long)c->pid);
+    metrics_accept(c->listener_name);
 }
 
 /* Takes the spares' reports: which of them now serve whom. */

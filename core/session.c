@@ -37,6 +37,7 @@ struct session {
     struct frame frame;
     enum session_step step;    /* the last callback's */
     enum frame_status framing; /* FRAME_OK until the framer gave up */
+    long long drain_until;     /* stopping: clock_ms() when reading ends */
 };
 
 static char session_buf[SESSION_BUF];
@@ -144,6 +145,25 @@ session_whole_timeout(struct session *s)
     s->shortened = 0;
 }
 
+/*
+ * Stopping (SIGTERM): what the client has sent already is served, so that
+ * a request that reached us is answered, not lost. Reads wait at most
+ * CONNPROC_DRAIN_MS from now on; the first pause, or CONNPROC_DRAIN_MAX_MS
+ * of a client that keeps sending, ends the connection. 1 once it is over.
+ */
+static int
+session_drained(struct session *s)
+{
+    struct timeval tv = { .tv_sec = 0, .tv_usec = CONNPROC_DRAIN_MS * 1000 };
+
+    if (s->drain_until == 0) {
+        s->drain_until = clock_ms() + CONNPROC_DRAIN_MAX_MS;
+        setsockopt(s->conn.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        return 0;
+    }
+    return clock_ms() >= s->drain_until;
+}
+
 /* Returns the exit status, and whether the client has sent its EOF. */
 static enum conn_exit
 session_loop(struct session *s, int *eof)
@@ -155,7 +175,7 @@ session_loop(struct session *s, int *eof)
 
     *eof = 0;
     for (;;) {
-        if (connproc_stop)
+        if (connproc_stop && session_drained(s))
             return CONN_SHUTDOWN;
         if (!retry)
             since = clock_coarse_ms();
@@ -167,14 +187,14 @@ session_loop(struct session *s, int *eof)
             if ((step = session_input(s, session_buf, (size_t)n)) != STEP_GO)
                 return session_verdict(s, step);
         } else if (n == 0) {
-            if (connproc_stop) /* shut down by the SIGTERM handler */
-                return CONN_SHUTDOWN;
             *eof = 1;
             return session_verdict(s, session_eof(s));
         } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            return CONN_IDLE;
+            return connproc_stop ? CONN_SHUTDOWN : CONN_IDLE;
         } else if (errno != EINTR) {
             return CONN_IO;
+        } else if (connproc_stop) {
+            retry = 1; /* session_drained() says for how long */
         } else if (session_interrupted(s, since)) {
             return CONN_IDLE;
         } else {
@@ -303,6 +323,15 @@ session_end(struct session *s)
 enum conn_exit
 session_run(const struct listener *l, int fd, const char *peer)
 {
+    struct conn_addrs a = { .via = "", .local = "" };
+
+    snprintf(a.peer, sizeof(a.peer), "%s", peer);
+    return session_serve(l, fd, &a);
+}
+
+enum conn_exit
+session_serve(const struct listener *l, int fd, const struct conn_addrs *a)
+{
     enum session_step step;
     enum conn_exit status;
     struct session s;
@@ -314,7 +343,9 @@ session_run(const struct listener *l, int fd, const char *peer)
     if (l->retimed)
         session_timeouts(fd, s.idle);
     s.conn.listener = l->conf->name;
-    snprintf(s.conn.peer, sizeof(s.conn.peer), "%s", peer);
+    memcpy(s.conn.peer, a->peer, sizeof(s.conn.peer));
+    memcpy(s.conn.via, a->via, sizeof(s.conn.via));
+    memcpy(s.conn.local, a->local, sizeof(s.conn.local));
     host_listener = l->conf->name;
     frame_init(&s.frame, l->conf->max_line);
     watchdog_start(l->conf->idle_timeout);

@@ -12,13 +12,13 @@ case $secs in ''|*[!0-9]*) echo "usage: $0 [-m] [SECONDS]" >&2; exit 2;; esac
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${PLUGSRV_FUZZ_BUILD:-$root/build-fuzz}
-targets="config frame"
+targets="config frame proxy"
 
 CC=clang cmake -S "$root" -B "$build" -DPLUGSRV_FUZZ=ON -DPLUGSRV_TESTS=OFF \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$build.configure.log" 2>&1 ||
     { cat "$build.configure.log" >&2; exit 1; }
 rm -f "$build.configure.log"
-cmake --build "$build" -j"$(nproc)" --target fuzz_config fuzz_frame
+cmake --build "$build" -j"$(nproc)" --target fuzz_config fuzz_frame fuzz_proxy
 
 work=$(mktemp -d /tmp/plugsrv-fuzz.XXXXXX)
 trap 'rm -rf "$work"' EXIT INT TERM

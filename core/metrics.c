@@ -1,0 +1,272 @@
+/*
+ * metrics.c - what the parent counts (connections accepted, refused and
+ * ended, by listener and reason; their durations; reloads), and the
+ * Prometheus endpoint that shows it. The parent only counts and accepts:
+ * each scrape is answered by a process of its own, forked with a snapshot
+ * of the counters, which drops privileges, reads the request (bounded in
+ * size and time), writes the text and exits. A slow or hostile scraper
+ * holds that process only.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "metrics_int.h"
+
+/*
+ * Kept out of connections' processes (MADV_DONTFORK), as children.c keeps
+ * its table: the parent writes it on every connection, and a page shared
+ * with a child would be copied. A scrape's process gets a copy made just
+ * before its fork.
+ */
+/* Upper bounds of the duration histogram, in milliseconds. */
+const long long metrics_le_ms[METRICS_BUCKETS] = {
+    1, 5, 10, 50, 100, 500, 1000, 5000, 10000, 30000, 60000, 300000
+};
+
+static struct metrics_state *metrics;
+static int metrics_sock = -1;
+static struct sockaddr_storage metrics_sa;
+static pid_t metrics_pids[METRICS_SCRAPES];
+
+static struct metrics_state *
+metrics_state(void)
+{
+    void *p;
+
+    if (metrics != NULL)
+        return metrics;
+    p = mmap(NULL, sizeof(*metrics), PROT_READ | PROT_WRITE,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    madvise(p, sizeof(*metrics), MADV_DONTFORK);
+    metrics = p;
+    return metrics;
+}
+
+void
+metrics_start(void)
+{
+    if (metrics_state() != NULL)
+        metrics->start = (long long)time(NULL);
+}
+
+static struct metrics_series *
+metrics_series(const char *listener)
+{
+    struct metrics_series *s;
+    size_t i;
+
+    if (metrics_state() == NULL)
+        return NULL;
+    for (i = 0; i < metrics->nseries; i++) {
+        if (strcmp(metrics->series[i].listener, listener) == 0)
+            return &metrics->series[i];
+    }
+    if (metrics->nseries == METRICS_SERIES)
+        return NULL; /* counted nowhere: the log still has it */
+    s = &metrics->series[metrics->nseries++];
+    snprintf(s->listener, sizeof(s->listener), "%s", listener);
+    return s;
+}
+
+static void
+metrics_bump(struct metrics_count *c, const char *reason)
+{
+    size_t i;
+
+    for (i = 0; i < METRICS_REASONS && c[i].reason[0] != '\0'; i++) {
+        if (strcmp(c[i].reason, reason) == 0)
+            break;
+    }
+    if (i == METRICS_REASONS)
+        i = METRICS_REASONS - 1; /* a closed set in practice */
+    if (c[i].reason[0] == '\0')
+        snprintf(c[i].reason, sizeof(c[i].reason), "%s", reason);
+    c[i].n++;
+}
+
+/* A listener's series exists, with zeros, before its first connection. */
+void
+metrics_track(const char *listener)
+{
+    metrics_series(listener);
+}
+
+void
+metrics_accept(const char *listener)
+{
+    struct metrics_series *s = metrics_series(listener);
+
+    if (s != NULL)
+        s->accepted++;
+}
+
+void
+metrics_refuse(const char *listener, const char *reason)
+{
+    struct metrics_series *s = metrics_series(listener);
+
+    if (s != NULL)
+        metrics_bump(s->refused, reason);
+}
+
+void
+metrics_exit(const char *listener, const char *reason, long long ms)
+{
+    struct metrics_series *s = metrics_series(listener);
+    size_t b;
+
+    if (s == NULL)
+        return;
+    metrics_bump(s->exited, reason);
+    if (ms < 0)
+        ms = 0;
+    for (b = 0; b < METRICS_BUCKETS && ms > metrics_le_ms[b]; b++)
+        ;
+    if (b < METRICS_BUCKETS)
+        s->buckets[b]++;
+    s->count++;
+    s->sum_ms += (unsigned long long)ms;
+}
+
+void
+metrics_reload(int ok)
+{
+    if (metrics_state() != NULL)
+        metrics->reloads[ok ? 1 : 0]++;
+}
+
+/* ---- the endpoint, in the parent ---- */
+
+static int
+metrics_fail(const char *addr, const char *call, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "metrics: %s: %s: %s", addr, call, strerror(errno));
+    return -1;
+}
+
+int
+metrics_open(const struct metrics_conf *conf, char *err, size_t errlen)
+{
+    char addr[ADDRSTRLEN];
+    int fd, one = 1;
+
+    if (conf->port == 0) {
+        metrics_close();
+        return 0;
+    }
+    if (metrics_sock != -1 &&
+        memcmp(&metrics_sa, &conf->sa, sizeof(metrics_sa)) == 0)
+        return 0;
+    addr_format((const struct sockaddr *)&conf->sa, addr, sizeof(addr));
+    fd = socket(conf->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                0);
+    if (fd == -1)
+        return metrics_fail(addr, "socket", err, errlen);
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (conf->sa.ss_family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    if (bind(fd, (const struct sockaddr *)&conf->sa, conf->salen) == -1 ||
+        listen(fd, 64) == -1) {
+        metrics_fail(addr, "bind", err, errlen);
+        close(fd);
+        return -1;
+    }
+    metrics_close();
+    metrics_sock = fd;
+    metrics_sa = conf->sa;
+    log_event("listen listener=metrics addr=%s", addr);
+    return 0;
+}
+
+static int
+metrics_slot(void)
+{
+    int i;
+
+    for (i = 0; i < METRICS_SCRAPES; i++) {
+        if (metrics_pids[i] == 0)
+            return i;
+    }
+    return -1;
+}
+
+/* The endpoint to poll: -1 while METRICS_SCRAPES scrapes are answered,
+ * so that more wait in its backlog without waking the parent. */
+int
+metrics_fd(void)
+{
+    return metrics_slot() == -1 ? -1 : metrics_sock;
+}
+
+void
+metrics_close(void)
+{
+    if (metrics_sock != -1)
+        close(metrics_sock);
+    metrics_sock = -1;
+    memset(&metrics_sa, 0, sizeof(metrics_sa));
+}
+
+int
+metrics_reaped(pid_t pid)
+{
+    size_t i;
+
+    for (i = 0; i < METRICS_SCRAPES; i++) {
+        if (metrics_pids[i] == pid && pid > 0) {
+            metrics_pids[i] = 0;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+void
+metrics_serve(const struct config *conf, const struct listener *ls, size_t n)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    char peer[ADDRSTRLEN];
+    struct metrics_state *snap;
+    struct acl_addr who;
+    int fd, slot;
+    pid_t pid;
+
+    /* Scrapers beyond METRICS_SCRAPES wait in the backlog. */
+    if (metrics_sock == -1 || metrics_state() == NULL ||
+        (slot = metrics_slot()) == -1)
+        return;
+    fd = accept4(metrics_sock, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
+    if (fd == -1)
+        return;
+    addr_format((struct sockaddr *)&ss, peer, sizeof(peer));
+    if (acl_from_sockaddr((struct sockaddr *)&ss, &who) == -1 ||
+        !acl_match(&conf->metrics.allow, &who)) {
+        log_event("refuse listener=metrics peer=%s reason=acl", peer);
+        close(fd);
+        return;
+    }
+    /* The counters as they are now, for the fork to take along. */
+    if ((snap = malloc(METRICS_SIZE(metrics->nseries))) == NULL) {
+        close(fd);
+        return;
+    }
+    memcpy(snap, metrics, METRICS_SIZE(metrics->nseries));
+    if ((pid = fork()) == 0)
+        scrape_run(conf, ls, n, snap, fd);
+    free(snap);
+    close(fd);
+    if (pid == -1)
+        log_warn("error what=fork listener=metrics peer=%s", peer);
+    else
+        metrics_pids[slot] = pid;
+}
