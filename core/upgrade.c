@@ -98,7 +98,12 @@ upgrade_exec(const struct listener *ls, size_t n, int wfd)
     char names[4096], num[32];
     const char *notify = notify_socket();
     sigset_t none;
+    int efd, journal;
 
+    /* The new process's stderr is the one plugsrv was started with (the
+     * journal, say), not this one's log.file: it opens that itself. */
+    if ((efd = logbuf_stderr_fd(&journal)) != STDERR_FILENO)
+        dup2(efd, STDERR_FILENO);
     log_forked();
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
