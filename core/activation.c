@@ -35,7 +35,8 @@ struct activation_sock {
     struct sockaddr_storage sa;
     socklen_t salen;
     char addr[ADDRSTRLEN];
-    long listener; /* index in the config, -1 for none */
+    long listener;     /* index in the config, -1 for none */
+    const char *lname; /* its name, once it took the socket */
 };
 
 static struct activation_sock *socks;
@@ -239,8 +240,6 @@ activation_unmatched(struct activation_sock *s, const struct config *conf,
                  s->fd, s->name, s->addr, conf->path);
         return -1;
     }
-    log_event("activation fd=%d name=%s addr=%s listener=- action=closed",
-              s->fd, s->name, s->addr);
     close(s->fd);
     s->fd = -1;
     return 0;
@@ -279,10 +278,8 @@ activation_adopt(struct listener *l, size_t i)
             continue;
         l->fd = socks[k].fd;
         socks[k].fd = -1;
+        socks[k].lname = l->conf->name;
         memcpy(l->addr, socks[k].addr, sizeof(l->addr));
-        log_event("activation fd=%d name=%s addr=%s listener=%s from=%s",
-                  l->fd, socks[k].name, l->addr, l->conf->name,
-                  activation_pipe == -1 ? "systemd" : "upgrade");
         if (listen(l->fd, l->conf->backlog) == -1)
             return -1;
         return listen_configure(l);
@@ -290,16 +287,30 @@ activation_adopt(struct listener *l, size_t i)
     return 1;
 }
 
-/* After the start: what no listener took is closed, the table forgotten
- * (a reload adopts sockets from the listeners, by address). */
+/* After the start, once the log goes where the config says: what became
+ * of each passed socket; the table is forgotten (a reload adopts sockets
+ * from the listeners, by address). */
 void
 activation_done(void)
 {
+    char v[LOG_VALUE_MAX], w[LOG_VALUE_MAX];
     size_t k;
 
-    for (k = 0; k < nsocks; k++)
+    for (k = 0; k < nsocks; k++) {
         if (socks[k].fd != -1)
             close(socks[k].fd);
+        if (socks[k].lname != NULL)
+            log_event("activation fd=%d name=%s addr=%s listener=%s from=%s",
+                      ACTIVATION_FD0 + (int)k,
+                      log_value(v, sizeof(v), socks[k].name), socks[k].addr,
+                      log_value(w, sizeof(w), socks[k].lname),
+                      activation_pipe == -1 ? "systemd" : "upgrade");
+        else
+            log_event("activation fd=%d name=%s addr=%s listener=- "
+                      "action=closed",
+                      ACTIVATION_FD0 + (int)k,
+                      log_value(v, sizeof(v), socks[k].name), socks[k].addr);
+    }
     free(socks);
     socks = NULL;
     nsocks = 0;

@@ -744,7 +744,6 @@ parent_start(struct parent *s)
         log_stderr(err);
         return EXIT_CONFIG;
     }
-    activation_done();
     s->nls = s->conf->nlisteners;
     if ((pfds = calloc(s->nls + 3, sizeof(*pfds))) == NULL) {
         log_stderr(strerror(errno));
@@ -757,6 +756,7 @@ parent_start(struct parent *s)
         return EXIT_CONFIG;
     }
     log_file_commit(1);
+    activation_done();
     parent_stdin();
     s->reserve = open("/dev/null", O_RDONLY | O_CLOEXEC);
     malloc_trim(0); /* every page the parent keeps, fork copies */
