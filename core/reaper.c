@@ -27,16 +27,6 @@
 #define REAPER_ROUNDS  64   /* generations of descendants ended at most */
 #define REAPER_WAIT_MS 2000 /* for SIGKILLed descendants to be gone */
 
-/* The one child never to kill: the new plugsrv an upgrade started, which
- * is the old one's child until the old one exits (upgrade.c). */
-static pid_t reaper_keep;
-
-/* What reaper_kill() is given: whom to spare, and how many it killed. */
-struct reaper_kill_arg {
-    int (*known)(pid_t);
-    int killed;
-};
-
 void
 reaper_init(void)
 {
@@ -74,21 +64,13 @@ reaper_each_child(void (*fn)(pid_t, void *), void *arg)
     return n;
 }
 
-void
-reaper_exempt(pid_t pid)
-{
-    reaper_keep = pid;
-}
-
 static void
 reaper_kill(pid_t pid, void *arg)
 {
-    struct reaper_kill_arg *ka = arg;
+    int (*known)(pid_t) = *(int (**)(pid_t))arg;
 
-    if (pid == reaper_keep || (ka->known != NULL && ka->known(pid)))
-        return;
-    kill(pid, SIGKILL);
-    ka->killed++;
+    if (known == NULL || !known(pid))
+        kill(pid, SIGKILL);
 }
 
 /* Waits, bounded, for a child to end; 0 if one was reaped. */
@@ -120,7 +102,7 @@ reaper_wait_one(long long deadline)
 void
 reaper_end_descendants(void)
 {
-    struct reaper_kill_arg all = { NULL, 0 };
+    int (*all)(pid_t) = NULL;
     long long deadline = 0;
     int round, st;
     pid_t pid;
@@ -133,11 +115,7 @@ reaper_end_descendants(void)
             continue;
         if (deadline == 0)
             deadline = clock_ms() + REAPER_WAIT_MS;
-        all.killed = 0;
         reaper_each_child(reaper_kill, &all);
-        /* Only the exempt one is left: it is not waited for. */
-        if (all.killed == 0 && reaper_keep != 0)
-            return;
         if (reaper_wait_one(deadline) == -1)
             return;
     }
@@ -148,7 +126,5 @@ reaper_end_descendants(void)
 void
 reaper_kill_strays(int (*known)(pid_t))
 {
-    struct reaper_kill_arg ka = { known, 0 };
-
-    reaper_each_child(reaper_kill, &ka);
+    reaper_each_child(reaper_kill, &known);
 }
