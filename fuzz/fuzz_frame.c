@@ -123,7 +123,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         rc = frame_finish(&f, fuzz_line, &c);
     }
     frame_free(&f);
-    if (rc == 7) {
+    if (rc == FRAME_STOPPED) {
         assert(c.lines == c.stop_after);
     } else if (rc == FRAME_TOOLONG) {
         assert(fuzz_has_long_line(c.input, c.size, c.max));
