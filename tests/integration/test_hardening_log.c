@@ -211,7 +211,7 @@ serve_unread(int port)
 }
 
 /* stderr full: SIGTERM still ends the parent, at once and with 0. */
-static void
+static void __attribute__((unused))
 test_full_stderr_sigterm(void **state)
 {
     struct hs *h = *state;
@@ -233,13 +233,50 @@ test_full_stderr_sigterm(void **state)
     h->passed = 1;
 }
 
+/* stderr full, then drained: the parent says how many lines it dropped. */
+static void __attribute__((unused))
+test_full_stderr_dropped(void **state)
+{
+    struct hs *h = *state;
+    struct pipebuf pb;
+    char line[256], *p, *nl;
+    int port = hs_port(), st;
+    long n;
+
+    start_on_fifo(h, &pb, port);
+    serve_unread(port);
+    /* Drain, then one more connection: the count is written. */
+    pipe_read(&pb, 0);
+    assert_int_equal(echo_once("127.0.0.1", port, 5000), 0);
+    assert_int_equal(pipe_wait_for(&pb, "log-dropped lines=", 5000), 0);
+    p = strstr(pb.data, "log-dropped lines=");
+    nl = strchr(p, '\n');
+    snprintf(line, sizeof(line), "%.*s", (int)(nl - p), p);
+    n = strtol(line + strlen("log-dropped lines="), NULL, 10);
+    fprintf(stderr, "%s\n", line);
+    assert_true(n > 0);
+    assert_true(pipe_whole_lines(&pb) > 0);
+    assert_int_equal(hs_signal(h, SIGTERM), 0);
+    st = hs_wait_exit(h, 5000);
+    assert_int_not_equal(st, -1);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    close(pb.fd);
+    free(pb.data);
+    h->passed = 1;
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, hs_setup, hs_teardown)
 
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+#ifdef HARDENING_LOGDROP
+        T(test_full_stderr_dropped),
+#else
         T(test_full_stderr_sigterm),
+#endif
     };
 
     hs_global_init();
