@@ -118,15 +118,24 @@ cmake --install "$tmp/ex-build" >"$tmp/ex-install.log" 2>&1 ||
     { cat "$tmp/ex-install.log" >&2; fail "cmake --install examples"; }
 [ -f "$lib/plugsrv/modules/rot13.so" ] || fail "rot13.so not installed"
 
-# Four free ports in a row on 127.0.0.1, per ss; a race with another
-# program taking one is reported by plugsrv as a bind error.
-port=$((20000 + $$ % 20000))
+# Four free ports in a row on 127.0.0.1, per ss, below the ephemeral
+# range (32768 up) where the suite's own client sockets come and go; a
+# socket in TIME-WAIT does not stop plugsrv's bind (SO_REUSEADDR). A race
+# with another program taking one is reported by plugsrv as a bind error.
+port=$((20000 + $$ % 3000 * 4))
 tries=0
-while command -v ss >/dev/null &&
-    ss -Htan | awk '{ print $4 }' | grep -Eq ":($port|$((port + 1))|$((port + 2))|$((port + 3)))\$"; do
+# Ports the C tests have claimed (harness.c, an abstract socket named
+# plugsrv-test-port-N) but maybe not yet bound count as taken.
+taken() {
+    { ss -Htan | awk '$1 != "TIME-WAIT" { print $4 }'
+      ss -Hxa | grep -o '@plugsrv-test-port-[0-9]*' | sed 's/.*-/:/'; } |
+        grep -Eq ":($port|$((port + 1))|$((port + 2))|$((port + 3)))\$"
+}
+while command -v ss >/dev/null && taken; do
     port=$((port + 4))
+    [ $port -lt 32764 ] || port=20000
     tries=$((tries + 1))
-    [ $tries -lt 100 ] || fail "no free ports"
+    [ $tries -lt 100 ] || fail "no four free ports in a row in 20000-32767"
 done
 
 # The installed bundled modules by bare name, the others by path.
