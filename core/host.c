@@ -2,9 +2,12 @@
  * host.c - the services plugsrv offers handlers (the plugsrv_host table of
  * include/handler.h), as they run inside a connection's process.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -28,7 +31,9 @@ host_write(plugsrv_conn *c, const void *buf, size_t len)
     long long progress = clock_coarse_ms();
     ssize_t n;
 
-    if (c->failed)
+    if (c->failed || c->taken)
+        return PLUGSRV_ERROR;
+    if (c->ev != NULL && conn_loop_flush(c) != 0)
         return PLUGSRV_ERROR;
     watchdog_write(1);
     while (len > 0) {
@@ -46,6 +51,8 @@ host_write(plugsrv_conn *c, const void *buf, size_t len)
         }
     }
     watchdog_write(0);
+    if (c->ev != NULL)
+        conn_loop_progress(c);
     return PLUGSRV_OK;
 }
 
@@ -75,6 +82,107 @@ host_local_addr(plugsrv_conn *c)
             snprintf(c->local, sizeof(c->local), "unknown");
     }
     return c->local;
+}
+
+/* ---- ABI 1.1: numeric addresses, the listener, taking the fd over ---- */
+
+/* "127.0.0.1" or "::1" and the port, from a socket address. */
+static void
+host_numeric(const struct sockaddr_storage *ss, char *ip, size_t len,
+             int *port)
+{
+    const struct sockaddr_in *in4 = (const struct sockaddr_in *)ss;
+    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+
+    if (ss->ss_family == AF_INET &&
+        inet_ntop(AF_INET, &in4->sin_addr, ip, (socklen_t)len) != NULL) {
+        *port = ntohs(in4->sin_port);
+    } else if (ss->ss_family == AF_INET6 &&
+               inet_ntop(AF_INET6, &in6->sin6_addr, ip, (socklen_t)len) !=
+                   NULL) {
+        *port = ntohs(in6->sin6_port);
+    } else {
+        snprintf(ip, len, "unknown");
+        *port = 0;
+    }
+}
+
+/* Both ends, looked up once, on the first question (or at take_fd, while
+ * the fd is surely still the connection). */
+static void
+host_ends(plugsrv_conn *c)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+
+    if (c->peer_ip[0] != '\0')
+        return;
+    memset(&ss, 0, sizeof(ss));
+    len = sizeof(ss);
+    if (c->fd < 0 || getpeername(c->fd, (struct sockaddr *)&ss, &len) == -1)
+        ss.ss_family = AF_UNSPEC;
+    host_numeric(&ss, c->peer_ip, sizeof(c->peer_ip), &c->peer_port);
+    memset(&ss, 0, sizeof(ss));
+    len = sizeof(ss);
+    if (c->fd < 0 || getsockname(c->fd, (struct sockaddr *)&ss, &len) == -1)
+        ss.ss_family = AF_UNSPEC;
+    host_numeric(&ss, c->local_ip, sizeof(c->local_ip), &c->local_port);
+}
+
+static const char *
+host_peer_ip(plugsrv_conn *c)
+{
+    host_ends(c);
+    return c->peer_ip;
+}
+
+static int
+host_peer_port(plugsrv_conn *c)
+{
+    host_ends(c);
+    return c->peer_port;
+}
+
+static const char *
+host_local_ip(plugsrv_conn *c)
+{
+    host_ends(c);
+    return c->local_ip;
+}
+
+static int
+host_local_port(plugsrv_conn *c)
+{
+    host_ends(c);
+    return c->local_port;
+}
+
+static const char *
+host_listener_name(plugsrv_conn *c)
+{
+    return c != NULL && c->listener != NULL ? c->listener : host_listener;
+}
+
+static int
+host_stopping(plugsrv_conn *c)
+{
+    (void)c;
+    return connproc_stop != 0;
+}
+
+/* The fd becomes the handler's: handler.h says what plugsrv still does. */
+static int
+host_take_fd(plugsrv_conn *c)
+{
+    if (c == NULL || !c->live || c->taken || c->failed ||
+        conn_loop_queued(c) > 0)
+        return -1;
+    host_ends(c);
+    host_local_addr(c);
+    c->taken = 1;
+    connproc_conn_fd = -1; /* SIGTERM must not shut it down any more */
+    watchdog_stop();
+    return c->fd;
 }
 
 static const char *const host_levels[] = { "error", "warn", "info", "debug" };
@@ -128,4 +236,23 @@ const plugsrv_host host_services = {
     .opt_count = options_count,
     .opt_key = options_key,
     .log = host_log,
+    .timer_add = conn_loop_timer_add,
+    .timer_set = conn_loop_timer_set,
+    .timer_cancel = conn_loop_timer_cancel,
+    .write_queued = conn_loop_write_queued,
+    .queued = conn_loop_queued,
+    .want_write = conn_loop_want_write,
+    .pause_input = conn_loop_pause_input,
+    .shutdown_write = conn_loop_shutdown_write,
+    .watch = conn_loop_watch,
+    .unwatch = conn_loop_unwatch,
+    .take_fd = host_take_fd,
+    .stopping = host_stopping,
+    .listener_name = host_listener_name,
+    .peer_ip = host_peer_ip,
+    .peer_port = host_peer_port,
+    .local_ip = host_local_ip,
+    .local_port = host_local_port,
+    .opt_list = options_list,
+    .opt_map = options_map,
 };

@@ -80,7 +80,9 @@ int addr_parse(const char *text, int port, struct sockaddr_storage *ss,
 enum option_type {
     OPTION_STRING,
     OPTION_INT,
-    OPTION_BOOL
+    OPTION_BOOL,
+    OPTION_LIST, /* an array of strings */
+    OPTION_MAP   /* an object whose values are strings */
 };
 
 struct option {
@@ -88,6 +90,9 @@ struct option {
     enum option_type type;
     char *str;     /* OPTION_STRING */
     long long num; /* OPTION_INT, OPTION_BOOL (0/1) */
+    char **list;   /* OPTION_LIST: the strings; OPTION_MAP: the keys */
+    char **vals;   /* OPTION_MAP: the values; both NULL-terminated */
+    size_t n;      /* OPTION_LIST, OPTION_MAP: how many */
 };
 
 struct plugsrv_options {
@@ -254,6 +259,8 @@ struct connproc_setup {
 
 extern volatile sig_atomic_t connproc_stop, connproc_retire, connproc_conn_fd,
     connproc_accepting;
+/* A pipe's write end SIGTERM writes a byte to, to wake conn_loop's poll(). */
+extern volatile sig_atomic_t connproc_wake_fd;
 /* In the new process: everything before its first byte; -1 if a limit
  * could not be applied (exit CONN_SETUP). */
 int connproc_init(const struct connproc_setup *cs);
@@ -264,18 +271,81 @@ void connproc_limits_prepare(const struct rlimits *rl);
 const char *log_signame(int sig);
 
 /* ---- session.c and host.c: one connection, in its own process ---- */
+struct conn_ev; /* conn_loop.c */
+
 struct plugsrv_conn {
     int fd;
     int closing;  /* host->close() or PLUGSRV_CLOSE */
     int failed;   /* a write failed: the client is gone */
     int timedout; /* ... because it stopped reading */
+    int live;     /* between open() and close(): 1.1 services work */
+    int taken;    /* host->take_fd(): the fd is the handler's */
+    struct conn_ev *ev; /* ABI 1.1 events, NULL until the first is used */
     const char *listener;
     char peer[ADDRSTRLEN];
     char local[ADDRSTRLEN];
+    char peer_ip[ADDRSTRLEN], local_ip[ADDRSTRLEN]; /* "" until asked */
+    int peer_port, local_port;
+};
+
+/* What the handler's last callback asked for. */
+enum session_step {
+    STEP_GO,    /* read on */
+    STEP_CLOSE, /* PLUGSRV_CLOSE or host->close(): end normally */
+    STEP_ERROR  /* PLUGSRV_ERROR, or a write to the client failed */
+};
+
+/* One connection's state, shared by session.c and conn_loop.c. */
+struct session {
+    plugsrv_conn conn;
+    int idle;      /* idle_timeout, seconds */
+    int shortened; /* SO_RCVTIMEO is less than idle for now */
+    const plugsrv_handler *h;
+    int (*eof)(plugsrv_conn *, void *);  /* h's, if it is ABI >= 1.1 */
+    int (*stop)(plugsrv_conn *, void *); /* h's, if it is ABI >= 1.1 */
+    int stopped;                         /* stop() was called */
+    void *module_state;
+    void *conn_state;
+    struct frame *frame;
+    enum session_step step;    /* the last callback's */
+    int framing;               /* enum frame_status: FRAME_OK until the
+                                  framer gave up */
 };
 
 /* Serve fd with the listener's handler; how it ended. */
 enum conn_exit session_run(const struct listener *l, int fd, const char *peer);
+/* For conn_loop.c: hand input to the handler, tell it of the client's
+ * EOF and of SIGTERM; the step the handler's callback asked for. */
+enum session_step session_input(struct session *s, const char *buf,
+                                size_t len);
+enum session_step session_eof(struct session *s);
+enum session_step session_step(const struct session *s, int rc);
+enum conn_exit session_verdict(const struct session *s, enum session_step st);
+
+/* ---- conn_loop.c: the poll() loop of a handler that uses the ABI 1.1
+ * events (timers, queued output, fd watches), and those services ---- */
+/* Serves s from the first event service call on (c->ev set), after
+ * take_fd, or for stop(); how it ended, and whether the client sent its
+ * EOF (*eof may be 1 already). */
+enum conn_exit conn_loop_run(struct session *s, int *eof);
+/* Sends the queued output, blocking: before a host->write(). */
+int conn_loop_flush(plugsrv_conn *c);
+/* host->write() sent bytes: the connection is not idle. */
+void conn_loop_progress(plugsrv_conn *c);
+/* Frees timers, watches and the queue (after close()). */
+void conn_loop_free(plugsrv_conn *c);
+plugsrv_timer *conn_loop_timer_add(plugsrv_conn *c, long long ms,
+                                   plugsrv_timer_fn fn, void *arg);
+int conn_loop_timer_set(plugsrv_conn *c, plugsrv_timer *t, long long ms);
+void conn_loop_timer_cancel(plugsrv_conn *c, plugsrv_timer *t);
+int conn_loop_write_queued(plugsrv_conn *c, const void *buf, size_t len);
+size_t conn_loop_queued(plugsrv_conn *c);
+int conn_loop_want_write(plugsrv_conn *c, plugsrv_conn_fn fn, void *arg);
+int conn_loop_pause_input(plugsrv_conn *c, int paused);
+int conn_loop_shutdown_write(plugsrv_conn *c);
+int conn_loop_watch(plugsrv_conn *c, int fd, int events, plugsrv_fd_fn fn,
+                    void *arg);
+void conn_loop_unwatch(plugsrv_conn *c, int fd);
 
 extern const plugsrv_host host_services; /* the table handlers get */
 extern const char *host_listener;        /* for host->log(NULL) */
@@ -288,6 +358,11 @@ int options_int(const plugsrv_options *o, const char *key, long long def,
 int options_bool(const plugsrv_options *o, const char *key, int def, int *out);
 size_t options_count(const plugsrv_options *o);
 const char *options_key(const plugsrv_options *o, size_t i);
+int options_list(const plugsrv_options *o, const char *key,
+                 const char *const **out, size_t *count);
+int options_map(const plugsrv_options *o, const char *key,
+                const char *const **keys, const char *const **values,
+                size_t *count);
 
 /* ---- frame.c: a byte stream cut into lines of at most max bytes ---- */
 enum frame_status {
@@ -318,6 +393,8 @@ void watchdog_start(int seconds);
 void watchdog_enter(void);
 void watchdog_leave(void);
 void watchdog_write(int writing);
+/* For good: the handler took the connection over (host->take_fd). */
+void watchdog_stop(void);
 long long watchdog_ms(void);
 long long watchdog_left(long long since);
 int watchdog_stalled(long long since);
