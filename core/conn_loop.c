@@ -23,6 +23,7 @@
 #define LOOP_BUF         65536
 #define LOOP_MAX_TIMERS  4096 /* a handler adding timers in a loop... */
 #define LOOP_MAX_WATCHES 1024 /* ... or watching fds cannot grow us */
+#define LOOP_STOP_DRAIN_MS 1000 /* a goodbye to a client that reads */
 
 struct plugsrv_timer {
     long long due; /* clock_ms(); -1: disarmed */
@@ -636,7 +637,8 @@ loop_stop(struct session *s)
 }
 
 /* PLUGSRV_CLOSE with output queued: send it first, within idle_timeout
- * of no progress, unless SIGTERM comes (then the parent is waiting). */
+ * of no progress; once stopping, within LOOP_STOP_DRAIN_MS of none (the
+ * parent is waiting), and not at all if SIGTERM comes before stop(). */
 static enum session_step
 loop_drain(struct session *s, struct conn_ev *ev)
 {
@@ -649,9 +651,15 @@ loop_drain(struct session *s, struct conn_ev *ev)
         p[0] = (struct pollfd){ .fd = ev->wake[0], .events = POLLIN };
         p[1] = (struct pollfd){ .fd = s->conn.fd, .events = POLLOUT };
         wait = loop_timeout(s, ev, clock_ms());
-        if (poll(p, 2, wait) == 0 && loop_idle(s, ev, clock_coarse_ms())) {
-            s->conn.timedout = 1;
-            return STEP_ERROR;
+        if (s->stopped && (wait < 0 || wait > LOOP_STOP_DRAIN_MS))
+            wait = LOOP_STOP_DRAIN_MS;
+        if (poll(p, 2, wait) == 0) {
+            if (s->stopped) { /* reset: unsent bytes must not linger */
+                s->conn.timedout = 1;
+                return STEP_CLOSE;
+            }
+            if (loop_idle(s, ev, clock_coarse_ms()))
+                return STEP_ERROR;
         }
         if (p[0].revents)
             loop_wake_drain(ev);
