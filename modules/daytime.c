@@ -44,7 +44,11 @@ daytime_line(char *buf, size_t len, int utc)
 
     if ((utc ? gmtime_r(&now, &tm) : localtime_r(&now, &tm)) == NULL)
         return 0;
-    return strftime(buf, len, "%A, %B %d, %Y %H:%M:%S %Z\r\n", &tm);
+    /* glibc's %Z says "GMT" for gmtime()'s struct tm */
+    return strftime(buf, len,
+                    utc ? "%A, %B %d, %Y %H:%M:%S UTC\r\n"
+                        : "%A, %B %d, %Y %H:%M:%S %Z\r\n",
+                    &tm);
 }
 
 static int
