@@ -51,3 +51,49 @@ addr_parse(const char *text, int port, struct sockaddr_storage *ss,
     }
     return -1;
 }
+
+/* ::ffff:a.b.c.d: an IPv4 address written as IPv6. */
+int
+addr_v4mapped(const struct sockaddr_storage *ss)
+{
+    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+
+    return ss->ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr);
+}
+
+static int
+addr_wildcard(const struct sockaddr_storage *ss)
+{
+    const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+
+    if (ss->ss_family == AF_INET)
+        return in->sin_addr.s_addr == htonl(INADDR_ANY);
+    return IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr);
+}
+
+static int
+addr_port(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET)
+        return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+    return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+}
+
+/* Two socket addresses that cannot both be bound: the same one, or one
+ * the wildcard of the other's family on the same port. */
+int
+addr_overlap(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+    if (a->ss_family != b->ss_family || addr_port(a) != addr_port(b))
+        return 0;
+    if (addr_wildcard(a) || addr_wildcard(b))
+        return 1;
+    if (a->ss_family == AF_INET)
+        return memcmp(&((const struct sockaddr_in *)a)->sin_addr,
+                      &((const struct sockaddr_in *)b)->sin_addr,
+                      sizeof(struct in_addr)) == 0;
+    return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+                  &((const struct sockaddr_in6 *)b)->sin6_addr,
+                  sizeof(struct in6_addr)) == 0;
+}

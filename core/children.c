@@ -35,6 +35,9 @@ static struct exit_rec *exits; /* EXITS_MAX of them */
 static size_t nexits;
 static struct child *children;
 static size_t nchildren, capchildren, nserving;
+/* When to look for orphans adopted from ended children (reaper.c), in
+ * clock_ms(); 0: nothing to look for. */
+static long long strays_due;
 
 static void *
 children_map(size_t len)
@@ -220,6 +223,17 @@ children_forget(struct child *c)
     *c = children[--nchildren];
 }
 
+/* Ended through connproc_exit(), which ends what it started: only
+ * plugsrv's own statuses come from there. */
+static int
+children_clean(int status)
+{
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+
+    return code == CONN_OK ||
+           (code >= CONN_SETUP && code <= CONN_NOMEM && code != CONN_STUCK);
+}
+
 static void
 children_exited(const struct exit_rec *e)
 {
@@ -228,8 +242,44 @@ children_exited(const struct exit_rec *e)
     children_log_exit(c, e);
     /* Whatever the handler forked dies with its connection. */
     kill(-e->pid, SIGKILL);
-    if (c != NULL)
-        children_forget(c);
+    if (c == NULL)
+        return;
+    children_forget(c);
+    /* A handler may have ended the process itself (exit(0) too): look
+     * again a second from now; at once if it surely left orphans. */
+    if (!children_clean(e->status))
+        strays_due = e->when;
+    else if (strays_due == 0)
+        strays_due = e->when + 1000;
+}
+
+static int
+children_known(pid_t pid)
+{
+    return children_find(pid) != NULL;
+}
+
+/* Milliseconds until children_strays() has work, or -1 for never. */
+long long
+children_strays_in(void)
+{
+    long long ms;
+
+    if (strays_due == 0)
+        return -1;
+    ms = strays_due - clock_ms();
+    return ms > 0 ? ms : 0;
+}
+
+/* Ends the orphans that children left behind (adopted by the parent, a
+ * child subreaper), once they are due. */
+void
+children_strays(void)
+{
+    if (strays_due == 0 || strays_due > clock_ms())
+        return;
+    strays_due = 0;
+    reaper_kill_strays(children_known);
 }
 
 void

@@ -159,11 +159,16 @@ config_read(struct cfgparse *p, char **text, size_t *len)
     ssize_t n;
     int fd;
 
-    fd = open(p->file, O_RDONLY | O_CLOEXEC);
+    /* Non-blocking: opening a FIFO would otherwise wait for a writer, and
+     * a start, -t or a reload would hang for good. */
+    fd = open(p->file, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return config_fail(p, NULL, "cannot read: %s", strerror(errno));
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-        st.st_size > CONFIG_MAX_BYTES) {
+    if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return config_fail(p, NULL, "not a regular file");
+    }
+    if (st.st_size > CONFIG_MAX_BYTES) {
         close(fd);
         return config_fail(p, NULL, "too large (%lld bytes, at most %d)",
                            (long long)st.st_size, CONFIG_MAX_BYTES);

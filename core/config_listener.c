@@ -14,7 +14,8 @@ static const char *const config_listener_keys[] = {
     "name",         "address",  "port",
     "module",       "options",  "max_connections",
     "idle_timeout", "max_line", "backlog",
-    "mode",         "spare",    NULL
+    "mode",         "spare",    "user",
+    "group",        NULL
 };
 
 /* ---- options ---- */
@@ -184,6 +185,14 @@ config_listener_addr(struct cfgparse *p, json_t *obj, const char *prefix,
                            "IPv6 address",
                            lc->address);
     }
+    if (addr_v4mapped(&lc->sa)) {
+        config_key(key, sizeof(key), prefix, "address");
+        return config_fail(p, key,
+                           "\"%.64s\" is an IPv4-mapped IPv6 address, "
+                           "which an IPv6 listener cannot bind: write the "
+                           "IPv4 address itself",
+                           lc->address);
+    }
     return 0;
 }
 
@@ -320,6 +329,32 @@ config_listener_limits(struct cfgparse *p, json_t *obj, const char *prefix,
     return 0;
 }
 
+/* Who the listener's connections run as: its own user and group, or the
+ * top-level ones. A group alone would leave handlers running as root with
+ * another gid: more likely a mistake than a wish. */
+static int
+config_listener_ident(struct cfgparse *p, json_t *obj, const char *prefix,
+                      const struct config *conf, struct listener_conf *lc)
+{
+    char key[KEYLEN];
+
+    if ((conf->user != NULL && config_strdup(p, conf->user, &lc->user) < 0) ||
+        (conf->group != NULL &&
+         config_strdup(p, conf->group, &lc->group) < 0) ||
+        config_str(p, obj, prefix, "user", &lc->user) < 0 ||
+        config_str(p, obj, prefix, "group", &lc->group) < 0)
+        return -1;
+    if (lc->group == NULL || lc->user != NULL)
+        return 0;
+    if (json_object_get(obj, "group") != NULL)
+        config_key(key, sizeof(key), prefix, "group");
+    else
+        snprintf(key, sizeof(key), "group");
+    return config_fail(p, key,
+                       "needs \"user\" too (handlers would still run as "
+                       "root)");
+}
+
 static int
 config_listener(struct cfgparse *p, json_t *obj, size_t i,
                 const struct config *conf, struct listener_conf *lc)
@@ -334,31 +369,49 @@ config_listener(struct cfgparse *p, json_t *obj, size_t i,
         config_listener_addr(p, obj, prefix, lc) < 0 ||
         config_listener_module(p, obj, prefix, conf, lc) < 0 ||
         config_listener_limits(p, obj, prefix, conf, lc) < 0 ||
+        config_listener_ident(p, obj, prefix, conf, lc) < 0 ||
         config_options(p, obj, prefix, &lc->options) < 0)
         return -1;
     return 0;
 }
 
-/* Two listeners on one address and port would fail at bind time with a
- * vaguer message; say which two here. */
+/* A listener's address as the config wrote it: "[::1]:80". */
+static void
+config_addr_text(const struct listener_conf *lc, char *buf, size_t len)
+{
+    int v6 = lc->sa.ss_family == AF_INET6;
+
+    snprintf(buf, len, "%s%.64s%s:%d", v6 ? "[" : "", lc->address,
+             v6 ? "]" : "", lc->port);
+}
+
+/* Two listeners on one socket, or a wildcard and an address of its family
+ * on one port, would fail at bind time with a vaguer message; say which
+ * two here. */
 static int
 config_duplicates(struct cfgparse *p, const struct config *conf)
 {
-    char key[KEYLEN];
+    const struct listener_conf *a, *b;
+    char key[KEYLEN], as[ADDRSTRLEN + 16], bs[ADDRSTRLEN + 16];
     size_t i, j;
 
     for (i = 1; i < conf->nlisteners; i++) {
         for (j = 0; j < i; j++) {
-            if (!listen_same(&conf->listeners[i], &conf->listeners[j]))
+            a = &conf->listeners[i];
+            b = &conf->listeners[j];
+            if (!addr_overlap(&a->sa, &b->sa))
                 continue;
+            config_addr_text(a, as, sizeof(as));
+            config_addr_text(b, bs, sizeof(bs));
             snprintf(key, sizeof(key), "listeners[%zu]", i);
+            if (listen_same(a, b))
+                return config_fail(p, key, "duplicate of listeners[%zu] (%s)",
+                                   j, as);
             return config_fail(p, key,
-                               "duplicate of listeners[%zu] "
-                               "(%s%.64s%s:%d)",
-                               j, conf->listeners[i].sa.ss_family == AF_INET6 ? "[" : "",
-                               conf->listeners[i].address,
-                               conf->listeners[i].sa.ss_family == AF_INET6 ? "]" : "",
-                               conf->listeners[i].port);
+                               "%s overlaps listeners[%zu] (%s): a "
+                               "wildcard address takes its port on every "
+                               "address",
+                               as, j, bs);
         }
     }
     return 0;
@@ -398,5 +451,7 @@ config_free_listener(struct listener_conf *lc)
     free(lc->address);
     free(lc->module);
     free(lc->module_path);
+    free(lc->user);
+    free(lc->group);
     config_free_options(&lc->options);
 }

@@ -17,8 +17,8 @@
 
 #include "plugsrv.h"
 
-volatile sig_atomic_t connproc_stop;         /* SIGTERM: finish and exit */
-volatile sig_atomic_t connproc_retire;       /* SIGUSR2: a prefork spare retires */
+volatile sig_atomic_t connproc_stop;   /* SIGTERM: finish and exit */
+volatile sig_atomic_t connproc_retire; /* SIGUSR2: a prefork spare retires */
 volatile sig_atomic_t connproc_conn_fd = -1; /* the connection, once there */
 volatile sig_atomic_t connproc_accepting;    /* a spare waits in accept() */
 volatile sig_atomic_t connproc_wake_fd = -1; /* conn_loop.c's self-pipe */
@@ -93,15 +93,6 @@ connproc_reset_signals(int spare)
     sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-/* A connection's process must not outlive a parent that was killed. */
-static void
-connproc_die_with_parent(pid_t parent)
-{
-    prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (getppid() != parent)
-        _exit(CONN_SHUTDOWN);
-}
-
 /* Closes every fd above 2 but the n in keep: a handler gets no listener,
  * pipe or log file of the parent's. */
 static void
@@ -171,7 +162,8 @@ connproc_limit_prepare(int i, long long value)
     /* Only ever lower: a limit plugsrv was started under stays. */
     if (cur.rlim_max != RLIM_INFINITY && (rlim_t)value >= cur.rlim_max)
         return;
-    connproc_limits[i].rl.rlim_cur = connproc_limits[i].rl.rlim_max = (rlim_t)value;
+    connproc_limits[i].rl.rlim_cur = connproc_limits[i].rl.rlim_max =
+        (rlim_t)value;
     /* At the soft CPU limit the kernel sends SIGXCPU, at the hard one
      * SIGKILL: a second apart, the log can say "cpu-limit". */
     if (connproc_limits[i].resource == RLIMIT_CPU &&
@@ -203,8 +195,8 @@ connproc_limits_apply(void)
     int i;
 
     for (i = 0; i < 3; i++) {
-        if (connproc_limits[i].set &&
-            setrlimit(connproc_limits[i].resource, &connproc_limits[i].rl) == -1)
+        if (connproc_limits[i].set && setrlimit(connproc_limits[i].resource,
+                                                &connproc_limits[i].rl) == -1)
             return -1;
     }
     return 0;
@@ -223,9 +215,36 @@ connproc_init(const struct connproc_setup *cs)
     log_forked();
     connproc_conn_fd = cs->conn_fd;
     connproc_reset_signals(cs->spare);
-    connproc_die_with_parent(cs->parent);
     setpgid(0, 0);
+    reaper_init();
     connproc_keep_fds(cs->keep, cs->nkeep);
     connproc_null_stdio(cs->keep, cs->nkeep);
-    return connproc_limits_apply();
+    if (connproc_limits_apply() == -1)
+        return -1;
+    return connproc_become(cs->as, cs->parent);
+}
+
+/*
+ * Becomes the listener's user, then ties the process to the parent's
+ * life: the kernel clears the parent-death signal when credentials
+ * change, so it is set after. SIGKILL, not SIGTERM: a parent that was
+ * killed cannot ask for a clean end, and a handler spinning in a callback
+ * would never see one.
+ */
+int
+connproc_become(const struct listener_conf *as, pid_t parent)
+{
+    if (priv_become(as) == -1)
+        return -1;
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+        _exit(CONN_SHUTDOWN);
+    return 0;
+}
+
+void
+connproc_exit(int status)
+{
+    reaper_end_descendants();
+    _exit(status);
 }

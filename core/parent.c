@@ -27,11 +27,11 @@ struct parent {
     size_t nls;
     struct pollfd *pfds; /* fork-mode listeners, then the notify pipe */
     size_t npfds;
-    int notify[2];          /* prefork spares report their connection */
-    int reserve;            /* an fd to give back when out of fds */
-    long long paused;       /* clock_ms() when accepting resumes */
-    int retry;              /* a prefork refill failed */
-    int prefork;            /* a listener was ever in prefork mode */
+    int notify[2];    /* prefork spares report their connection */
+    int reserve;      /* an fd to give back when out of fds */
+    long long paused; /* clock_ms() when accepting resumes */
+    int retry;        /* a prefork refill failed */
+    int prefork;      /* a listener was ever in prefork mode */
     pid_t pid;
     sigset_t waitmask; /* the mask inside ppoll(): ours let through */
 };
@@ -175,9 +175,12 @@ parent_check(struct config *conf, char *err, size_t errlen)
     struct listener *ls;
 
     connproc_snapshot();
-    if (priv_check(conf, err, errlen) == -1)
-        return -1;
-    if ((ls = parent_prepare(conf, NULL, 0, err, errlen)) == NULL)
+    reaper_init(); /* what a probe's init() leaves behind comes to us */
+    ls = NULL;
+    if (priv_resolve(conf, err, errlen) == 0)
+        ls = parent_prepare(conf, NULL, 0, err, errlen);
+    reaper_end_descendants();
+    if (ls == NULL)
         return -1;
     parent_discard(ls, conf->nlisteners);
     return 0;
@@ -220,12 +223,13 @@ parent_log_listeners(const struct parent *s)
 static __attribute__((noreturn)) void
 parent_child(struct parent *s, struct listener *l, int fd, const char *peer)
 {
-    struct connproc_setup cs = { .parent = s->pid, .conn_fd = fd,
-                                 .keep = &fd, .nkeep = 1 };
+    struct connproc_setup cs = {
+        .parent = s->pid, .conn_fd = fd, .keep = &fd, .nkeep = 1, .as = l->conf
+    };
 
     if (connproc_init(&cs) == -1)
         _exit(CONN_SETUP);
-    _exit(session_run(l, fd, peer));
+    connproc_exit(session_run(l, fd, peer));
 }
 
 static const char *
@@ -349,14 +353,17 @@ static void
 parent_reload(struct parent *s)
 {
     char err[ERRBUF];
-    struct config *conf;
+    struct config *conf = NULL;
     struct listener *ls = NULL;
     struct pollfd *pfds;
     size_t i;
 
-    if (config_load(s->conf->path, &conf, err, sizeof(err)) == -1) {
+    if (config_load(s->conf->path, &conf, err, sizeof(err)) == -1 ||
+        priv_resolve(conf, err, sizeof(err)) == -1) {
         log_event("reload status=error config=%s error=\"%s\"", s->conf->path,
                   err);
+        if (conf != NULL)
+            config_free(conf);
         return;
     }
     pfds = calloc(conf->nlisteners + 1, sizeof(*pfds));
@@ -389,6 +396,7 @@ parent_reload(struct parent *s)
     parent_pollset(s, pfds);
     malloc_trim(0);
     parent_log_listeners(s);
+    priv_log(conf);
     log_event("reload status=ok config=%s listeners=%zu", conf->path, s->nls);
 }
 
@@ -411,27 +419,37 @@ parent_deliver(struct parent *s)
     sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
+/* How long the loop may sleep: -1 for as long as nothing happens. */
+static long long
+parent_timeout(const struct parent *s, long long paused)
+{
+    long long ms = -1, strays = children_strays_in();
+
+    if (paused > 0)
+        ms = paused;
+    else if (s->retry)
+        ms = PAUSE_MS;
+    if (strays >= 0 && (ms < 0 || strays < ms))
+        ms = strays;
+    return ms;
+}
+
 static void
 parent_wait(struct parent *s)
 {
     struct timespec ts, *tsp = NULL;
-    long long ms = s->paused - clock_ms();
+    long long paused = s->paused - clock_ms(), ms;
     struct pollfd *p = s->pfds;
-    size_t n = s->npfds;
-
-    size_t i;
+    size_t i, n = s->npfds;
 
     for (i = 0; i < n; i++)
         p[i].revents = 0; /* EINTR leaves them as they were */
-    if (ms > 0) {
+    if (paused > 0) {
         p += n - 1; /* only the notify pipe while paused */
         n = 1;
-    } else if (s->retry) {
-        ms = PAUSE_MS;
     }
-    if (ms > 0) {
+    if ((ms = parent_timeout(s, paused)) >= 0)
         tsp = clock_wait(ms, &ts);
-    }
     if (ppoll(p, n, tsp, &s->waitmask) > 0)
         parent_deliver(s);
 }
@@ -445,6 +463,7 @@ parent_tick(struct parent *s)
     if (s->prefork)
         prefork_read(s->notify[0]); /* before the exits it may explain */
     children_collect();
+    children_strays();
     if (parent_hup) {
         parent_hup = 0;
         parent_reload(s);
@@ -491,6 +510,8 @@ parent_shutdown(struct parent *s)
         parent_term = 1;
         parent_reap_until(s, clock_ms() + KILL_WAIT_MS);
     }
+    /* Orphans the killed ones left behind, adopted by the parent. */
+    reaper_end_descendants();
     log_event("stop children=%zu", children_count());
 }
 
@@ -542,7 +563,7 @@ parent_stdin(void)
     }
 }
 
-/* Binds, loads and drops privileges: everything before the first accept. */
+/* Binds and loads: everything before the first accept. */
 static int
 parent_start(struct parent *s)
 {
@@ -551,14 +572,15 @@ parent_start(struct parent *s)
 
     /* Only the parent's end of the pipe is non-blocking: a spare's report
      * waits while the parent is busy rather than being lost. */
+    reaper_init();
     if (children_init() == -1 || parent_signals(s) == -1 ||
         pipe2(s->notify, O_CLOEXEC) == -1 ||
         fcntl(s->notify[0], F_SETFL, O_NONBLOCK) == -1) {
         fprintf(stderr, "plugsrv: %s\n", strerror(errno));
         return EXIT_CONFIG;
     }
-    s->ls = parent_prepare(s->conf, NULL, 0, err, sizeof(err));
-    if (s->ls == NULL) {
+    if (priv_resolve(s->conf, err, sizeof(err)) == -1 ||
+        (s->ls = parent_prepare(s->conf, NULL, 0, err, sizeof(err))) == NULL) {
         fprintf(stderr, "plugsrv: %s\n", err);
         return EXIT_CONFIG;
     }
@@ -568,14 +590,11 @@ parent_start(struct parent *s)
         return EXIT_CONFIG;
     }
     parent_pollset(s, pfds);
-    if (priv_drop(s->conf, err, sizeof(err)) == -1) {
-        fprintf(stderr, "plugsrv: %s\n", err);
-        return EXIT_CONFIG;
-    }
     parent_stdin();
     s->reserve = open("/dev/null", O_RDONLY | O_CLOEXEC);
     malloc_trim(0); /* every page the parent keeps, fork copies */
     parent_log_listeners(s);
+    priv_log(s->conf);
     log_event("ready listeners=%zu config=%s", s->nls, s->conf->path);
     return 0;
 }

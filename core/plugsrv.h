@@ -5,7 +5,8 @@
  *   shared       log, clock, addr, config (parsed by the parent and -t),
  *                module and prefork (both sides of a load or a spare)
  *   parent       parent.c (the loop), children.c (its table of children),
- *                listen.c, probe.c, priv.c's check
+ *                listen.c, probe.c, priv.c (names into ids; the
+ *                connection's process drops with priv_become)
  *   connection   connproc.c (a fork made into a connection's process),
  *                session.c, host.c, options.c, frame.c, watchdog.c
  *
@@ -68,12 +69,26 @@ long long clock_ms(void);
 long long clock_coarse_ms(void);
 struct timespec *clock_wait(long long ms, struct timespec *ts);
 
+/* ---- reaper.c: what connections start ends with them ---- */
+/* This process adopts its descendants' orphans (a child subreaper). */
+void reaper_init(void);
+/* SIGKILLs and reaps every descendant, bounded: a connection's process on
+ * its way out, and plugsrv -t. */
+void reaper_end_descendants(void);
+/* The parent: SIGKILLs each child that known() does not claim. */
+void reaper_kill_strays(int (*known)(pid_t));
+
 /* ---- addr.c: socket addresses as text ---- */
 /* "127.0.0.1:50112" or "[::1]:50112" into buf (ADDRSTRLEN bytes). */
 void addr_format(const struct sockaddr *sa, char *buf, size_t len);
 /* Numeric address text and port into *ss; -1 if text is not an address. */
 int addr_parse(const char *text, int port, struct sockaddr_storage *ss,
                socklen_t *sslen);
+int addr_v4mapped(const struct sockaddr_storage *ss);
+/* The same address and port, or a wildcard and any address of its family
+ * on the same port: two sockets that cannot both be bound. */
+int addr_overlap(const struct sockaddr_storage *a,
+                 const struct sockaddr_storage *b);
 
 /* ---- config.c, config_listener.c, config_read.c: server.json into a
  * struct config (the parent, and plugsrv -t) ---- */
@@ -126,6 +141,9 @@ struct listener_conf {
     int backlog;
     enum listener_mode mode;
     int spare; /* prefork: children waiting ready */
+    char *user, *group; /* its own or the top level's; NULL: none */
+    uid_t uid;          /* user and group as ids, from priv_resolve() */
+    gid_t gid;
 };
 
 struct config {
@@ -231,11 +249,18 @@ size_t children_serving(void);
 void children_signal_all(int sig);
 void children_signal_spares(const struct listener *l, int sig);
 void children_relink(struct listener *ls, size_t n);
+/* Orphans left by ended children: when to look (ms, -1 never), and look. */
+long long children_strays_in(void);
+void children_strays(void);
 void children_free(void);
 
-/* ---- priv.c: dropping root for good ---- */
-int priv_check(const struct config *conf, char *err, size_t errlen);
-int priv_drop(const struct config *conf, char *err, size_t errlen);
+/* ---- priv.c: who connections run as (the parent keeps its identity) ---- */
+/* Every listener's user and group into ids; -1 with "file: key: why". */
+int priv_resolve(struct config *conf, char *err, size_t errlen);
+void priv_log(const struct config *conf);
+/* In a connection's process: become the listener's user for good; -1 if
+ * any step failed. */
+int priv_become(const struct listener_conf *lc);
 
 /* ---- parent.c: the parent's loop ---- */
 /* Serves conf until SIGTERM or SIGINT; takes ownership of conf. */
@@ -255,6 +280,9 @@ struct connproc_setup {
     int conn_fd;    /* the connection, if there is one yet, else -1 */
     const int *keep; /* fds above 2 to keep open; all others are closed */
     int nkeep;
+    /* Whose user to become; NULL: stay (a probe becomes it later, once
+     * the module is loaded). */
+    const struct listener_conf *as;
 };
 
 extern volatile sig_atomic_t connproc_stop, connproc_retire, connproc_conn_fd,
@@ -264,6 +292,11 @@ extern volatile sig_atomic_t connproc_wake_fd;
 /* In the new process: everything before its first byte; -1 if a limit
  * could not be applied (exit CONN_SETUP). */
 int connproc_init(const struct connproc_setup *cs);
+/* Its user, then its tie to the parent's life (connproc_init does both;
+ * a probe calls it once its module is loaded). -1 if the drop failed. */
+int connproc_become(const struct listener_conf *as, pid_t parent);
+/* Ends the process with status, and whatever it started with it. */
+__attribute__((noreturn)) void connproc_exit(int status);
 /* In the parent, once: which signal dispositions a child must reset. */
 void connproc_snapshot(void);
 /* In the parent, per config: the limits children will apply. */

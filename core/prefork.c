@@ -27,7 +27,7 @@ prefork_child(const struct listener *l, int notify, pid_t parent)
     socklen_t len;
     int fds[2] = { l->fd, notify };
     struct connproc_setup cs = { .parent = parent, .spare = 1, .conn_fd = -1,
-                                 .keep = fds, .nkeep = 2 };
+                                 .keep = fds, .nkeep = 2, .as = l->conf };
     int fd;
 
     if (connproc_init(&cs) == -1)
@@ -35,7 +35,7 @@ prefork_child(const struct listener *l, int notify, pid_t parent)
     connproc_accepting = 1;
     for (;;) {
         if (connproc_stop || connproc_retire)
-            _exit(CONN_OK);
+            connproc_exit(CONN_OK);
         len = sizeof(ss);
         fd = accept(fds[0], (struct sockaddr *)&ss, &len);
         if (fd >= 0)
@@ -57,7 +57,7 @@ prefork_child(const struct listener *l, int notify, pid_t parent)
     }
     close(fds[0]);
     close(fds[1]);
-    _exit(session_run(l, fd, msg.peer));
+    connproc_exit(session_run(l, fd, msg.peer));
 }
 
 static int

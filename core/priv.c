@@ -1,7 +1,12 @@
 /*
- * priv.c - giving up root. Listeners are bound and modules loaded first,
- * then groups, gid and uid are dropped for good, each step checked, before
- * any connection is served.
+ * priv.c - privilege separation. The parent keeps the identity it was
+ * started with: it binds (a reload may add a port below 1024), re-reads a
+ * config only root may read, and signals its children; it reads no client
+ * data and runs no handler callback. Each connection's process becomes its
+ * listener's user right after the fork, before any handler callback runs:
+ * priv_resolve() turns the names into ids in the parent (start, reload and
+ * -t alike, so a reload accepts exactly what a start does), priv_become()
+ * drops for good in the new process.
  */
 #include <errno.h>
 #include <grp.h>
@@ -13,86 +18,97 @@
 #include "plugsrv.h"
 
 static int
-priv_lookup(const struct config *conf, uid_t *uid, gid_t *gid, char *err,
-            size_t errlen)
+priv_lookup(const struct config *conf, size_t i, struct listener_conf *lc,
+            char *err, size_t errlen)
 {
     struct passwd *pw;
     struct group *gr;
 
-    if ((pw = getpwnam(conf->user)) == NULL) {
-        snprintf(err, errlen, "%s: user: no such user \"%s\"", conf->path,
-                 conf->user);
+    if ((pw = getpwnam(lc->user)) == NULL) {
+        snprintf(err, errlen, "%s: listeners[%zu].user: no such user \"%s\"",
+                 conf->path, i, lc->user);
         return -1;
     }
-    *uid = pw->pw_uid;
-    *gid = pw->pw_gid;
-    if (conf->group != NULL) {
-        if ((gr = getgrnam(conf->group)) == NULL) {
-            snprintf(err, errlen, "%s: group: no such group \"%s\"",
-                     conf->path, conf->group);
+    lc->uid = pw->pw_uid;
+    lc->gid = pw->pw_gid;
+    if (lc->group == NULL)
+        return 0;
+    if ((gr = getgrnam(lc->group)) == NULL) {
+        snprintf(err, errlen, "%s: listeners[%zu].group: no such group \"%s\"",
+                 conf->path, i, lc->group);
+        return -1;
+    }
+    lc->gid = gr->gr_gid;
+    return 0;
+}
+
+/* Only root can become another user; anyone can stay who they are. */
+static int
+priv_possible(const struct config *conf, size_t i,
+              const struct listener_conf *lc, char *err, size_t errlen)
+{
+    if (geteuid() == 0 || (lc->uid == geteuid() && lc->gid == getegid()))
+        return 0;
+    snprintf(err, errlen,
+             "%s: listeners[%zu].user: plugsrv runs as uid %ld and cannot "
+             "become %s (uid %ld gid %ld)",
+             conf->path, i, (long)geteuid(), lc->user, (long)lc->uid,
+             (long)lc->gid);
+    return -1;
+}
+
+int
+priv_resolve(struct config *conf, char *err, size_t errlen)
+{
+    struct listener_conf *lc;
+    size_t i;
+
+    for (i = 0; i < conf->nlisteners; i++) {
+        lc = &conf->listeners[i];
+        if (lc->user == NULL)
+            continue;
+        if (priv_lookup(conf, i, lc, err, errlen) == -1 ||
+            priv_possible(conf, i, lc, err, errlen) == -1)
             return -1;
-        }
-        *gid = gr->gr_gid;
     }
     return 0;
 }
 
-/* A group alone would leave handlers running as root with another gid:
- * more likely a mistake than a wish. */
-static int
-priv_no_user(const struct config *conf, char *err, size_t errlen)
+/* One line per listener that serves as someone else, and the warning an
+ * admin should see when handlers would run as root. */
+void
+priv_log(const struct config *conf)
 {
-    if (conf->group == NULL)
-        return 0;
-    snprintf(err, errlen,
-             "%s: group: needs \"user\" too (handlers would "
-             "still run as root)",
-             conf->path);
-    return -1;
-}
+    const struct listener_conf *lc;
+    size_t i;
+    int asroot = 0;
 
-/* For `plugsrv -t`: the user and group must exist. */
-int
-priv_check(const struct config *conf, char *err, size_t errlen)
-{
-    uid_t uid;
-    gid_t gid;
-
-    if (conf->user == NULL)
-        return priv_no_user(conf, err, errlen);
-    return priv_lookup(conf, &uid, &gid, err, errlen);
+    for (i = 0; i < conf->nlisteners; i++) {
+        lc = &conf->listeners[i];
+        if (lc->user != NULL)
+            log_event("privileges listener=%s user=%s uid=%ld gid=%ld",
+                      lc->name, lc->user, (long)lc->uid, (long)lc->gid);
+        else
+            asroot |= geteuid() == 0;
+    }
+    if (asroot)
+        log_event("warning what=privileges msg=\"no user in %s: handlers "
+                  "will run as root\"",
+                  conf->path);
 }
 
 int
-priv_drop(const struct config *conf, char *err, size_t errlen)
+priv_become(const struct listener_conf *lc)
 {
-    uid_t uid;
-    gid_t gid;
-
-    if (conf->user == NULL) {
-        if (priv_no_user(conf, err, errlen) == -1)
-            return -1;
-        if (geteuid() == 0)
-            log_event("warning what=privileges msg=\"no user in %s: handlers "
-                      "will run as root\"",
-                      conf->path);
+    if (lc == NULL || lc->user == NULL)
         return 0;
-    }
-    if (priv_lookup(conf, &uid, &gid, err, errlen) == -1)
+    if (setgroups(1, &lc->gid) == -1 && errno != EPERM)
         return -1;
-    if (setgroups(1, &gid) == -1 || setresgid(gid, gid, gid) == -1 ||
-        setresuid(uid, uid, uid) == -1) {
-        snprintf(err, errlen, "%s: user: cannot become %s: %s", conf->path,
-                 conf->user, strerror(errno));
+    if (setresgid(lc->gid, lc->gid, lc->gid) == -1 ||
+        setresuid(lc->uid, lc->uid, lc->uid) == -1)
         return -1;
-    }
     /* Proof that it is for good: root must not be reachable again. */
-    if (uid != 0 && (setuid(0) == 0 || geteuid() == 0)) {
-        snprintf(err, errlen, "%s: user: could regain root after dropping it",
-                 conf->path);
+    if (lc->uid != 0 && (setuid(0) == 0 || geteuid() == 0))
         return -1;
-    }
-    log_event("privileges user=%s uid=%ld gid=%ld", conf->user, (long)uid,
-              (long)gid);
     return 0;
 }

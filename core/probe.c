@@ -40,6 +40,8 @@ probe_child(const struct listener_conf *lc, int fd, pid_t parent)
     if (connproc_init(&cs) == -1)
         _exit(CONN_SETUP);
     if (module_open(&m, lc->module_path, err, sizeof(err)) == 0) {
+        if (connproc_become(lc, parent) == -1)
+            connproc_exit(CONN_SETUP);
         h = m.handler;
         if (h->init != NULL &&
             h->init(&lc->options, &state, err, sizeof(err)) != PLUGSRV_OK) {
@@ -50,8 +52,8 @@ probe_child(const struct listener_conf *lc, int fd, pid_t parent)
         }
     }
     if (write(fd, err, strlen(err)) < 0)
-        _exit(CONN_SETUP);
-    _exit(err[0] ? CONN_MODULE : CONN_OK);
+        connproc_exit(CONN_SETUP);
+    connproc_exit(err[0] ? CONN_MODULE : CONN_OK);
 }
 
 /* One throwaway process at work on one listener's module. */

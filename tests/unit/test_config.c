@@ -199,6 +199,19 @@ static const struct bad_case bad_cases[] = {
       "\"module\": \"a\", \"name\": \"x\"}, {\"address\": \"010.0.0.1\", "
       "\"port\": 80, \"module\": \"b\"}]}",
       ": listeners[1].address: \"010.0.0.1\" is not a numeric" },
+    /* a wildcard and an address of its family on one port */
+    { "{\"listeners\": [{\"address\": \"0.0.0.0\", \"port\": 80, "
+      "\"module\": \"a\"}, {\"address\": \"127.0.0.1\", \"port\": 80, "
+      "\"module\": \"b\"}]}",
+      ": listeners[1]: 127.0.0.1:80 overlaps listeners[0] (0.0.0.0:80)" },
+    { "{\"listeners\": [{\"address\": \"::1\", \"port\": 80, "
+      "\"module\": \"a\"}, {\"address\": \"::\", \"port\": 80, "
+      "\"module\": \"b\"}]}",
+      ": listeners[1]: [::]:80 overlaps listeners[0] ([::1]:80)" },
+    /* an IPv6 socket cannot bind an IPv4-mapped address */
+    { "{\"listeners\": [{\"address\": \"::ffff:127.0.0.1\", "
+      "\"port\": 80, \"module\": \"a\"}]}",
+      ": listeners[0].address: \"::ffff:127.0.0.1\" is an IPv4-mapped" },
 };
 
 /* A bad config fails with one line: "FILE: ..." holding expect, and
@@ -620,7 +633,12 @@ test_files_bad(void **state)
     (void)state;
     snprintf(path, sizeof(path), "%s/missing.json", tmpdir);
     check_bad(path, NULL, 0, ": cannot read: No such file or directory", 1);
-    check_bad(tmpdir, NULL, 0, ": cannot read: Is a directory", 1);
+    check_bad(tmpdir, NULL, 0, ": not a regular file", 1);
+    /* A FIFO is refused at once, not waited on for a writer. */
+    snprintf(path, sizeof(path), "%s/fifo.json", tmpdir);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    check_bad(path, NULL, 0, ": not a regular file", 1);
+    unlink(path);
 
     snprintf(path, sizeof(path), "%s/big.json", tmpdir);
     big = malloc(n);
