@@ -5,6 +5,7 @@
  * "Saturday, November 28, 2026 01:50:02 UTC\r\n"; "utc": true gives UTC.
  * An example of a handler that does all its work in open().
  */
+#define _POSIX_C_SOURCE 200809L /* gmtime_r, localtime_r */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>

@@ -14,6 +14,7 @@
  * read what came from it (host->write_queued, host->want_write). Memory
  * stays bounded whatever the speeds.
  */
+#define _POSIX_C_SOURCE 200809L
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
