@@ -8,7 +8,8 @@
  *                listen.c, probe.c, priv.c (names into ids; the
  *                connection's process drops with priv_become)
  *   connection   connproc.c (a fork made into a connection's process),
- *                session.c, host.c, options.c, frame.c, watchdog.c
+ *                session.c, conn_loop.c, host.c, options.c, frame.c,
+ *                watchdog.c
  *
  * Nothing here is seen by handlers: their whole world is include/handler.h.
  * Functions carry the name of the file that defines them.

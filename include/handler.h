@@ -78,6 +78,12 @@
  *         return &handler;
  *     }
  *
+ * The bundled handlers in modules/ are short examples: echo.c (stream
+ * mode), suffix.c (line mode, options, module state), daytime.c (all in
+ * open()), chargen.c (pushing with write_queued() and want_write()),
+ * relay.c (watch(), pause_input(), eof(), shutdown_write()) and exec.c
+ * (take_fd(), watch() on a pipe and a pidfd, stop()).
+ *
  * Compatibility rules. The major version is part of the entry point's
  * name: a module built for ABI 2 exports plugsrv_handler_v2 and is refused
  * by a version-1 host with a message naming both versions. Within a major
