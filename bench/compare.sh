@@ -32,6 +32,8 @@ usage: compare.sh [--smoke] [--reps N] [--out DIR] [--port-base P] [--budget S]
                   [--plugsrv PATH] [--plugload PATH] [--bare PATH] [--modules DIR]
        compare.sh --report DIR    (re-print the table of DIR/raw.txt)
 servers: bare plugsrv-echo plugsrv-upper plugsrv-prefork socat tcpserver xinetd
+         plugsrv-exec xinetd-cat (a program per connection: cat; tcpserver runs cat too)
+         plugsrv-relay socat-relay haproxy-relay (to a bare echo backend)
 Env: PLUGSRV PLUGLOAD BARE_ECHO PLUGSRV_MODULE_DIR. Results go to DIR/results.txt.
 EOF
 }
@@ -63,7 +65,7 @@ if [ $SMOKE = 1 ]; then
     [ "$PORT_SET" = 1 ] || PORT_BASE=$((15000 + RANDOM % 4000))
     SERVERS=${ONLY:-"bare plugsrv-echo plugsrv-upper"}
 else
-    SERVERS=${ONLY:-"bare plugsrv-echo plugsrv-upper plugsrv-prefork socat tcpserver xinetd"}
+    SERVERS=${ONLY:-"bare plugsrv-echo plugsrv-upper plugsrv-prefork socat tcpserver xinetd plugsrv-exec xinetd-cat plugsrv-relay socat-relay haproxy-relay"}
 fi
 if [ "$PORT_BASE" -lt 1024 ] || [ "$PORT_BASE" -gt 32700 ]; then
     echo "compare.sh: --port-base must be 1024-32700 (below the ephemeral range)" >&2
@@ -129,9 +131,10 @@ free_port() {
     echo "$p"
 }
 
-plugsrv_config() { # name port module mode
+plugsrv_config() { # name port module mode [options-json]
     local extra=""
     [ "$4" = prefork ] && extra=', "mode": "prefork", "spare": 8'
+    [ -n "${5:-}" ] && extra="$extra, \"options\": $5"
     cat >"$TMP/run/$1.json" <<EOF
 {
   "modules_dir": "$MODULES",
@@ -145,15 +148,18 @@ plugsrv_config() { # name port module mode
 EOF
 }
 
-xinetd_config() { # port
+xinetd_config() { # port [program]: internal echo, or the program per connection
+    local kind="type        = INTERNAL UNLISTED
+    id          = echo-stream"
+    [ -n "${2:-}" ] && kind="type        = UNLISTED
+    server      = $2"
     cat >"$TMP/run/xinetd.conf" <<EOF
 defaults
 {
 }
 service echo
 {
-    type        = INTERNAL UNLISTED
-    id          = echo-stream
+    $kind
     flags       = NOLIBWRAP
     socket_type = stream
     protocol    = tcp
@@ -189,9 +195,52 @@ server_spawn() {
         xinetd_config "$p"
         xinetd -dontfork -stayalive -filelog "$log" -f "$TMP/run/xinetd.conf" \
             -pidfile "$TMP/run/xinetd.pid" >>"$log" 2>&1 & ;;
+    plugsrv-exec) [ -x "$PLUGSRV" ] || return 1
+        plugsrv_config "$s" "$p" exec fork '{ "argv": ["cat"] }'
+        "$PLUGSRV" -c "$TMP/run/$s.json" >"$log" 2>&1 & ;;
+    xinetd-cat) command -v xinetd >/dev/null || return 1
+        xinetd_config "$p" "$(command -v cat)"
+        xinetd -dontfork -stayalive -filelog "$log" -f "$TMP/run/xinetd.conf" \
+            -pidfile "$TMP/run/xinetd.pid" >>"$log" 2>&1 & ;;
+    plugsrv-relay) [ -x "$PLUGSRV" ] && backend_start || return 1
+        plugsrv_config "$s" "$p" relay fork "{ \"to\": \"127.0.0.1:$BACKEND_PORT\" }"
+        "$PLUGSRV" -c "$TMP/run/$s.json" >"$log" 2>&1 & ;;
+    socat-relay) command -v socat >/dev/null && backend_start || return 1
+        socat "TCP-LISTEN:$p,bind=127.0.0.1,fork,reuseaddr,backlog=1024" \
+            "TCP:127.0.0.1:$BACKEND_PORT" >"$log" 2>&1 & ;;
+    haproxy-relay) command -v haproxy >/dev/null && backend_start || return 1
+        haproxy_config "$p"
+        haproxy -db -f "$TMP/run/haproxy.cfg" >"$log" 2>&1 & ;;
     *) log "unknown server $s"; return 1 ;;
     esac
     PID[$s]=$!
+}
+
+# The relays' backend: one bare echo server, started once, on its own port.
+backend_start() {
+    [ -n "${PID[backend]:-}" ] && return 0
+    [ -x "$BARE" ] || return 1
+    BACKEND_PORT=$(free_port "$PORT_BASE") || return 1
+    PORT_BASE=$((BACKEND_PORT + 1))
+    "$BARE" -p "$BACKEND_PORT" -b 1024 >"$OUT/backend.log" 2>&1 &
+    PID[backend]=$!
+}
+
+haproxy_config() { # port
+    cat >"$TMP/run/haproxy.cfg" <<EOF
+global
+    maxconn 4096
+defaults
+    mode tcp
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend relay
+    bind 127.0.0.1:$1
+    default_backend echo
+backend echo
+    server bare 127.0.0.1:$BACKEND_PORT
+EOF
 }
 
 # Polls (bounded, ~5 s) until the server answers one verified request.
