@@ -620,6 +620,52 @@ test_relay_refused(void **state)
     h->passed = 1;
 }
 
+/* A backend that resets the connection: logged, and the client closed.
+ * The backend is a socket of the test's own, closed with SO_LINGER 0. */
+static void
+test_relay_backend_reset(void **state)
+{
+    struct hs *h = *state;
+    int pr = hs_port(), pb = hs_port(), ls, b, fd, one = 1;
+    struct sockaddr_in sa = { .sin_family = AF_INET,
+                              .sin_port = htons((uint16_t)pb) };
+    struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+    struct pollfd p;
+
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(ls >= 0);
+    setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    assert_int_equal(bind(ls, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(ls, 4), 0);
+    hs_write_config(h,
+                    "{ \"modules_dir\": \"%s\", \"listeners\": [ { "
+                    "\"address\": \"127.0.0.1\", \"port\": %d, \"module\": "
+                    "\"relay\", \"options\": { \"to\": \"127.0.0.1:%d\" } } "
+                    "] }\n",
+                    PLUGSRV_MODULE_DIR, pr, pb);
+    assert_int_equal(hs_start_ready(h), 0);
+    fd = hs_connect("127.0.0.1", pr, HS_IO_MS);
+    assert_true(fd >= 0);
+    assert_int_equal(hs_send_str(fd, "to the backend\n"), 0);
+    p = (struct pollfd){ .fd = ls, .events = POLLIN };
+    assert_int_equal(poll(&p, 1, HS_IO_MS), 1);
+    b = accept(ls, NULL, NULL);
+    assert_true(b >= 0);
+    setsockopt(b, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    close(b); /* a reset */
+    assert_int_equal(hs_wait_closed(fd, HS_IO_MS), 1);
+    close(fd);
+    close(ls);
+    assert_int_equal(hs_wait_log(h, 1, HS_IO_MS, "handler listener=relay",
+                                 "reset: Connection reset by peer", NULL),
+                     0);
+    assert_int_equal(
+        hs_wait_log(h, 1, HS_IO_MS, ": exit ", "reason=handler-error", NULL),
+        0);
+    h->passed = 1;
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, hs_setup, hs_teardown)
 
 int
@@ -641,6 +687,7 @@ main(void)
         T(test_exec_sigterm),
         T(test_relay_big),
         T(test_relay_refused),
+        T(test_relay_backend_reset),
     };
 
     hs_global_init();
