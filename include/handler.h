@@ -309,6 +309,7 @@ typedef struct plugsrv_host {
      * millisecond; one fires no earlier than asked, later if a callback ran
      * long.
      */
+    /* At most 4096 timers at once. */
     plugsrv_timer *(*timer_add)(plugsrv_conn *conn, long long ms,
                                 plugsrv_timer_fn fn, void *arg);
     int (*timer_set)(plugsrv_conn *conn, plugsrv_timer *t, long long ms);
@@ -366,8 +367,10 @@ typedef struct plugsrv_host {
      * unwatch(), stops watching. The fd stays the handler's: plugsrv never
      * reads, writes or closes it; unwatch it before closing it. Watches
      * left are dropped when the connection ends, after close(). Returns
-     * PLUGSRV_OK, or PLUGSRV_ERROR (fd < 0, the connection's own fd, no
-     * memory). unwatch() of an fd not watched does nothing.
+     * PLUGSRV_OK, or PLUGSRV_ERROR (fd < 0, the connection's own fd while
+     * plugsrv still has it, more than 1024 fds, no memory). unwatch() of
+     * an fd not watched does nothing. Another fd watched by a callback of
+     * the same wait may be reported in that wait or the next.
      */
     int (*watch)(plugsrv_conn *conn, int fd, int events, plugsrv_fd_fn fn,
                  void *arg);
@@ -393,8 +396,8 @@ typedef struct plugsrv_host {
      *   - still runs timers and fd watches, still delivers SIGTERM (a wait
      *     in the handler returns EINTR; host->stopping() then says 1, and
      *     stop() is called when a callback has returned), and the parent
-     *     still SIGKILLs the process, and whatever it started in its
-     *     process group, shutdown_timeout seconds after SIGTERM;
+     *     still SIGKILLs the process shutdown_timeout seconds after
+     *     SIGTERM; what the process started ends with it;
      *   - ends the connection, calling close() and fini(), as soon as the
      *     callback that took it has returned and no timer is armed and no
      *     fd is watched, or when a callback returns PLUGSRV_CLOSE or
@@ -522,8 +525,10 @@ typedef struct plugsrv_handler {
      * Called once when plugsrv is stopping (SIGTERM: shutdown, or the parent
      * gone), from plugsrv's loop, never from the signal handler. Input is no
      * longer read from then on. The handler may say goodbye (queued output
-     * is still sent) and returns PLUGSRV_CLOSE to end now, or PLUGSRV_OK to
-     * finish on its own with its timers, watches and queued output; the
+     * is still sent, to a client that reads: after PLUGSRV_CLOSE plugsrv
+     * waits at most a second for it to make progress) and returns
+     * PLUGSRV_CLOSE to end now, or PLUGSRV_OK to finish on its own with its
+     * timers, watches and queued output; the
      * parent SIGKILLs the process shutdown_timeout seconds after SIGTERM
      * (10 by default) if it is still there. NULL (and for 1.0 handlers): the
      * connection ends at once (reason=shutdown). Either way the exit is
