@@ -463,11 +463,14 @@ typedef struct plugsrv_handler {
     int mode;
 
     /*
-     * Called once, before any connection, with the listener's options.
-     * plugsrv also calls it when it checks the config at start, reload and
-     * `plugsrv -t`, in a throwaway process, so that a bad option fails the
-     * start rather than a connection. Put whatever the connections share in
-     * *module_state (NULL to start with), to be freed by fini().
+     * Called once in each connection's process, before open(), with the
+     * listener's options. plugsrv also calls it when it checks the config
+     * at start, reload and `plugsrv -t`, in a throwaway process, so that a
+     * bad option fails the start rather than a connection. Nothing is
+     * shared between connections: each has its own process, and its own
+     * init(). Put what init() prepares from the options (parsed settings,
+     * tables) in *module_state (NULL to start with); it is handed to
+     * open() and freed by fini().
      * Returns PLUGSRV_OK, or PLUGSRV_ERROR with a one-line, NUL-terminated
      * reason written into err (errlen bytes, at least 256), e.g.
      * "option \"suffix\" must be a string". plugsrv reports that reason with
