@@ -183,6 +183,28 @@ test_newer_minor_refused(void **state)
     h->passed = 1;
 }
 
+/* A 1.0-sized struct that claims 1.1 is refused: plugsrv would read
+ * eof() and stop() past its end. */
+static void
+test_short_struct_refused(void **state)
+{
+    struct hs *h = *state;
+    const char *argv[] = { "-t", "-c", h->conf, NULL };
+    int st;
+
+    hs_write_config(h,
+                    "{ \"listeners\": [ { \"address\": \"127.0.0.1\", "
+                    "\"port\": %d, \"module\": \"%s\" } ] }\n",
+                    hs_port(), TEST_MODULE("short11"));
+    st = hs_run(h, HS_EXIT_MS, argv);
+    assert_true(st != -1 && WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 1);
+    if (strstr(h->err, "short11.so: handler struct is ") == NULL ||
+        strstr(h->err, " bytes, ABI 1.1 needs ") == NULL)
+        fail_msg("stderr: %s", h->err);
+    h->passed = 1;
+}
+
 /* ---- timers and input together; stop() ---- */
 
 static int
@@ -674,6 +696,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         T(test_abi10_module_serves),
         T(test_newer_minor_refused),
+        T(test_short_struct_refused),
         T(test_ticker_echoes_between_ticks),
         T(test_stop_says_goodbye),
         T(test_daytime),
