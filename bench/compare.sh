@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # compare.sh: measures plugsrv against the bare fork server and the usual
-# super-servers (socat fork, tcpserver + cat, xinetd internal echo) on
-# 127.0.0.1, with plugload; prints a table of medians and ratios to bare.
+# super-servers on 127.0.0.1, with plugload; prints a table of medians, their
+# ratios to bare, and what each server spent per connection (CPU, page faults,
+# from /proc). Three groups of rows: echo (plugsrv's echo and uppercase, socat,
+# tcpserver + cat, xinetd's internal echo), exec (a program per connection:
+# plugsrv's exec module, tcpserver and xinetd running /bin/cat) and relay
+# (plugsrv's relay module, socat, HAProxy, each in front of a bare echo).
 # See bench/README.md. --smoke is the CI mode: tiny counts, correctness only.
 set -u
 
@@ -13,27 +17,42 @@ BARE=${BARE_ECHO:-$root/build/bin/bare_echo}
 MODULES=${PLUGSRV_MODULE_DIR:-$root/build/modules}
 OUT=""
 SMOKE=0
-REPS=3
+QUICK=0
 PORT_BASE=23400
 PORT_SET=0
-BUDGET=900          # seconds for the whole run; what is left over is skipped
-CONN1_OPS=3000      # conn at concurrency 1
-CONN32_OPS=5000     # conn at concurrency 32 (kept moderate: TIME_WAIT)
-RR_SECS=3
-STREAM_BYTES=16777216   # per stream; streams restart for STREAM_SECS
-STREAM_SECS=2
 ONLY=""
+ROWS=""
 REPORT=""      # re-print the table of an earlier run's DIR/raw.txt
+# Empty means "the default of the mode" (full, --quick or --smoke), so an
+# explicit option always wins whatever its place on the command line.
+REPS=""
+BUDGET=""      # seconds for the whole run; what is left over is skipped
+CONN1_OPS=""   # conn at concurrency 1
+CONN32_OPS=""  # conn at concurrency 32 (kept moderate: TIME_WAIT)
+RR_SECS=""
+STREAM_SECS="" # streams of STREAM_BYTES restart for STREAM_SECS
+STREAM_BYTES=16777216
+CLK=$(getconf CLK_TCK 2>/dev/null || echo 100)
+
+ALL_LOADS="conn1 conn32 rr32 stream4"
+ALL_GROUPS="echo exec relay"
 
 usage() {
     cat <<EOF
-usage: compare.sh [--smoke] [--reps N] [--out DIR] [--port-base P] [--budget S]
-                  [--servers "bare plugsrv-echo ..."] [--conn-ops N] [--rr-secs S]
+usage: compare.sh [--quick] [--rows LIST] [--reps N] [--out DIR] [--port-base P]
+                  [--budget S] [--servers "bare plugsrv-echo ..."] [--conn-ops N]
+                  [--rr-secs S] [--stream-secs S]
                   [--plugsrv PATH] [--plugload PATH] [--bare PATH] [--modules DIR]
-       compare.sh --report DIR    (re-print the table of DIR/raw.txt)
-servers: bare plugsrv-echo plugsrv-upper plugsrv-prefork socat tcpserver xinetd
-         plugsrv-exec xinetd-cat (a program per connection: cat; tcpserver runs cat too)
-         plugsrv-relay socat-relay haproxy-relay (to a bare echo backend)
+       compare.sh --smoke          (CI: tiny counts, exit status = correctness)
+       compare.sh --report DIR     (re-print the table of DIR/raw.txt)
+--rows: comma-separated groups and loads, e.g. "conn,exec" or "echo,rr32":
+  groups: echo exec relay all (default all); loads: conn1 conn32 rr32 stream4,
+  conn (= conn1,conn32), rr, stream (default: every load of each group).
+--quick: 1 rep, conn1 -n 1000, conn32 -n 2000, rr and streams 1 s.
+servers: bare (always the reference),
+  echo:  plugsrv-echo plugsrv-upper plugsrv-prefork socat tcpserver xinetd
+  exec:  plugsrv-exec tcpserver-exec xinetd-exec            (conn1 conn32)
+  relay: plugsrv-relay socat-relay haproxy-relay            (conn1 conn32 stream4)
 Env: PLUGSRV PLUGLOAD BARE_ECHO PLUGSRV_MODULE_DIR. Results go to DIR/results.txt.
 EOF
 }
@@ -41,6 +60,8 @@ EOF
 while [ $# -gt 0 ]; do
     case $1 in
     --smoke) SMOKE=1 ;;
+    --quick) QUICK=1 ;;
+    --rows) ROWS=$2; shift ;;
     --report) REPORT=$2; shift ;;
     --reps) REPS=$2; shift ;;
     --out) OUT=$2; shift ;;
@@ -49,6 +70,7 @@ while [ $# -gt 0 ]; do
     --servers) ONLY=$2; shift ;;
     --conn-ops) CONN1_OPS=$2; CONN32_OPS=$2; shift ;;
     --rr-secs) RR_SECS=$2; shift ;;
+    --stream-secs) STREAM_SECS=$2; shift ;;
     --plugsrv) PLUGSRV=$2; shift ;;
     --plugload) PLUGLOAD=$2; shift ;;
     --bare) BARE=$2; shift ;;
@@ -59,13 +81,92 @@ while [ $# -gt 0 ]; do
     shift
 done
 
+# ---- what to run: groups of servers, and the loads each group runs --------
+
+group_servers() {
+    case $1 in
+    echo) echo "plugsrv-echo plugsrv-upper plugsrv-prefork socat tcpserver xinetd" ;;
+    exec) echo "plugsrv-exec tcpserver-exec xinetd-exec" ;;
+    relay) echo "plugsrv-relay socat-relay haproxy-relay" ;;
+    esac
+}
+
+server_group() {
+    case $1 in
+    bare) echo ref ;;
+    *-exec) echo exec ;;
+    *-relay) echo relay ;;
+    *) echo echo ;;
+    esac
+}
+
+# The loads a group is measured under: a program per connection is about
+# connection rate; a relay about connection rate and throughput.
+group_loads() {
+    case $1 in
+    exec) echo "conn1 conn32" ;;
+    relay) echo "conn1 conn32 stream4" ;;
+    *) echo "$ALL_LOADS" ;;
+    esac
+}
+
+# Parses --rows into SEL_GROUPS and SEL_LOADS; exits 2 on an unknown word.
+rows_parse() {
+    local tok g="" l=""
+    for tok in ${1//,/ }; do
+        case $tok in
+        echo|exec|relay) g="$g $tok" ;;
+        all) g="$g $ALL_GROUPS" ;;
+        conn) l="$l conn1 conn32" ;;
+        rr) l="$l rr32" ;;
+        stream) l="$l stream4" ;;
+        conn1|conn32|rr32|stream4) l="$l $tok" ;;
+        *) echo "compare.sh: --rows: unknown group or load '$tok'" >&2; exit 2 ;;
+        esac
+    done
+    SEL_GROUPS=${g:-$ALL_GROUPS}
+    SEL_LOADS=${l:-$ALL_LOADS}
+}
+
+# Does server $1 run load $2 in this run?
+server_runs() {
+    local s=$1 load=$2 o
+    case " $SEL_LOADS " in *" $load "*) ;; *) return 1 ;; esac
+    if [ "$s" = bare ]; then
+        # The reference runs a load when anything else it is compared with does.
+        for o in $SERVERS; do
+            [ "$o" != bare ] && server_runs "$o" "$load" && return 0
+        done
+        [ "$SERVERS" = bare ]
+        return
+    fi
+    case " $(group_loads "$(server_group "$s")") " in *" $load "*) return 0 ;; esac
+    return 1
+}
+
 if [ $SMOKE = 1 ]; then
-    REPS=1; CONN1_OPS=100; CONN32_OPS=300; STREAM_BYTES=262144; BUDGET=40
+    : "${REPS:=1}" "${CONN1_OPS:=100}" "${CONN32_OPS:=300}" "${BUDGET:=40}"
+    : "${RR_SECS:=1}" "${STREAM_SECS:=1}"
+    STREAM_BYTES=262144
     # Below the test harness's 20000-32000, so parallel tests never collide.
     [ "$PORT_SET" = 1 ] || PORT_BASE=$((15000 + RANDOM % 4000))
-    SERVERS=${ONLY:-"bare plugsrv-echo plugsrv-upper"}
+    # The modules of issue 11 join the smoke test once they are built.
+    default="bare plugsrv-echo plugsrv-upper"
+    [ -f "$MODULES/exec.so" ] && default="$default plugsrv-exec"
+    [ -f "$MODULES/relay.so" ] && default="$default plugsrv-relay"
+    rows_parse "${ROWS:-all}"
+    SERVERS=${ONLY:-$default}
 else
-    SERVERS=${ONLY:-"bare plugsrv-echo plugsrv-upper plugsrv-prefork socat tcpserver xinetd plugsrv-exec xinetd-cat plugsrv-relay socat-relay haproxy-relay"}
+    if [ $QUICK = 1 ]; then
+        : "${REPS:=1}" "${CONN1_OPS:=1000}" "${CONN32_OPS:=2000}" "${BUDGET:=300}"
+        : "${RR_SECS:=1}" "${STREAM_SECS:=1}"
+    fi
+    : "${REPS:=3}" "${CONN1_OPS:=3000}" "${CONN32_OPS:=5000}" "${BUDGET:=900}"
+    : "${RR_SECS:=3}" "${STREAM_SECS:=2}"
+    rows_parse "$ROWS"
+    default="bare"
+    for g in $SEL_GROUPS; do default="$default $(group_servers "$g")"; done
+    SERVERS=${ONLY:-$default}
 fi
 if [ "$PORT_BASE" -lt 1024 ] || [ "$PORT_BASE" -gt 32700 ]; then
     echo "compare.sh: --port-base must be 1024-32700 (below the ephemeral range)" >&2
@@ -75,15 +176,16 @@ fi
 abspath() { [ -e "$1" ] && readlink -f "$1" || echo "$1"; }
 PLUGSRV=$(abspath "$PLUGSRV"); PLUGLOAD=$(abspath "$PLUGLOAD")
 BARE=$(abspath "$BARE"); MODULES=$(abspath "$MODULES")
-[ -x "$PLUGLOAD" ] || { echo "compare.sh: no plugload at $PLUGLOAD" >&2; exit 2; }
+[ -n "$REPORT" ] || [ -x "$PLUGLOAD" ] ||
+    { echo "compare.sh: no plugload at $PLUGLOAD" >&2; exit 2; }
 
 TMP=$(mktemp -d /tmp/plugsrv-bench.XXXXXX)
 [ -n "$OUT" ] || OUT=$TMP/out
 mkdir -p "$OUT"
 RAW=$OUT/raw.txt
 RESULTS=$OUT/results.txt
-: >"$RAW"
-declare -A PID PORT XFORM STATE MEM RSS0
+[ -n "$REPORT" ] || : >"$RAW"
+declare -A PID PORT XFORM STATE MEM RSS0 WHY
 FAILED=0
 
 log() { echo "compare.sh: $*" >&2; }
@@ -104,6 +206,7 @@ cleanup() {
         [ -n "${PID[$s]}" ] && wait_gone "${PID[$s]}"
     done
     rm -rf "$TMP/run"
+    [ "$OUT" = "$TMP/out" ] || rmdir "$TMP" 2>/dev/null
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -121,20 +224,23 @@ wait_gone() {
 
 port_busy() { [ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]; }
 
-# The next free port at or above $1, below 32768.
-free_port() {
-    local p=$1
+# Sets TAKEN to the next free port at or above PORT_BASE (below 32768) and
+# moves PORT_BASE past it. A global, not an echo: a $(...) subshell would
+# lose PORT_BASE, and the process a spawn starts would not be our child.
+port_take() {
+    local p=$PORT_BASE
     while port_busy "$p"; do
         p=$((p + 1))
         [ "$p" -lt 32768 ] || return 1
     done
-    echo "$p"
+    PORT_BASE=$((p + 1))
+    TAKEN=$p
 }
 
-plugsrv_config() { # name port module mode [options-json]
+plugsrv_config() { # name port module mode options-json
     local extra=""
     [ "$4" = prefork ] && extra=', "mode": "prefork", "spare": 8'
-    [ -n "${5:-}" ] && extra="$extra, \"options\": $5"
+    [ -n "$5" ] && extra="$extra, \"options\": $5"
     cat >"$TMP/run/$1.json" <<EOF
 {
   "modules_dir": "$MODULES",
@@ -148,86 +254,39 @@ plugsrv_config() { # name port module mode [options-json]
 EOF
 }
 
-xinetd_config() { # port [program]: internal echo, or the program per connection
-    local kind="type        = INTERNAL UNLISTED
+# A private xinetd config: internal echo, or (exec) a program per connection.
+# No log_type anywhere: xinetd logs nothing per connection.
+# An internal service is found by its name, hence "echo".
+xinetd_config() { # file port [server-program]
+    local name=echo what="type        = INTERNAL UNLISTED
     id          = echo-stream"
-    [ -n "${2:-}" ] && kind="type        = UNLISTED
-    server      = $2"
-    cat >"$TMP/run/xinetd.conf" <<EOF
+    [ -n "${3:-}" ] && name=plugsrv-bench what="type        = UNLISTED
+    server      = $3"
+    cat >"$1" <<EOF
 defaults
 {
 }
-service echo
+service $name
 {
-    $kind
+    $what
     flags       = NOLIBWRAP
     socket_type = stream
     protocol    = tcp
     wait        = no
     user        = root
     bind        = 127.0.0.1
-    port        = $1
+    port        = $2
     instances   = UNLIMITED
+    per_source  = UNLIMITED
     cps         = 100000 1
 }
 EOF
 }
 
-# Starts server $1 on port $2 in the background; sets PID. Returns 1 when
-# the server is not available here.
-server_spawn() {
-    local s=$1 p=$2 log=$OUT/$1.log
-    case $s in
-    bare) [ -x "$BARE" ] || return 1
-        "$BARE" -p "$p" -b 1024 >"$log" 2>&1 & ;;
-    plugsrv-echo|plugsrv-upper|plugsrv-prefork)
-        [ -x "$PLUGSRV" ] || return 1
-        local mod=echo mode=fork
-        [ $s = plugsrv-upper ] && mod=uppercase
-        [ $s = plugsrv-prefork ] && mode=prefork
-        plugsrv_config "$s" "$p" "$mod" "$mode"
-        "$PLUGSRV" -c "$TMP/run/$s.json" >"$log" 2>&1 & ;;
-    socat) command -v socat >/dev/null || return 1
-        socat "TCP-LISTEN:$p,bind=127.0.0.1,fork,reuseaddr,backlog=1024" PIPE >"$log" 2>&1 & ;;
-    tcpserver) command -v tcpserver >/dev/null || return 1
-        tcpserver -R -H -l 0 -c 1000 -b 1024 127.0.0.1 "$p" cat >"$log" 2>&1 & ;;
-    xinetd) command -v xinetd >/dev/null || return 1
-        xinetd_config "$p"
-        xinetd -dontfork -stayalive -filelog "$log" -f "$TMP/run/xinetd.conf" \
-            -pidfile "$TMP/run/xinetd.pid" >>"$log" 2>&1 & ;;
-    plugsrv-exec) [ -x "$PLUGSRV" ] || return 1
-        plugsrv_config "$s" "$p" exec fork '{ "argv": ["cat"] }'
-        "$PLUGSRV" -c "$TMP/run/$s.json" >"$log" 2>&1 & ;;
-    xinetd-cat) command -v xinetd >/dev/null || return 1
-        xinetd_config "$p" "$(command -v cat)"
-        xinetd -dontfork -stayalive -filelog "$log" -f "$TMP/run/xinetd.conf" \
-            -pidfile "$TMP/run/xinetd.pid" >>"$log" 2>&1 & ;;
-    plugsrv-relay) [ -x "$PLUGSRV" ] && backend_start || return 1
-        plugsrv_config "$s" "$p" relay fork "{ \"to\": \"127.0.0.1:$BACKEND_PORT\" }"
-        "$PLUGSRV" -c "$TMP/run/$s.json" >"$log" 2>&1 & ;;
-    socat-relay) command -v socat >/dev/null && backend_start || return 1
-        socat "TCP-LISTEN:$p,bind=127.0.0.1,fork,reuseaddr,backlog=1024" \
-            "TCP:127.0.0.1:$BACKEND_PORT" >"$log" 2>&1 & ;;
-    haproxy-relay) command -v haproxy >/dev/null && backend_start || return 1
-        haproxy_config "$p"
-        haproxy -db -f "$TMP/run/haproxy.cfg" >"$log" 2>&1 & ;;
-    *) log "unknown server $s"; return 1 ;;
-    esac
-    PID[$s]=$!
-}
-
-# The relays' backend: one bare echo server, started once, on its own port.
-backend_start() {
-    [ -n "${PID[backend]:-}" ] && return 0
-    [ -x "$BARE" ] || return 1
-    BACKEND_PORT=$(free_port "$PORT_BASE") || return 1
-    PORT_BASE=$((BACKEND_PORT + 1))
-    "$BARE" -p "$BACKEND_PORT" -b 1024 >"$OUT/backend.log" 2>&1 &
-    PID[backend]=$!
-}
-
-haproxy_config() { # port
-    cat >"$TMP/run/haproxy.cfg" <<EOF
+# A private HAProxy config: TCP mode, 127.0.0.1 only, no logging, no health
+# checks (nothing is sent anywhere but to the backend on loopback).
+haproxy_config() { # file port backend-port
+    cat >"$1" <<EOF
 global
     maxconn 4096
 defaults
@@ -235,12 +294,83 @@ defaults
     timeout connect 5s
     timeout client 30s
     timeout server 30s
-frontend relay
-    bind 127.0.0.1:$1
-    default_backend echo
-backend echo
-    server bare 127.0.0.1:$BACKEND_PORT
+listen relay
+    bind 127.0.0.1:$2
+    server backend 127.0.0.1:$3
 EOF
+}
+
+# The echo server a relay row forwards to: a bare_echo of its own, so that
+# no two relays share a backend's 4-tuples (TIME_WAIT) or its CPU. Sets
+# BACKEND to its port.
+backend_start() { # relay-server
+    local s=$1 b=$1.backend
+    needs "$s" "$BARE" && port_take || return 1
+    "$BARE" -p "$TAKEN" -b 1024 >"$OUT/$b.log" 2>&1 &
+    PID[$b]=$!
+    PORT[$b]=$TAKEN
+    XFORM[$b]="echo"
+    server_wait_ready "$b" || { WHY[$s]="its backend did not answer"; return 1; }
+    BACKEND=$TAKEN
+}
+
+needs() { # server command-or-file
+    case $2 in
+    /*) [ -e "$2" ] || { WHY[$1]="$2 not built yet"; return 1; } ;;
+    *) command -v "$2" >/dev/null || { WHY[$1]="$2 not installed"; return 1; } ;;
+    esac
+}
+
+# Starts plugsrv server $1 on port $2 in the background; sets PID.
+plugsrv_spawn() {
+    local s=$1 p=$2 mod=echo mode=fork opts=""
+    needs "$s" "$PLUGSRV" || return 1
+    case $s in
+    plugsrv-upper) mod=uppercase ;;
+    plugsrv-prefork) mode=prefork ;;
+    plugsrv-exec) mod="exec"; opts='{ "argv": ["/bin/cat"] }' ;;
+    plugsrv-relay) mod=relay ;;
+    esac
+    needs "$s" "$MODULES/$mod.so" || return 1
+    if [ "$s" = plugsrv-relay ]; then
+        backend_start "$s" || return 1
+        opts="{ \"to\": \"127.0.0.1:$BACKEND\" }"
+    fi
+    plugsrv_config "$s" "$p" "$mod" "$mode" "$opts"
+    "$PLUGSRV" -c "$TMP/run/$s.json" >"$OUT/$s.log" 2>&1 &
+    PID[$s]=$!
+}
+
+# Starts server $1 on port $2 in the background; sets PID. Returns 1 (and
+# says why in WHY) when the server is not available here.
+server_spawn() {
+    local s=$1 p=$2 log=$OUT/$1.log conf=$TMP/run/$1.conf prog=""
+    case $s in
+    bare) needs "$s" "$BARE" || return 1
+        "$BARE" -p "$p" -b 1024 >"$log" 2>&1 & ;;
+    plugsrv-*) plugsrv_spawn "$s" "$p"; return ;;
+    socat) needs "$s" socat || return 1
+        socat "TCP-LISTEN:$p,bind=127.0.0.1,fork,reuseaddr,backlog=1024" PIPE >"$log" 2>&1 & ;;
+    tcpserver|tcpserver-exec) needs "$s" tcpserver || return 1
+        prog="cat"
+        [ "$s" = tcpserver-exec ] && prog=/bin/cat
+        tcpserver -R -H -l 0 -c 1000 -b 1024 127.0.0.1 "$p" "$prog" >"$log" 2>&1 & ;;
+    xinetd|xinetd-exec) needs "$s" xinetd || return 1
+        [ "$s" = xinetd-exec ] && prog=/bin/cat
+        xinetd_config "$conf" "$p" "$prog"
+        xinetd -dontfork -stayalive -filelog "$log" -f "$conf" \
+            -pidfile "$TMP/run/$s.pid" >>"$log" 2>&1 & ;;
+    socat-relay) needs "$s" socat || return 1
+        backend_start "$s" || return 1
+        socat "TCP-LISTEN:$p,bind=127.0.0.1,fork,reuseaddr,backlog=1024" \
+            "TCP:127.0.0.1:$BACKEND" >"$log" 2>&1 & ;;
+    haproxy-relay) needs "$s" haproxy || return 1
+        backend_start "$s" || return 1
+        haproxy_config "$conf" "$p" "$BACKEND"
+        haproxy -db -f "$conf" >"$log" 2>&1 & ;;
+    *) WHY[$s]="unknown server"; return 1 ;;
+    esac
+    PID[$s]=$!
 }
 
 # Polls (bounded, ~5 s) until the server answers one verified request.
@@ -257,38 +387,70 @@ server_wait_ready() {
 
 server_start() {
     local s=$1 p
-    XFORM[$s]=echo
+    XFORM[$s]="echo"
     [ $s = plugsrv-upper ] && XFORM[$s]=upper
-    p=$(free_port "$PORT_BASE") || { STATE[$s]=n/a; return; }
-    PORT_BASE=$((p + 1))
+    port_take || { STATE[$s]=n/a; WHY[$s]="no free port"; return; }
+    p=$TAKEN
     PORT[$s]=$p
+    PID[$s]=""
+    # Not in a subshell: server_spawn sets PID, WHY and PORT_BASE.
     if ! server_spawn "$s" "$p"; then
-        STATE[$s]=n/a; PID[$s]=""; log "$s: not available, n/a"; return
+        STATE[$s]=n/a; log "$s: not measured: ${WHY[$s]:-not available}"; return
     fi
     if server_wait_ready "$s"; then
         STATE[$s]=ok
         RSS0[$s]=$(proc_rss "${PID[$s]}")
-        log "$s: pid ${PID[$s]} on 127.0.0.1:$p"
+        log "$s: pid ${PID[$s]} ($(cat "/proc/${PID[$s]}/comm")) on 127.0.0.1:$p"
     else
-        STATE[$s]=n/a
-        log "$s: did not answer correctly on port $p, n/a (see $OUT/$s.log)"
+        STATE[$s]=n/a; WHY[$s]="did not answer correctly on port $p (see $OUT/$s.log)"
+        kill -0 "${PID[$s]}" 2>/dev/null ||
+            WHY[$s]="exited at start: $(tail -1 "$OUT/$s.log" 2>/dev/null)"
+        log "$s: ${WHY[$s]}, n/a"
         kill "${PID[$s]}" 2>/dev/null; wait_gone "${PID[$s]}"; PID[$s]=""
     fi
 }
 
-# ---- memory -------------------------------------------------------------
+# ---- /proc: memory, CPU and page faults -----------------------------------
 
 proc_rss() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 proc_pss() { awk '/^Pss:/ {print $2}' "/proc/$1/smaps_rollup" 2>/dev/null || echo 0; }
 
-# "children rss_sum_kb pss_sum_kb" for the direct children of $1.
-children_mem() {
-    local k n=0 rss=0 pss=0 r q
-    for k in $(ps -o pid= --ppid "$1" 2>/dev/null); do
-        r=$(proc_rss "$k"); q=$(proc_pss "$k")
-        n=$((n + 1)); rss=$((rss + ${r:-0})); pss=$((pss + ${q:-0}))
+# "minflt cminflt own_ticks children_ticks" of process $1, from /proc/PID/stat:
+# its own faults and utime+stime (all threads), and those its reaped children
+# (and their reaped descendants) left in cminflt and cutime+cstime.
+proc_cpu() {
+    local s f
+    s=$(cat "/proc/$1/stat" 2>/dev/null) || { echo "0 0 0 0"; return; }
+    s=${s##*) }        # after the command name, which may hold spaces
+    read -r -a f <<<"$s"
+    echo "${f[7]} ${f[8]} $((f[11] + f[12])) $((f[13] + f[14]))"
+}
+
+children_count() { ps -o pid= --ppid "$1" 2>/dev/null | wc -l; }
+
+# cutime and cminflt count a child only once it is reaped, so after a run the
+# server gets (bounded, 5 s) until it has no more children than before it.
+children_settle() { # pid count-before
+    local i
+    for i in $(seq 100); do
+        [ "$(children_count "$1")" -le "$2" ] && return 0
+        sleep 0.05
     done
-    echo "$n $rss $pss"
+    log "pid $1 still has $(children_count "$1") children (had $2): CPU undercounted"
+}
+
+# "children rss_sum_kb pss_sum_kb" for the direct children of $1, read by
+# one awk: a relay's children live for one stream only (0.1 s), so a fork
+# per file would find most of them gone. A child that is gone by the time
+# it is read is not counted (a zombie has no VmRSS line).
+children_mem() {
+    local k files=()
+    for k in $(ps -o pid= --ppid "$1" 2>/dev/null); do
+        files+=("/proc/$k/status" "/proc/$k/smaps_rollup")
+    done
+    [ ${#files[@]} -gt 0 ] || { echo "0 0 0"; return; }
+    awk '/^VmRSS:/ { n++; rss += $2 } /^Pss:/ { pss += $2 }
+         END { print n + 0, rss + 0, pss + 0 }' "${files[@]}" 2>/dev/null
 }
 
 # ---- measurements ---------------------------------------------------------
@@ -304,21 +466,55 @@ load_args() { # load -> plugload arguments
     esac
 }
 
-# Runs one load against one server and appends a line to raw.txt. During
-# rr32 (32 children alive for seconds) it samples the children's memory.
+# The first long run of a server (rr32, or stream4 for a relay) samples its
+# children's memory half a second in, while all of them are open; the next
+# repetition tries again if that sample found no child.
+mem_sample_due() { # server load
+    local had=${MEM[$1]:-0}
+    [ $SMOKE = 0 ] && [ "${had%% *}" = 0 ] || return 1
+    case $2 in
+    rr32) return 0 ;;
+    stream4) ! server_runs "$1" rr32 ;;
+    *) return 1 ;;
+    esac
+}
+
+# Half a second into the run, then (streams come and go) up to 5 more
+# tries 0.1 s apart until all the load's connections have their child.
+mem_sample() { # server pid load
+    local i m n best=-1 conc=${3//[a-z]/}
+    sleep 0.5
+    for i in $(seq 6); do
+        m=$(children_mem "$2")
+        n=${m%% *}
+        if [ "$n" -gt "$best" ]; then best=$n; MEM[$1]=$m; fi
+        [ "$n" -ge "$conc" ] && return
+        sleep 0.1
+    done
+}
+
+# Runs one load against one server and appends a line to raw.txt: plugload's
+# RESULT, and the server's /proc counters over the run (d_* deltas).
 measure() {
-    local s=$1 load=$2 rep=$3 res rc out=$TMP/run/load.out
+    local s=$1 load=$2 rep=$3 res rc out=$TMP/run/load.out pid=${PID[$1]}
+    local n0 a0 a1 d
+    n0=$(children_count "$pid")
+    read -r -a a0 <<<"$(proc_cpu "$pid")"
     timeout -k 2 120 "$PLUGLOAD" $(load_args "$load") -p "${PORT[$s]}" \
         -x "${XFORM[$s]}" -D 100 >"$out" 2>"$TMP/run/load.err" &
     local lp=$!
-    if [ "$load" = rr32 ] && [ $SMOKE = 0 ]; then
-        sleep 1
-        MEM[$s]=$(children_mem "${PID[$s]}")
+    if mem_sample_due "$s" "$load"; then
+        mem_sample "$s" "$pid" "$load"
     fi
     wait $lp; rc=$?
+    children_settle "$pid" "$n0"
+    read -r -a a1 <<<"$(proc_cpu "$pid")"
+    d="d_minflt=$((a1[0] - a0[0])) d_cminflt=$((a1[1] - a0[1]))"
+    d="$d d_ticks=$((a1[2] + a1[3] - a0[2] - a0[3])) d_own_ticks=$((a1[2] - a0[2]))"
     res=$(grep '^RESULT' "$out" | tail -1)
     [ -n "$res" ] || res="RESULT rate=0 p99_us=0 mbps=0"
-    echo "server=$s load=$load rep=$rep rc=$rc ${res#RESULT }" >>"$RAW"
+    echo "server=$s load=$load rep=$rep rc=$rc ${res#RESULT } $d clk=$CLK" \
+        "rss_kb=$(proc_rss "$pid")" >>"$RAW"
     if [ $rc = 1 ]; then FAILED=1; log "$s $load: WRONG replies: $(cat "$TMP/run/load.err")"
     elif [ $rc != 0 ]; then
         [ $SMOKE = 1 ] && FAILED=1
@@ -330,11 +526,11 @@ run_all() {
     local rep load s list i
     read -r -a list <<<"$SERVERS"
     for rep in $(seq "$REPS"); do
-        for load in conn1 conn32 rr32 stream4; do
+        for load in $ALL_LOADS; do
             # Rotate the order each repetition so no server always goes first.
             for i in $(seq 0 $((${#list[@]} - 1))); do
                 s=${list[$(((i + rep - 1) % ${#list[@]}))]}
-                [ "${STATE[$s]}" = ok ] || continue
+                [ "${STATE[$s]}" = ok ] && server_runs "$s" "$load" || continue
                 if [ "$SECONDS" -ge "$BUDGET" ]; then
                     log "time budget of $BUDGET s spent; skipping the rest"
                     return
@@ -347,9 +543,10 @@ run_all() {
 
 # ---- report ---------------------------------------------------------------
 
-# Medians per server and load from raw.txt, with ratios to bare.
+# Medians per server and load from raw.txt, with ratios to bare; then, for
+# the exec and relay groups, plugsrv's row against each peer's.
 table() {
-    awk -v servers="$SERVERS" '
+    awk -v servers="$SERVERS" -v loads="$ALL_LOADS" '
     function med(str,   a, n, i, j, t) {
         n = split(str, a, " ")
         for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
@@ -357,39 +554,82 @@ table() {
         if (n == 0) return ""
         return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
     }
+    function ratio(x, y) { return (x != "" && y > 0) ? sprintf("%.2f", x / y) : "-" }
+    function fmt(x, f) { return x == "" ? "-" : sprintf(f, x) }
+    function group(s) {
+        if (s == "bare") return "ref"
+        if (s ~ /-exec$/) return "exec"
+        if (s ~ /-relay$/) return "relay"
+        return "echo"
+    }
     {
         delete kv
         for (i = 1; i <= NF; i++) { split($i, kvp, "="); kv[kvp[1]] = kvp[2] }
         k = kv["server"] SUBSEP kv["load"]
+        if (!(kv["server"] in seen)) { seen[kv["server"]] = 1; order = order " " kv["server"] }
         v = kv["load"] == "stream4" ? kv["mbps"] : kv["rate"]
+        # Connections made: plugload counts them (conns=); older raw files
+        # only have ops, which is the same for conn loads.
+        nc = ("conns" in kv) ? kv["conns"] : kv["ops"]
+        # CPU per unit of the rate: per connection, request or MB.
+        per = kv["load"] == "stream4" ? kv["mbps"] * kv["secs"] : (kv["load"] == "rr32" ? kv["ops"] : nc)
         # A rep counts unless it saw a wrong reply, hit the deadline or did
         # nothing; its refused/reset/timeout/eof show in the errors column.
         if ((kv["rc"] == 0 || kv["rc"] == 3) && kv["ops"] > 0 && kv["deadline"] == 0) {
             rate[k] = rate[k] " " v; p99[k] = p99[k] " " kv["p99_us"]
+            if (("d_ticks" in kv) && per > 0 && nc > 0) {
+                cpu[k] = cpu[k] " " kv["d_ticks"] * 1e6 / kv["clk"] / per
+                cpar[k] = cpar[k] " " kv["d_own_ticks"] * 1e6 / kv["clk"] / per
+                fc[k] = fc[k] " " kv["d_cminflt"] / nc
+                fp[k] = fp[k] " " kv["d_minflt"] / nc
+            }
         }
+        if (kv["rss_kb"] > rss[k]) rss[k] = kv["rss_kb"]
         reps[k]++
         if (kv["rc"] != 0) bad[k]++
         errs[k] += kv["refused"] + kv["reset"] + kv["timeout"] + kv["wrong"] + kv["eof"] + kv["other"]
     }
     END {
-        printf "%-16s %-8s %5s %12s %7s %10s %8s %8s %s\n", "server", "load", "conc",
-            "median", "unit", "p99_us", "x_bare", "p99/bare", "reps(rc!=0) errors"
+        if (servers == "") servers = order
+        printf "%-15s %-7s %4s %10s %6s %8s %6s %6s %8s %6s %8s %6s %7s %7s %s\n", "server",
+            "load", "conc", "median", "unit", "p99_us", "x_bare", "p99/b", "cpu_us", "cpu/b",
+            "cpu_par", "flt_ch", "flt_par", "rss_kb", "reps(rc!=0) errors"
         ns = split(servers, sv, " ")
-        nl = split("conn1 conn32 rr32 stream4", ld, " ")
+        nl = split(loads, ld, " ")
         for (l = 1; l <= nl; l++) {
-            kb = "bare" SUBSEP ld[l]; rb = med(rate[kb]); pb = med(p99[kb])
+            kb = "bare" SUBSEP ld[l]
+            R[kb] = med(rate[kb]); P[kb] = med(p99[kb]); C[kb] = med(cpu[kb])
             for (s = 1; s <= ns; s++) {
                 k = sv[s] SUBSEP ld[l]
-                if (!(k in reps)) { printf "%-16s %-8s %5s %12s\n", sv[s], ld[l], "", "n/a"; continue }
-                r = med(rate[k]); p = med(p99[k])
+                if (!(k in reps)) continue
+                R[k] = med(rate[k]); P[k] = med(p99[k]); C[k] = med(cpu[k])
                 conc = ld[l]; gsub(/[a-z]/, "", conc)
-                printf "%-16s %-8s %5s %12s %7s %10s %8s %8s %d(%d) %d\n", sv[s], ld[l], conc,
-                    r == "" ? "fail" : sprintf("%.1f", r),
+                printf "%-15s %-7s %4s %10s %6s %8s %6s %6s %8s %6s %8s %6s %7s %7s %d(%d) %d\n",
+                    sv[s], ld[l], conc, fmt(R[k], "%.1f"),
                     ld[l] == "stream4" ? "MB/s" : (ld[l] == "rr32" ? "req/s" : "conn/s"),
-                    p == "" ? "-" : p,
-                    (rb > 0 && r != "") ? sprintf("%.2f", r / rb) : "-",
-                    (pb > 0 && p != "") ? sprintf("%.2f", p / pb) : "-",
-                    reps[k], bad[k], errs[k]
+                    P[k] == "" ? "-" : P[k], ratio(R[k], R[kb]), ratio(P[k], P[kb]),
+                    fmt(C[k], "%.1f"), ratio(C[k], C[kb]), fmt(med(cpar[k]), "%.1f"),
+                    fmt(med(fc[k]), "%.1f"), fmt(med(fp[k]), "%.2f"),
+                    rss[k] == "" ? "-" : rss[k], reps[k], bad[k], errs[k]
+            }
+        }
+        # Issue 11: plugsrv against the peers of its group, same run; one
+        # line for a group whose plugsrv row was not measured.
+        hdr = 0
+        for (s = 1; s <= ns; s++) {
+            g = group(sv[s])
+            if ((g != "exec" && g != "relay") || sv[s] ~ /^plugsrv-/) continue
+            mine = "plugsrv-" g
+            for (l = 1; l <= nl; l++) {
+                k = sv[s] SUBSEP ld[l]; km = mine SUBSEP ld[l]
+                if (!(k in R)) continue
+                if (!hdr++) printf "\n%-6s %-7s %-15s %-15s %8s %8s\n", "group", "load",
+                    "plugsrv", "vs peer", "rate x", "cpu x"
+                if (km in R)
+                    printf "%-6s %-7s %-15s %-15s %8s %8s\n", g, ld[l], mine, sv[s],
+                        ratio(R[km], R[k]), ratio(C[km], C[k])
+                else if (!said[g]++)
+                    printf "%-6s %-7s %-15s (not measured: no ratios to its peers)\n", g, "-", mine
             }
         }
     }' "$RAW"
@@ -397,15 +637,22 @@ table() {
 
 mem_table() {
     local s n rss pss
-    printf "%-16s %12s %12s %8s %14s %14s\n" server parent_rss0 parent_rss1 \
+    printf "%-15s %12s %12s %8s %14s %14s\n" server parent_rss0 parent_rss1 \
         children child_rss_avg child_pss_avg
     for s in $SERVERS; do
-        if [ "${STATE[$s]}" != ok ]; then printf "%-16s %12s\n" "$s" n/a; continue; fi
+        if [ "${STATE[$s]}" != ok ]; then printf "%-15s %12s\n" "$s" n/a; continue; fi
         read -r n rss pss <<<"${MEM[$s]:-0 0 0}"
-        printf "%-16s %10sKB %10sKB %8s %12sKB %12sKB\n" "$s" "${RSS0[$s]}" \
+        printf "%-15s %10sKB %10sKB %8s %14s %14s\n" "$s" "${RSS0[$s]}" \
             "$(proc_rss "${PID[$s]}")" "$n" \
-            "$([ "$n" -gt 0 ] && echo $((rss / n)) || echo -)" \
-            "$([ "$n" -gt 0 ] && echo $((pss / n)) || echo -)"
+            "$([ "$n" -gt 0 ] && echo $((rss / n))KB || echo -)" \
+            "$([ "$n" -gt 0 ] && echo $((pss / n))KB || echo -)"
+    done
+}
+
+not_measured() {
+    local s
+    for s in $SERVERS; do
+        [ "${STATE[$s]}" = ok ] || echo "not measured: $s: ${WHY[$s]:-not available}"
     done
 }
 
@@ -414,12 +661,12 @@ machine() {
         "kernel $(uname -r)"
     echo "loads: conn1 -n $CONN1_OPS, conn32 -n $CONN32_OPS, rr32 $( [ $SMOKE = 1 ] && echo '-n 2000' || echo "-d $RR_SECS")," \
         "stream4 $( [ $SMOKE = 1 ] && echo '8 streams' || echo "${STREAM_SECS} s of streams") of $STREAM_BYTES B;" \
-        "reps $REPS; median over reps without wrong replies"
+        "reps $REPS; median over reps without wrong replies; rows: ${ROWS:-all}"
 }
 
 main() {
     local s
-    if [ -n "$REPORT" ]; then RAW=$REPORT/raw.txt; table; exit 0; fi
+    if [ -n "$REPORT" ]; then RAW=$REPORT/raw.txt; SERVERS=""; table; exit 0; fi
     LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
     mkdir -p "$TMP/run"
     for s in $SERVERS; do server_start "$s"; done
@@ -436,8 +683,9 @@ main() {
         echo
         table
         echo
-        echo "memory (parent RSS at start and at end; children sampled during rr32):"
+        echo "memory (parent RSS at start and at end; children sampled during rr32, or stream4):"
         mem_table
+        not_measured
     } | tee "$RESULTS"
     log "results in $RESULTS (raw runs: $RAW), took ${SECONDS}s"
     [ $FAILED = 0 ]

@@ -89,7 +89,7 @@ struct conn {
 };
 
 struct load_stats {
-    uint64_t ops, bytes, fails[F_NKINDS];
+    uint64_t ops, bytes, conns, fails[F_NKINDS];
     char first_err[F_NKINDS][128];
     uint32_t *samples;
     size_t nsamples, cap, dropped;
@@ -372,8 +372,10 @@ conn_open(struct conn *c)
         conn_fail_errno(c, "socket", errno);
         return -1;
     }
-    if (connect(c->fd, (struct sockaddr *)&cfg.addr, cfg.addrlen) == 0)
+    if (connect(c->fd, (struct sockaddr *)&cfg.addr, cfg.addrlen) == 0) {
+        st.conns++;
         return 0;
+    }
     if (errno == EINPROGRESS) {
         c->state = ST_CONNECTING;
         conn_watch(c, EPOLLOUT);
@@ -428,6 +430,7 @@ conn_connected(struct conn *c)
         conn_fail_errno(c, "connect", err);
         return;
     }
+    st.conns++;
     conn_request(c, now_s());
 }
 
@@ -752,7 +755,8 @@ report(int deadline_hit)
            secs > 0 ? (double)st.bytes / secs / 1e6 : 0);
     for (k = 0; k < F_NKINDS; k++)
         printf(" %s=%llu", fail_names[k], (unsigned long long)st.fails[k]);
-    printf(" deadline=%d\n", deadline_hit);
+    printf(" deadline=%d conns=%llu\n", deadline_hit,
+           (unsigned long long)st.conns);
     fflush(stdout);
 }
 

@@ -83,7 +83,8 @@ addr_port(const struct sockaddr_storage *ss)
 /* Two socket addresses that cannot both be bound: the same one, or one
  * the wildcard of the other's family on the same port. */
 int
-addr_overlap(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+addr_overlap(const struct sockaddr_storage *a,
+             const struct sockaddr_storage *b)
 {
     if (a->ss_family != b->ss_family || addr_port(a) != addr_port(b))
         return 0;

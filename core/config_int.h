@@ -11,7 +11,7 @@
 #include "plugsrv.h"
 
 /* Defaults, as docs/DESIGN.md promises them. */
-#define DEF_MODULES_DIR      "modules"
+#define DEF_MODULES_DIR      PLUGSRV_DEFAULT_MODULES_DIR /* the installed ones */
 #define DEF_MAX_CONNECTIONS  256
 #define DEF_IDLE_TIMEOUT     300
 #define DEF_MAX_LINE         65536

@@ -1,10 +1,11 @@
 /*
- * main.c - plugsrv's command line: serve a config (-c), check one (-t),
- * print usage (-h) or the version (-V).
+ * main.c - plugsrv's command line: serve a config (-c), check one (-t,
+ * -T), print usage (-h) or the version (-V). Runs in the parent.
  */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "plugsrv.h"
@@ -12,19 +13,26 @@
 static void
 main_usage(FILE *out)
 {
-    fprintf(out,
-            "usage: plugsrv [-t] -c FILE\n"
-            "       plugsrv -h | -V\n"
-            "\n"
-            "  -c FILE  serve the listeners of the JSON config FILE, in the\n"
-            "           foreground, logging one line per event to stderr\n"
-            "  -t       check FILE, load and init every module, bind every\n"
-            "           address, print \"configuration OK\" and exit\n"
-            "  -h       this help\n"
-            "  -V       the version\n"
-            "\n"
-            "SIGTERM or SIGINT stops, SIGHUP re-reads FILE.\n"
-            "Exit status: 0 ok, 1 bad config or start failure, 2 usage.\n");
+    fprintf(
+        out,
+        "usage: plugsrv [-t | -T] [-c FILE]\n"
+        "       plugsrv -h | --help | -V | --version\n"
+        "\n"
+        "  -c FILE  serve the listeners of the JSON config FILE, in the\n"
+        "           foreground, logging one line per event to stderr\n"
+        "           (default: %s)\n"
+        "  -t       check FILE without serving: every key, users and\n"
+        "           groups, every module loaded and its init() run in a\n"
+        "           throwaway process; binds nothing, so it works\n"
+        "           beside the running server\n"
+        "  -T       as -t, and also bind every address\n"
+        "  -h       this help\n"
+        "  -V       the version\n"
+        "\n"
+        "Signals: TERM, INT, QUIT stop (connections get shutdown_timeout);\n"
+        "HUP re-reads FILE; USR1 reopens the log file. See plugsrv(8).\n"
+        "Exit status: 0 ok, 1 bad config or start failure, 2 usage.\n",
+        PLUGSRV_DEFAULT_CONFIG);
 }
 
 /* A closed stdin, stdout or stderr would be taken by the next fd opened:
@@ -40,20 +48,40 @@ main_std_fds(void)
         close(fd);
 }
 
+/* --help and --version, the two long options an admin types first (the
+ * core's struct option keeps getopt_long's out). */
+static void
+main_long_options(int argc, char *argv[])
+{
+    int i;
+
+    for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        if (strcmp(argv[i], "--help") == 0)
+            argv[i] = "-h";
+        else if (strcmp(argv[i], "--version") == 0)
+            argv[i] = "-V";
+    }
+}
+
 int
 main(int argc, char *argv[])
 {
     char err[ERRBUF];
     struct config *conf;
-    const char *path = NULL;
-    int ch, check = 0, rc;
+    const char *path = PLUGSRV_DEFAULT_CONFIG;
+    int ch, check = 0, bind = 0, rc;
 
     main_std_fds();
-    while ((ch = getopt(argc, argv, "c:thV")) != -1) {
+    proctitle_init(argc, argv);
+    main_long_options(argc, argv);
+    while ((ch = getopt(argc, argv, "c:tThV")) != -1) {
         switch (ch) {
         case 'c':
             path = optarg;
             break;
+        case 'T':
+            bind = 1;
+            /* FALLTHROUGH */
         case 't':
             check = 1;
             break;
@@ -69,7 +97,7 @@ main(int argc, char *argv[])
             return EXIT_USAGE;
         }
     }
-    if (path == NULL || optind != argc) {
+    if (optind != argc) {
         main_usage(stderr);
         return EXIT_USAGE;
     }
@@ -81,9 +109,12 @@ main(int argc, char *argv[])
         return EXIT_CONFIG;
     }
     if (check) {
-        rc = parent_check(conf, err, sizeof(err));
+        rc = parent_check(conf, bind, err, sizeof(err));
         if (rc == 0)
-            printf("plugsrv: %s: configuration OK\n", path);
+            printf("plugsrv: %s: configuration OK (%zu listeners: keys, "
+                   "users, modules loaded and init() run%s)\n",
+                   path, conf->nlisteners,
+                   bind ? ", every address bound" : "; addresses not bound");
         else
             fprintf(stderr, "plugsrv: %s\n", err);
         config_free(conf);

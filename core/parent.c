@@ -37,15 +37,36 @@ struct parent {
 };
 
 static volatile sig_atomic_t parent_term, parent_termsig, parent_hup;
+/* Signals with no job of their own that arrived: logged, then forgotten. */
+static volatile sig_atomic_t parent_idle[_NSIG], parent_idle_any;
 
 static void
 parent_on_signal(int sig)
 {
     if (sig == SIGHUP) {
         parent_hup = 1;
-    } else {
+    } else if (sig == SIGTERM || sig == SIGINT || sig == SIGQUIT) {
         parent_term++;
         parent_termsig = sig;
+    } else {
+        parent_idle[sig] = 1;
+        parent_idle_any = 1;
+    }
+}
+
+/* Says which idle signals came: none of them may end the parent without
+ * its stop line, or do anything an admin did not ask for. */
+static void
+parent_log_idle(void)
+{
+    int sig;
+
+    parent_idle_any = 0;
+    for (sig = 1; sig < _NSIG; sig++) {
+        if (!parent_idle[sig])
+            continue;
+        parent_idle[sig] = 0;
+        log_event("signal name=%s action=ignored", log_signame(sig));
     }
 }
 
@@ -107,7 +128,8 @@ parent_unadopt(struct listener *ls, size_t n)
 
 static int
 parent_prepare_one(struct listener *l, size_t i, const struct config *conf,
-                   struct listener *old, size_t nold, char *err, size_t errlen)
+                   struct listener *old, size_t nold, int bind, char *err,
+                   size_t errlen)
 {
     char why[ERRBUF];
     int rc;
@@ -118,6 +140,8 @@ parent_prepare_one(struct listener *l, size_t i, const struct config *conf,
                  why);
         return -1;
     }
+    if (!bind)
+        return 0;
     if ((rc = parent_adopt(l, old, nold)) == 1)
         rc = listen_open(l, why, sizeof(why));
     else if (rc == -1)
@@ -136,7 +160,7 @@ parent_prepare_one(struct listener *l, size_t i, const struct config *conf,
  */
 static struct listener *
 parent_prepare(const struct config *conf, struct listener *old, size_t nold,
-               char *err, size_t errlen)
+               int bind, char *err, size_t errlen)
 {
     struct listener *ls;
     char why[ERRBUF];
@@ -160,7 +184,8 @@ parent_prepare(const struct config *conf, struct listener *old, size_t nold,
         return NULL;
     }
     for (i = 0; i < conf->nlisteners; i++) {
-        if (parent_prepare_one(&ls[i], i, conf, old, nold, err, errlen) == 0)
+        if (parent_prepare_one(&ls[i], i, conf, old, nold, bind, err,
+                               errlen) == 0)
             continue;
         parent_unadopt(ls, conf->nlisteners);
         parent_discard(ls, conf->nlisteners);
@@ -170,7 +195,7 @@ parent_prepare(const struct config *conf, struct listener *old, size_t nold,
 }
 
 int
-parent_check(struct config *conf, char *err, size_t errlen)
+parent_check(struct config *conf, int bind, char *err, size_t errlen)
 {
     struct listener *ls;
 
@@ -178,7 +203,7 @@ parent_check(struct config *conf, char *err, size_t errlen)
     reaper_init(); /* what a probe's init() leaves behind comes to us */
     ls = NULL;
     if (priv_resolve(conf, err, errlen) == 0)
-        ls = parent_prepare(conf, NULL, 0, err, errlen);
+        ls = parent_prepare(conf, NULL, 0, bind, err, errlen);
     reaper_end_descendants();
     if (ls == NULL)
         return -1;
@@ -229,6 +254,7 @@ parent_child(struct parent *s, struct listener *l, int fd, const char *peer)
 
     if (connproc_init(&cs) == -1)
         _exit(CONN_SETUP);
+    proctitle_set(l->conf->name, peer);
     connproc_exit(session_run(l, fd, peer));
 }
 
@@ -358,10 +384,12 @@ parent_reload(struct parent *s)
     struct pollfd *pfds;
     size_t i;
 
+    notify_reloading();
     if (config_load(s->conf->path, &conf, err, sizeof(err)) == -1 ||
         priv_resolve(conf, err, sizeof(err)) == -1) {
         log_event("reload status=error config=%s error=\"%s\"", s->conf->path,
                   err);
+        notify_send("READY=1\nSTATUS=reload failed, old config kept");
         if (conf != NULL)
             config_free(conf);
         return;
@@ -370,11 +398,12 @@ parent_reload(struct parent *s)
     if (pfds == NULL)
         snprintf(err, sizeof(err), "out of memory");
     else
-        ls = parent_prepare(conf, s->ls, s->nls, err, sizeof(err));
+        ls = parent_prepare(conf, s->ls, s->nls, 1, err, sizeof(err));
     if (pfds == NULL || ls == NULL) {
         log_event("reload status=error config=%s error=\"%s\"", s->conf->path,
                   err);
         connproc_limits_prepare(&s->conf->rlimits); /* the old ones again */
+        notify_send("READY=1\nSTATUS=reload failed, old config kept");
         free(pfds);
         config_free(conf);
         return;
@@ -398,6 +427,7 @@ parent_reload(struct parent *s)
     parent_log_listeners(s);
     priv_log(conf);
     log_event("reload status=ok config=%s listeners=%zu", conf->path, s->nls);
+    notify_send("READY=1\nSTATUS=reloaded, serving %zu listeners", s->nls);
 }
 
 /* ---- the loop ---- */
@@ -464,6 +494,9 @@ parent_tick(struct parent *s)
         prefork_read(s->notify[0]); /* before the exits it may explain */
     children_collect();
     children_strays();
+    notify_status(children_serving());
+    if (parent_idle_any)
+        parent_log_idle();
     if (parent_hup) {
         parent_hup = 0;
         parent_reload(s);
@@ -501,6 +534,7 @@ parent_shutdown(struct parent *s)
 
     for (i = 0; i < s->nls; i++)
         listen_close(&s->ls[i]);
+    notify_send("STOPPING=1");
     log_event("shutdown signal=%s children=%zu", log_signame(parent_termsig),
               children_count());
     children_signal_all(SIGTERM);
@@ -515,25 +549,48 @@ parent_shutdown(struct parent *s)
     log_event("stop children=%zu", children_count());
 }
 
+/*
+ * Every signal an admin might send has a defined effect: TERM, INT and
+ * QUIT stop, HUP reloads, CHLD reaps, PIPE is ignored, and the others
+ * whose default would end the parent silently (USR1, USR2, ALRM, the
+ * real-time ones...) are logged and ignored. Faults (SEGV, BUS, ILL, FPE,
+ * ABRT, TRAP, SYS) keep their default: they mean a bug. All are blocked
+ * but inside ppoll(), and a spare inherits USR2 blocked until it is ready.
+ */
+static const int parent_handled[] = {
+    SIGTERM,   SIGINT,  SIGQUIT, SIGHUP, SIGUSR1,   SIGUSR2, SIGALRM,
+    SIGVTALRM, SIGPROF, SIGIO,   SIGPWR, SIGSTKFLT, SIGXCPU, SIGXFSZ,
+};
+
+static void
+parent_catch(int sig, sigset_t *block)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sigfillset(&sa.sa_mask);
+    sa.sa_handler = parent_on_signal;
+    sigaction(sig, &sa, NULL);
+    sigaddset(block, sig);
+}
+
 static int
 parent_signals(struct parent *s)
 {
     struct sigaction sa;
     sigset_t block;
+    size_t i;
+    int sig;
 
     sigemptyset(&block);
     sigaddset(&block, SIGCHLD);
-    sigaddset(&block, SIGTERM);
-    sigaddset(&block, SIGINT);
-    sigaddset(&block, SIGHUP);
-    sigaddset(&block, SIGUSR2); /* a spare's, held until it is ready */
-    if (sigprocmask(SIG_BLOCK, &block, &s->waitmask) == -1)
+    for (i = 0; i < sizeof(parent_handled) / sizeof(parent_handled[0]); i++)
+        parent_catch(parent_handled[i], &block);
+    for (sig = SIGRTMIN; sig <= SIGRTMAX; sig++)
+        parent_catch(sig, &block);
+    if (sigprocmask(SIG_BLOCK, &block, NULL) == -1)
         return -1;
-    sigdelset(&s->waitmask, SIGCHLD);
-    sigdelset(&s->waitmask, SIGTERM);
-    sigdelset(&s->waitmask, SIGINT);
-    sigdelset(&s->waitmask, SIGHUP);
-    sigaddset(&s->waitmask, SIGUSR2);
+    sigemptyset(&s->waitmask);
     memset(&sa, 0, sizeof(sa));
     sigfillset(&sa.sa_mask);
     sa.sa_handler = SIG_IGN;
@@ -541,11 +598,6 @@ parent_signals(struct parent *s)
     sa.sa_handler = children_sigchld;
     sa.sa_flags = SA_NOCLDSTOP;
     sigaction(SIGCHLD, &sa, NULL);
-    sa.sa_flags = 0;
-    sa.sa_handler = parent_on_signal;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
     connproc_snapshot();
     return 0;
 }
@@ -573,6 +625,7 @@ parent_start(struct parent *s)
     /* Only the parent's end of the pipe is non-blocking: a spare's report
      * waits while the parent is busy rather than being lost. */
     reaper_init();
+    notify_init();
     if (children_init() == -1 || parent_signals(s) == -1 ||
         pipe2(s->notify, O_CLOEXEC) == -1 ||
         fcntl(s->notify[0], F_SETFL, O_NONBLOCK) == -1) {
@@ -580,7 +633,8 @@ parent_start(struct parent *s)
         return EXIT_CONFIG;
     }
     if (priv_resolve(s->conf, err, sizeof(err)) == -1 ||
-        (s->ls = parent_prepare(s->conf, NULL, 0, err, sizeof(err))) == NULL) {
+        (s->ls = parent_prepare(s->conf, NULL, 0, 1, err, sizeof(err))) ==
+            NULL) {
         fprintf(stderr, "plugsrv: %s\n", err);
         return EXIT_CONFIG;
     }
@@ -595,6 +649,7 @@ parent_start(struct parent *s)
     malloc_trim(0); /* every page the parent keeps, fork copies */
     parent_log_listeners(s);
     priv_log(s->conf);
+    notify_send("READY=1\nSTATUS=serving %zu listeners", s->nls);
     log_event("ready listeners=%zu config=%s", s->nls, s->conf->path);
     return 0;
 }

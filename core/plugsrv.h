@@ -27,8 +27,15 @@
 #include "handler.h"
 
 #define PLUGSRV_VERSION "1.0.0"
-#define ERRBUF          512 /* size of every error buffer a caller owns */
-#define ADDRSTRLEN      64  /* "[ipv6%scope]:port" and NUL */
+/* The build sets both to the installed paths (CMakeLists.txt). */
+#ifndef PLUGSRV_DEFAULT_CONFIG
+#define PLUGSRV_DEFAULT_CONFIG "/etc/plugsrv/plugsrv.json"
+#endif
+#ifndef PLUGSRV_DEFAULT_MODULES_DIR
+#define PLUGSRV_DEFAULT_MODULES_DIR "/usr/lib/plugsrv/modules"
+#endif
+#define ERRBUF     512 /* size of every error buffer a caller owns */
+#define ADDRSTRLEN 64  /* "[ipv6%scope]:port" and NUL */
 
 /* plugsrv's own exit status: 0 on success, then these. */
 #define EXIT_CONFIG 1 /* a bad config or a failed start */
@@ -68,7 +75,19 @@ const char *log_signame(int sig);
 /* ---- clock.c: monotonic milliseconds ---- */
 long long clock_ms(void);
 long long clock_coarse_ms(void);
+long long clock_us(void);
 struct timespec *clock_wait(long long ms, struct timespec *ts);
+
+/* ---- proctitle.c: what ps shows of a connection's process ---- */
+void proctitle_init(int argc, char **argv);
+/* "plugsrv: echo 127.0.0.1:50112" */
+void proctitle_set(const char *what, const char *who);
+
+/* ---- notify.c: sd_notify for systemd, in the parent ---- */
+void notify_init(void);
+void notify_send(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void notify_reloading(void);
+void notify_status(size_t connections);
 
 /* ---- reaper.c: what connections start ends with them ---- */
 /* This process adopts its descendants' orphans (a child subreaper). */
@@ -141,7 +160,7 @@ struct listener_conf {
     size_t max_line;
     int backlog;
     enum listener_mode mode;
-    int spare; /* prefork: children waiting ready */
+    int spare;          /* prefork: children waiting ready */
     char *user, *group; /* its own or the top level's; NULL: none */
     uid_t uid;          /* user and group as ids, from priv_resolve() */
     gid_t gid;
@@ -267,7 +286,9 @@ int priv_become(const struct listener_conf *lc);
 /* Serves conf until SIGTERM or SIGINT; takes ownership of conf. */
 int parent_run(struct config *conf);
 /* Check everything a start would, without serving (`plugsrv -t`). */
-int parent_check(struct config *conf, char *err, size_t errlen);
+/* Everything a start checks but the binds (unless bind): users, modules
+ * loaded and init() run in probes (`plugsrv -t`, `-T`). */
+int parent_check(struct config *conf, int bind, char *err, size_t errlen);
 
 /* ================= a connection's process ================= */
 
@@ -276,9 +297,9 @@ int parent_check(struct config *conf, char *err, size_t errlen);
 
 /* What a fresh fork keeps (see connproc_init). */
 struct connproc_setup {
-    pid_t parent;   /* dies with it */
-    int spare;      /* a prefork spare: SIGUSR2 retires it */
-    int conn_fd;    /* the connection, if there is one yet, else -1 */
+    pid_t parent;    /* dies with it */
+    int spare;       /* a prefork spare: SIGUSR2 retires it */
+    int conn_fd;     /* the connection, if there is one yet, else -1 */
     const int *keep; /* fds above 2 to keep open; all others are closed */
     int nkeep;
     /* Whose user to become; NULL: stay (a probe becomes it later, once

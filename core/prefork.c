@@ -26,12 +26,17 @@ prefork_child(const struct listener *l, int notify, pid_t parent)
     struct sockaddr_storage ss;
     socklen_t len;
     int fds[2] = { l->fd, notify };
-    struct connproc_setup cs = { .parent = parent, .spare = 1, .conn_fd = -1,
-                                 .keep = fds, .nkeep = 2, .as = l->conf };
+    struct connproc_setup cs = { .parent = parent,
+                                 .spare = 1,
+                                 .conn_fd = -1,
+                                 .keep = fds,
+                                 .nkeep = 2,
+                                 .as = l->conf };
     int fd;
 
     if (connproc_init(&cs) == -1)
         _exit(CONN_SETUP);
+    proctitle_set(l->conf->name, "spare");
     connproc_accepting = 1;
     for (;;) {
         if (connproc_stop || connproc_retire)
@@ -57,6 +62,7 @@ prefork_child(const struct listener *l, int notify, pid_t parent)
     }
     close(fds[0]);
     close(fds[1]);
+    proctitle_set(l->conf->name, msg.peer);
     connproc_exit(session_run(l, fd, msg.peer));
 }
 

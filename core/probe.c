@@ -26,7 +26,8 @@ probe_child(const struct listener_conf *lc, int fd, pid_t parent)
 {
     char err[ERRBUF] = "";
     int keep[CONNPROC_KEEP_MAX];
-    struct connproc_setup cs = { .parent = parent, .conn_fd = -1,
+    struct connproc_setup cs = { .parent = parent,
+                                 .conn_fd = -1,
                                  .keep = keep };
     struct module m;
     void *state = NULL;
@@ -39,6 +40,7 @@ probe_child(const struct listener_conf *lc, int fd, pid_t parent)
     cs.nkeep = 1 + module_fds(keep + 1, CONNPROC_KEEP_MAX - 1);
     if (connproc_init(&cs) == -1)
         _exit(CONN_SETUP);
+    proctitle_set(lc->name, "probe");
     if (module_open(&m, lc->module_path, err, sizeof(err)) == 0) {
         if (connproc_become(lc, parent) == -1)
             connproc_exit(CONN_SETUP);

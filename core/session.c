@@ -46,7 +46,8 @@ session_deliver(void *arg, const char *buf, size_t len)
     rc = s->h->data(&s->conn, s->conn_state, buf, len);
     watchdog_leave();
     s->step = session_step(s, rc);
-    return s->step != STEP_GO;
+    /* After host->take_fd() the rest of the input is no longer ours. */
+    return s->step != STEP_GO || s->conn.taken;
 }
 
 /* Hands input to the handler: whole lines in line mode, else as read. */
@@ -304,8 +305,8 @@ session_run(const struct listener *l, int fd, const char *peer)
     if (session_init(&s, l) == -1)
         return CONN_MODULE;
     step = session_open(&s);
-    status = step == STEP_GO ? session_loop(&s, &eof)
-                             : session_verdict(&s, step);
+    status =
+        step == STEP_GO ? session_loop(&s, &eof) : session_verdict(&s, step);
     session_end(&s);
     frame_free(&frame);
     if (s.conn.taken) /* the handler's now, not ours to close */
