@@ -232,8 +232,9 @@ relay_connected(plugsrv_conn *conn, struct relay *r)
         err = errno;
     if (err == EINPROGRESS || err == EALREADY)
         return PLUGSRV_OK;
-    if (err != 0)
-        return relay_failed(conn, "refused", err);
+    if (err != 0) /* reset: it accepted, then gave up at once */
+        return relay_failed(conn, err == ECONNRESET ? "reset" : "refused",
+                            err);
     r->connected = 1;
     return PLUGSRV_OK;
 }
