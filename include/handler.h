@@ -44,11 +44,11 @@
  * is idle, and closed (reason=idle-timeout), when for idle_timeout no byte
  * came from the client and, in the event loop, no queued byte went out to
  * it either: a client that stops reading a handler that pushes is closed
- * too. SIGPIPE is ignored and
- * every other signal has its default action; SIGTERM, SIGALRM and SIGUSR2
- * are plugsrv's (shutdown, the watchdog, retiring prefork processes), so a
- * handler must not take them over (a program it runs gets them back at
- * their defaults if the handler resets them between fork and exec). The watchdog's SIGALRM may go off
+ * too. SIGPIPE is ignored and every other signal has its default action;
+ * SIGTERM, SIGALRM and SIGUSR2 are plugsrv's (shutdown, the watchdog,
+ * retiring prefork processes), so a handler must not take them over; a
+ * program it runs should get every signal back at its default between
+ * fork and exec (modules/exec.c does). The watchdog's SIGALRM may go off
  * during any callback: most calls restart by themselves (SA_RESTART), but
  * waits such as nanosleep(), poll() or select() can return EINTR, which a
  * handler should treat as usual (wait again for what is left).
@@ -307,9 +307,8 @@ typedef struct plugsrv_host {
      * ends are freed by plugsrv, after close() returns; none goes off during
      * close(). Timers are measured on the monotonic clock, to the
      * millisecond; one fires no earlier than asked, later if a callback ran
-     * long.
+     * long. At most 4096 timers exist at once.
      */
-    /* At most 4096 timers at once. */
     plugsrv_timer *(*timer_add)(plugsrv_conn *conn, long long ms,
                                 plugsrv_timer_fn fn, void *arg);
     int (*timer_set)(plugsrv_conn *conn, plugsrv_timer *t, long long ms);
