@@ -314,7 +314,8 @@ test_defaults(void **state)
 
     (void)state;
     assert_string_equal(c->path, TFILE);
-    assert_string_equal(c->modules_dir, "/etc/plugsrv/modules");
+    /* The installed modules, whatever the config's folder. */
+    assert_string_equal(c->modules_dir, PLUGSRV_DEFAULT_MODULES_DIR);
     assert_int_equal(c->max_connections, 256);
     assert_int_equal(c->idle_timeout, 300);
     assert_int_equal(c->max_line, 65536);
@@ -329,7 +330,8 @@ test_defaults(void **state)
     assert_string_equal(l->address, "127.0.0.1");
     assert_int_equal(l->port, 9999);
     assert_string_equal(l->module, "echo");
-    assert_string_equal(l->module_path, "/etc/plugsrv/modules/echo.so");
+    assert_string_equal(l->module_path,
+                        PLUGSRV_DEFAULT_MODULES_DIR "/echo.so");
     assert_int_equal(l->options.count, 0);
     assert_int_equal(l->max_connections, 0);
     assert_int_equal(l->idle_timeout, 300);
@@ -427,27 +429,27 @@ test_paths(void **state)
                 "echo");
     check_paths(TFILE, "/usr/lib/plugsrv", "x.so", "/usr/lib/plugsrv",
                 "/usr/lib/plugsrv/x.so", "x");
-    check_paths(TFILE, NULL, "./handlers/line.so", "/etc/plugsrv/modules",
+    check_paths(TFILE, NULL, "./handlers/line.so", PLUGSRV_DEFAULT_MODULES_DIR,
                 "/etc/plugsrv/handlers/line.so", "line");
     check_paths(TFILE, "/m", "hand/lers/line", "/m",
                 "/etc/plugsrv/hand/lers/line", "line");
-    check_paths(TFILE, NULL, "/abs/z.so", "/etc/plugsrv/modules", "/abs/z.so",
-                "z");
-    check_paths(TFILE, NULL, ".so", "/etc/plugsrv/modules",
-                "/etc/plugsrv/modules/.so", ".so");
-    check_paths("/server.json", NULL, "e", "/modules", "/modules/e.so", "e");
-    check_paths("//x//server.json", NULL, "e", "//x/modules",
+    check_paths(TFILE, NULL, "/abs/z.so", PLUGSRV_DEFAULT_MODULES_DIR,
+                "/abs/z.so", "z");
+    check_paths(TFILE, NULL, ".so", PLUGSRV_DEFAULT_MODULES_DIR,
+                PLUGSRV_DEFAULT_MODULES_DIR "/.so", ".so");
+    check_paths("/server.json", "modules", "e", "/modules", "/modules/e.so", "e");
+    check_paths("//x//server.json", "modules", "e", "//x/modules",
                 "//x/modules/e.so", "e");
 
     /* a relative file is anchored at the cwd of the moment */
     assert_non_null(getcwd(cwd, sizeof(cwd)));
     snprintf(want, sizeof(want), "%s/modules", cwd);
     snprintf(want2, sizeof(want2), "%s/modules/e.so", cwd);
-    check_paths("server.json", NULL, "e", want, want2, "e");
-    check_paths("./server.json", NULL, "e", want, want2, "e");
+    check_paths("server.json", "modules", "e", want, want2, "e");
+    check_paths("./server.json", "modules", "e", want, want2, "e");
     snprintf(want, sizeof(want), "%s/conf/modules", cwd);
     snprintf(want2, sizeof(want2), "%s/conf/m/e.so", cwd);
-    check_paths("conf/server.json", NULL, "m/e.so", want, want2, "e");
+    check_paths("conf/server.json", "modules", "m/e.so", want, want2, "e");
 }
 
 static void
