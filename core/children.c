@@ -185,10 +185,30 @@ children_reason(const struct child *c, int status)
     return "exit";
 }
 
+/* For the journal: an end that needs a look (a crash, a limit, a module
+ * that would not start) is a warning, the others are news. */
+static int
+children_prio(int status)
+{
+    if (WIFSIGNALED(status))
+        return LOG_PRIO_WARNING;
+    switch (WEXITSTATUS(status)) {
+    case CONN_OK:
+    case CONN_HANDLER:
+    case CONN_IDLE:
+    case CONN_LINE:
+    case CONN_IO:
+    case CONN_SHUTDOWN:
+        return LOG_PRIO_INFO;
+    default:
+        return LOG_PRIO_WARNING;
+    }
+}
+
 static void
 children_log_exit(const struct child *c, const struct exit_rec *e)
 {
-    char how[64];
+    char how[64], name[LOG_VALUE_MAX];
     long long ms = 0;
 
     if (WIFSIGNALED(e->status))
@@ -197,14 +217,16 @@ children_log_exit(const struct child *c, const struct exit_rec *e)
     else
         snprintf(how, sizeof(how), "status=%d", WEXITSTATUS(e->status));
     if (c == NULL) {
-        log_event("exit pid=%ld %s reason=%s", (long)e->pid, how,
-                  children_reason(NULL, e->status));
+        log_prio(children_prio(e->status), "exit pid=%ld %s reason=%s",
+                 (long)e->pid, how, children_reason(NULL, e->status));
         return;
     }
     ms = e->when - c->start;
-    log_event(
+    log_prio(
+        children_prio(e->status),
         "exit listener=%s peer=%s pid=%ld %s reason=%s duration_ms=%lld%s",
-        c->listener_name, c->peer[0] ? c->peer : "-", (long)e->pid, how,
+        log_value(name, sizeof(name), c->listener_name),
+        c->peer[0] ? c->peer : "-", (long)e->pid, how,
         children_reason(c, e->status), ms,
         c->state == CHILD_SPARE ? " spare=1" : "");
 }

@@ -16,14 +16,20 @@
 
 #include "config_int.h"
 
-static const char *const config_top_keys[] = {
-    "modules_dir", "max_connections",  "idle_timeout",
-    "max_line",    "shutdown_timeout", "user",
-    "group",       "rlimits",          "listeners",
-    NULL
-};
+static const char *const config_top_keys[] = { "modules_dir",
+                                               "max_connections",
+                                               "idle_timeout",
+                                               "max_line",
+                                               "shutdown_timeout",
+                                               "user",
+                                               "group",
+                                               "rlimits",
+                                               "log",
+                                               "listeners",
+                                               NULL };
 static const char *const config_rlimit_keys[] = { "cpu", "as", "nofile",
                                                   NULL };
+static const char *const config_log_keys[] = { "file", NULL };
 
 /* ---- the top level ---- */
 
@@ -46,6 +52,28 @@ config_rlimits(struct cfgparse *p, json_t *root, struct rlimits *rl)
             0)
         return -1;
     return 0;
+}
+
+/* "log": { "file": PATH }, PATH against the config's folder. */
+static int
+config_log(struct cfgparse *p, json_t *root, struct config *conf)
+{
+    json_t *obj = json_object_get(root, "log");
+    char *file = NULL;
+    int rc;
+
+    if (obj == NULL)
+        return 0;
+    if (!json_is_object(obj))
+        return config_fail(p, "log", "must be an object");
+    if (config_check_keys(p, obj, "log.", config_log_keys) < 0 ||
+        config_str(p, obj, "log.", "file", &file) < 0)
+        return -1;
+    if (file == NULL)
+        return 0;
+    rc = config_resolve(p, file, &conf->log_file);
+    free(file);
+    return rc;
 }
 
 static int
@@ -85,6 +113,7 @@ config_top(struct cfgparse *p, json_t *root, struct config *conf)
         config_str(p, root, "", "user", &conf->user) < 0 ||
         config_str(p, root, "", "group", &conf->group) < 0 ||
         config_rlimits(p, root, &conf->rlimits) < 0 ||
+        config_log(p, root, conf) < 0 ||
         config_modules_dir(p, root, conf) < 0 ||
         config_listeners(p, root, conf) < 0)
         return -1;
@@ -237,5 +266,6 @@ config_free(struct config *conf)
     free(conf->modules_dir);
     free(conf->user);
     free(conf->group);
+    free(conf->log_file);
     free(conf);
 }

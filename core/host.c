@@ -189,22 +189,15 @@ static const char *const host_levels[] = { "error", "warn", "info", "debug" };
 
 const char *host_listener = "-"; /* for log lines without a connection */
 
-/* Quotes and control bytes would break the key=value log line. */
-static void
-host_sanitize(char *s)
-{
-    for (; *s != '\0'; s++) {
-        if (*s == '"')
-            *s = '\'';
-        else if ((unsigned char)*s < 0x20 || *s == 0x7f)
-            *s = ' ';
-    }
-}
+static const int host_prios[] = { LOG_PRIO_ERR, LOG_PRIO_WARNING,
+                                  LOG_PRIO_INFO, LOG_PRIO_DEBUG };
 
+/* The message is the handler's: escaped, it stays one value of one line
+ * whatever it holds. */
 static void
 host_log(plugsrv_conn *c, int level, const char *fmt, ...)
 {
-    char msg[1024];
+    char msg[1024], v[2 * LOG_VALUE_MAX], name[LOG_VALUE_MAX];
     va_list ap;
 
     if (level < PLUGSRV_LOG_ERROR || level > PLUGSRV_LOG_DEBUG)
@@ -212,14 +205,16 @@ host_log(plugsrv_conn *c, int level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    host_sanitize(msg);
+    log_value(v, sizeof(v), msg);
+    log_value(name, sizeof(name), c != NULL ? c->listener : host_listener);
     if (c != NULL)
-        log_event("handler listener=%s pid=%ld peer=%s level=%s msg=\"%s\"",
-                  c->listener, (long)getpid(), c->peer, host_levels[level],
-                  msg);
+        log_prio(host_prios[level],
+                 "handler listener=%s pid=%ld peer=%s level=%s msg=%s", name,
+                 (long)getpid(), c->peer, host_levels[level], v);
     else
-        log_event("handler listener=%s pid=%ld level=%s msg=\"%s\"",
-                  host_listener, (long)getpid(), host_levels[level], msg);
+        log_prio(host_prios[level],
+                 "handler listener=%s pid=%ld level=%s msg=%s", name,
+                 (long)getpid(), host_levels[level], v);
 }
 
 const plugsrv_host host_services = {

@@ -105,7 +105,7 @@ main(int argc, char *argv[])
     /* The path stays as given, in messages and for SIGHUP: plugsrv never
      * changes its working directory. */
     if (config_load(path, &conf, err, sizeof(err)) == -1) {
-        fprintf(stderr, "plugsrv: %s\n", err);
+        log_stderr(err);
         return EXIT_CONFIG;
     }
     if (check) {
@@ -116,7 +116,7 @@ main(int argc, char *argv[])
                    path, conf->nlisteners,
                    bind ? ", every address bound" : "; addresses not bound");
         else
-            fprintf(stderr, "plugsrv: %s\n", err);
+            log_stderr(err);
         config_free(conf);
         return rc == 0 ? 0 : EXIT_CONFIG;
     }

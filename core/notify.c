@@ -53,7 +53,7 @@ out:
 void
 notify_send(const char *fmt, ...)
 {
-    char msg[512];
+    char msg[512], v[LOG_VALUE_MAX];
     va_list ap;
     int n;
 
@@ -67,7 +67,10 @@ notify_send(const char *fmt, ...)
     if (sendto(notify_fd, msg, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL,
                (struct sockaddr *)&notify_addr, notify_len) == -1)
         log_warn("error what=notify socket=%s",
-                 notify_addr.sun_path[0] ? notify_addr.sun_path : "@abstract");
+                 notify_addr.sun_path[0]
+                     ? log_nvalue(v, sizeof(v), notify_addr.sun_path,
+                                  sizeof(notify_addr.sun_path))
+                     : "@abstract");
 }
 
 /* RELOADING=1 must carry the monotonic time (Type=notify-reload). */

@@ -36,7 +36,8 @@ struct parent {
     sigset_t waitmask; /* the mask inside ppoll(): ours let through */
 };
 
-static volatile sig_atomic_t parent_term, parent_termsig, parent_hup;
+static volatile sig_atomic_t parent_term, parent_termsig, parent_hup,
+    parent_usr1;
 /* Signals with no job of their own that arrived: logged, then forgotten. */
 static volatile sig_atomic_t parent_idle[_NSIG], parent_idle_any;
 
@@ -45,6 +46,8 @@ parent_on_signal(int sig)
 {
     if (sig == SIGHUP) {
         parent_hup = 1;
+    } else if (sig == SIGUSR1) {
+        parent_usr1 = 1;
     } else if (sig == SIGTERM || sig == SIGINT || sig == SIGQUIT) {
         parent_term++;
         parent_termsig = sig;
@@ -134,8 +137,8 @@ parent_prepare_one(struct listener *l, size_t i, const struct config *conf,
     char why[ERRBUF];
     int rc;
 
-    if (module_open(&l->module, l->conf->module_path, why, sizeof(why)) ==
-        -1) {
+    /* The file its probe proved; no code of the module's is called. */
+    if (module_load(&l->module, 1, why, sizeof(why)) == -1) {
         snprintf(err, errlen, "%s: listeners[%zu].module: %s", conf->path, i,
                  why);
         return -1;
@@ -174,13 +177,20 @@ parent_prepare(const struct config *conf, struct listener *old, size_t nold,
         ls[i].conf = &conf->listeners[i];
         ls[i].fd = -1;
     }
+    /* Each module's file is opened before its probe forks: the probe
+     * loads that very file, and so does the parent if it passes. */
+    for (bad = 0; bad < conf->nlisteners; bad++) {
+        if (module_file(&ls[bad].module, ls[bad].conf->module_path, why,
+                        sizeof(why)) == -1)
+            break;
+    }
     /* The probes run under the limits connections will run under. */
     connproc_limits_prepare(&conf->rlimits);
-    if (probe_all(conf->listeners, conf->nlisteners, &bad, why, sizeof(why)) ==
-        -1) {
+    if (bad < conf->nlisteners ||
+        probe_all(ls, conf->nlisteners, &bad, why, sizeof(why)) == -1) {
         snprintf(err, errlen, "%s: listeners[%zu].module: %s", conf->path, bad,
                  why);
-        free(ls);
+        parent_discard(ls, conf->nlisteners);
         return NULL;
     }
     for (i = 0; i < conf->nlisteners; i++) {
@@ -202,8 +212,11 @@ parent_check(struct config *conf, int bind, char *err, size_t errlen)
     connproc_snapshot();
     reaper_init(); /* what a probe's init() leaves behind comes to us */
     ls = NULL;
-    if (priv_resolve(conf, err, errlen) == 0)
+    if (priv_resolve(conf, err, errlen) == 0 &&
+        log_file_prepare(conf, err, errlen) == 0) {
+        log_file_commit(0);
         ls = parent_prepare(conf, NULL, 0, bind, err, errlen);
+    }
     reaper_end_descendants();
     if (ls == NULL)
         return -1;
@@ -213,7 +226,8 @@ parent_check(struct config *conf, int bind, char *err, size_t errlen)
 
 /* ---- the poll set ---- */
 
-/* Fills p, room for every listener and the notify pipe, and takes it. */
+/* Fills p, room for every listener, the notify pipe and the log (set
+ * by parent_wait), and takes it. */
 static void
 parent_pollset(struct parent *s, struct pollfd *p)
 {
@@ -234,12 +248,14 @@ parent_pollset(struct parent *s, struct pollfd *p)
 static void
 parent_log_listeners(const struct parent *s)
 {
+    char name[LOG_VALUE_MAX], path[LOG_VALUE_MAX];
     size_t i;
 
     for (i = 0; i < s->nls; i++)
         log_event("listen listener=%s addr=%s module=%s mode=%s",
-                  s->ls[i].conf->name, s->ls[i].addr,
-                  s->ls[i].conf->module_path,
+                  log_value(name, sizeof(name), s->ls[i].conf->name),
+                  s->ls[i].addr,
+                  log_value(path, sizeof(path), s->ls[i].conf->module_path),
                   s->ls[i].conf->mode == MODE_FORK ? "fork" : "prefork");
 }
 
@@ -268,6 +284,17 @@ parent_over_limit(const struct parent *s, const struct listener *l)
     return NULL;
 }
 
+/* A listener's name as a log value, in a static buffer rather than on the
+ * stack: a connection's process starts from parent_fork's frame, and each
+ * stack page it touches is a page copied. */
+static const char *
+parent_name(const struct listener *l)
+{
+    static char buf[LOG_VALUE_MAX];
+
+    return log_value(buf, sizeof(buf), l->conf->name);
+}
+
 static void
 parent_fork(struct parent *s, struct listener *l, int fd, const char *peer)
 {
@@ -276,13 +303,13 @@ parent_fork(struct parent *s, struct listener *l, int fd, const char *peer)
     pid_t pid;
 
     if ((limit = parent_over_limit(s, l)) != NULL) {
-        log_event("refuse listener=%s peer=%s reason=%s", l->conf->name, peer,
+        log_event("refuse listener=%s peer=%s reason=%s", parent_name(l), peer,
                   limit);
         close(fd);
         return;
     }
     if ((pid = fork()) == -1) {
-        log_warn("error what=fork listener=%s peer=%s", l->conf->name, peer);
+        log_warn("error what=fork listener=%s peer=%s", parent_name(l), peer);
         close(fd);
         s->paused = clock_ms() + PAUSE_MS;
         return;
@@ -292,12 +319,12 @@ parent_fork(struct parent *s, struct listener *l, int fd, const char *peer)
     close(fd);
     if ((c = children_add(pid, l, CHILD_SERVING)) == NULL) {
         /* Untracked, it could not be counted or logged: end it. */
-        log_warn("error what=table listener=%s peer=%s", l->conf->name, peer);
+        log_warn("error what=table listener=%s peer=%s", parent_name(l), peer);
         kill(pid, SIGKILL);
         return;
     }
     snprintf(c->peer, sizeof(c->peer), "%s", peer);
-    log_event("accept listener=%s peer=%s pid=%ld", l->conf->name, peer,
+    log_event("accept listener=%s peer=%s pid=%ld", parent_name(l), peer,
               (long)pid);
 }
 
@@ -320,7 +347,7 @@ parent_shed(struct parent *s, struct listener *l)
     fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
     if (fd != -1) {
         addr_format((struct sockaddr *)&ss, peer, sizeof(peer));
-        log_event("refuse listener=%s peer=%s reason=no_fds", l->conf->name,
+        log_event("refuse listener=%s peer=%s reason=no_fds", parent_name(l),
                   peer);
         close(fd);
     }
@@ -341,12 +368,12 @@ parent_accept_failed(struct parent *s, struct listener *l)
         return 0;
     case EMFILE:
     case ENFILE:
-        log_warn("error what=accept listener=%s", l->conf->name);
+        log_warn("error what=accept listener=%s", parent_name(l));
         parent_shed(s, l);
         s->paused = clock_ms() + PAUSE_MS;
         return 1;
     default:
-        log_warn("error what=accept listener=%s", l->conf->name);
+        log_warn("error what=accept listener=%s", parent_name(l));
         s->paused = clock_ms() + PAUSE_MS;
         return 1;
     }
@@ -376,9 +403,19 @@ parent_accept(struct parent *s, struct listener *l)
 /* ---- reload ---- */
 
 static void
+parent_reload_failed(const struct parent *s, const char *err)
+{
+    char path[LOG_VALUE_MAX], why[LOG_VALUE_MAX];
+
+    log_prio(LOG_PRIO_ERR, "reload status=error config=%s error=%s",
+             log_value(path, sizeof(path), s->conf->path),
+             log_value(why, sizeof(why), err));
+}
+
+static void
 parent_reload(struct parent *s)
 {
-    char err[ERRBUF];
+    char err[ERRBUF], path[LOG_VALUE_MAX];
     struct config *conf = NULL;
     struct listener *ls = NULL;
     struct pollfd *pfds;
@@ -387,21 +424,20 @@ parent_reload(struct parent *s)
     notify_reloading();
     if (config_load(s->conf->path, &conf, err, sizeof(err)) == -1 ||
         priv_resolve(conf, err, sizeof(err)) == -1) {
-        log_event("reload status=error config=%s error=\"%s\"", s->conf->path,
-                  err);
+        parent_reload_failed(s, err);
         notify_send("READY=1\nSTATUS=reload failed, old config kept");
         if (conf != NULL)
             config_free(conf);
         return;
     }
-    pfds = calloc(conf->nlisteners + 1, sizeof(*pfds));
+    pfds = calloc(conf->nlisteners + 2, sizeof(*pfds));
     if (pfds == NULL)
         snprintf(err, sizeof(err), "out of memory");
-    else
+    else if (log_file_prepare(conf, err, sizeof(err)) == 0)
         ls = parent_prepare(conf, s->ls, s->nls, 1, err, sizeof(err));
     if (pfds == NULL || ls == NULL) {
-        log_event("reload status=error config=%s error=\"%s\"", s->conf->path,
-                  err);
+        parent_reload_failed(s, err);
+        log_file_commit(0);
         connproc_limits_prepare(&s->conf->rlimits); /* the old ones again */
         notify_send("READY=1\nSTATUS=reload failed, old config kept");
         free(pfds);
@@ -424,9 +460,11 @@ parent_reload(struct parent *s)
     s->nls = conf->nlisteners;
     parent_pollset(s, pfds);
     malloc_trim(0);
+    log_file_commit(1);
     parent_log_listeners(s);
     priv_log(conf);
-    log_event("reload status=ok config=%s listeners=%zu", conf->path, s->nls);
+    log_event("reload status=ok config=%s listeners=%zu",
+              log_value(path, sizeof(path), conf->path), s->nls);
     notify_send("READY=1\nSTATUS=reloaded, serving %zu listeners", s->nls);
 }
 
@@ -480,6 +518,10 @@ parent_wait(struct parent *s)
     }
     if ((ms = parent_timeout(s, paused)) >= 0)
         tsp = clock_wait(ms, &ts);
+    /* The round's log lines go out; those a full log holds back wait
+     * for it to take more. */
+    log_flush();
+    p[n++] = (struct pollfd){ .fd = log_pending_fd(), .events = POLLOUT };
     if (ppoll(p, n, tsp, &s->waitmask) > 0)
         parent_deliver(s);
 }
@@ -497,6 +539,10 @@ parent_tick(struct parent *s)
     notify_status(children_serving());
     if (parent_idle_any)
         parent_log_idle();
+    if (parent_usr1) {
+        parent_usr1 = 0;
+        log_reopen();
+    }
     if (parent_hup) {
         parent_hup = 0;
         parent_reload(s);
@@ -515,11 +561,14 @@ static void
 parent_reap_until(const struct parent *s, long long deadline)
 {
     struct timespec ts;
+    struct pollfd log;
     long long ms;
 
     while (children_count() > 0 && (ms = deadline - clock_ms()) > 0 &&
            parent_term < 2) {
-        ppoll(NULL, 0, clock_wait(ms, &ts), &s->waitmask);
+        log_flush();
+        log = (struct pollfd){ .fd = log_pending_fd(), .events = POLLOUT };
+        ppoll(&log, 1, clock_wait(ms, &ts), &s->waitmask);
         prefork_read(s->notify[0]);
         children_collect();
     }
@@ -547,6 +596,7 @@ parent_shutdown(struct parent *s)
     /* Orphans the killed ones left behind, adopted by the parent. */
     reaper_end_descendants();
     log_event("stop children=%zu", children_count());
+    log_flush(); /* once, without waiting: what cannot go is lost */
 }
 
 /*
@@ -619,8 +669,8 @@ parent_stdin(void)
 static int
 parent_start(struct parent *s)
 {
+    char err[ERRBUF], path[LOG_VALUE_MAX];
     struct pollfd *pfds;
-    char err[ERRBUF];
 
     /* Only the parent's end of the pipe is non-blocking: a spare's report
      * waits while the parent is busy rather than being lost. */
@@ -629,28 +679,35 @@ parent_start(struct parent *s)
     if (children_init() == -1 || parent_signals(s) == -1 ||
         pipe2(s->notify, O_CLOEXEC) == -1 ||
         fcntl(s->notify[0], F_SETFL, O_NONBLOCK) == -1) {
-        fprintf(stderr, "plugsrv: %s\n", strerror(errno));
+        log_stderr(strerror(errno));
         return EXIT_CONFIG;
     }
     if (priv_resolve(s->conf, err, sizeof(err)) == -1 ||
         (s->ls = parent_prepare(s->conf, NULL, 0, 1, err, sizeof(err))) ==
             NULL) {
-        fprintf(stderr, "plugsrv: %s\n", err);
+        log_stderr(err);
         return EXIT_CONFIG;
     }
     s->nls = s->conf->nlisteners;
-    if ((pfds = calloc(s->nls + 1, sizeof(*pfds))) == NULL) {
-        fprintf(stderr, "plugsrv: %s\n", strerror(errno));
+    if ((pfds = calloc(s->nls + 2, sizeof(*pfds))) == NULL) {
+        log_stderr(strerror(errno));
         return EXIT_CONFIG;
     }
     parent_pollset(s, pfds);
+    /* The log file before anything is logged; children inherit it. */
+    if (log_file_prepare(s->conf, err, sizeof(err)) == -1) {
+        log_stderr(err);
+        return EXIT_CONFIG;
+    }
+    log_file_commit(1);
     parent_stdin();
     s->reserve = open("/dev/null", O_RDONLY | O_CLOEXEC);
     malloc_trim(0); /* every page the parent keeps, fork copies */
     parent_log_listeners(s);
     priv_log(s->conf);
     notify_send("READY=1\nSTATUS=serving %zu listeners", s->nls);
-    log_event("ready listeners=%zu config=%s", s->nls, s->conf->path);
+    log_event("ready listeners=%zu config=%s", s->nls,
+              log_value(path, sizeof(path), s->conf->path));
     return 0;
 }
 

@@ -3,7 +3,8 @@
  * the process that runs the code:
  *
  *   shared       log, clock, addr, config (parsed by the parent and -t),
- *                module and prefork (both sides of a load or a spare)
+ *                module, modpath, modguard and prefork (both sides of
+ *                a load or a spare)
  *   parent       parent.c (the loop), children.c (its table of children),
  *                listen.c, probe.c, priv.c (names into ids; the
  *                connection's process drops with priv_become)
@@ -62,15 +63,64 @@ enum conn_exit {
 /* ================= shared: both processes ================= */
 
 struct listener; /* listen.c */
+struct config;   /* config.c */
 
-/* ---- log.c: one line per event on stderr, key=value ---- */
+/* ---- log.c: one line per event, key=value (docs/DESIGN.md lists them),
+ * every outside value escaped; logbuf.c: where the lines go ---- */
+#define LOG_LINE_MAX  4096 /* PIPE_BUF: a line is written whole, at once */
+#define LOG_VALUE_MAX 1024 /* one escaped value; a longer one is cut */
+
+/* Priorities as syslog numbers them: the journal's "<3>" prefix. */
+#define LOG_PRIO_ERR     3
+#define LOG_PRIO_WARNING 4
+#define LOG_PRIO_INFO    6
+#define LOG_PRIO_DEBUG   7
+
 void log_init(const char *name);
 void log_forked(void);
+/* Priority from the event's first word: error, warning and refuse are
+ * above info. */
 void log_event(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The same, with err="strerror(errno)" added. */
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_prio(int prio, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* text as one value of a line: bare, or in quotes with \" \\ \n \r \t
+ * \xHH when it holds a space, '"', '=', '\\' or a control byte (or is
+ * empty); cut to fit len. Returns buf, for a "%s". log_nvalue reads at
+ * most max bytes of text, which need not end in a NUL. */
+const char *log_value(char *buf, size_t len, const char *text);
+const char *log_nvalue(char *buf, size_t len, const char *text, size_t max);
+/* "plugsrv: MSG" on the stderr plugsrv was started with, one line
+ * (control bytes escaped): for errors before serving. */
+void log_stderr(const char *msg);
 /* "SIGTERM", for the log; a static buffer. */
 const char *log_signame(int sig);
+/* The parent, once per loop round: write what waits, without blocking;
+ * and the fd to poll for POLLOUT while lines wait (-1: none). */
+void log_flush(void);
+int log_pending_fd(void);
+/* The parent: log.file of conf opened (-1 with "file: log.file: ..."),
+ * then taken as fd 2 (take) or given up; a config without log.file goes
+ * back to the stderr plugsrv was started with. */
+int log_file_prepare(const struct config *conf, char *err, size_t errlen);
+void log_file_commit(int take);
+/* SIGUSR1: the log file opened again by its name (after logrotate). */
+void log_reopen(void);
+
+/* ---- logbuf.c (for log.c only) ---- */
+void logbuf_setup(void);
+void logbuf_forked(void);
+int logbuf_journal(void);
+void logbuf_put(const char *line, size_t len);
+void logbuf_flush(void);
+int logbuf_pending_fd(void);
+size_t logbuf_take_dropped(void);
+int logbuf_stderr_fd(int *journal);
+int logbuf_file_prepare(const char *path);
+void logbuf_file_commit(int take);
+int logbuf_reopen(void);
+const char *logbuf_path(void);
 
 /* ---- clock.c: monotonic milliseconds ---- */
 long long clock_ms(void);
@@ -174,6 +224,7 @@ struct config {
     size_t max_line;
     int shutdown_timeout;
     char *user, *group; /* NULL: keep the starting identity */
+    char *log_file;     /* log.file, resolved; NULL: stderr */
     struct rlimits rlimits;
     size_t nlisteners;
     struct listener_conf *listeners;
@@ -189,23 +240,56 @@ int config_parse(const char *text, size_t len, const char *path,
                  struct config **out, char *err, size_t errlen);
 void config_free(struct config *conf);
 
-/* ---- module.c: loading a handler and checking its ABI (the parent
- * loads; probes and connections' processes call the entry point) ---- */
+/* ---- module.c: loading a handler and checking its ABI. The parent opens
+ * and loads (constructors run, no call); the process that serves calls the
+ * entry point. A probe does both. ---- */
+typedef const plugsrv_handler *(*module_entry_fn)(const plugsrv_host *);
+
 struct module {
     char *path;
+    int fd; /* the file, open from module_file() until module_load() */
     void *dl;
-    const plugsrv_handler *handler;
+    module_entry_fn entry;          /* found by module_load() */
+    const plugsrv_handler *handler; /* module_entry()'s: never the parent's */
 };
 
 extern const plugsrv_host module_host; /* defined in host.c */
 extern const char *host_listener;      /* host.c: for host->log(NULL) */
 
-/* dlopen path, find the entry point, check the ABI; -1 with a message. */
-int module_open(struct module *m, const char *path, char *err, size_t errlen);
+/* Open path and check that only root or plugsrv's user can replace it
+ * (modpath.c); -1 with a message. Takes nothing on failure. */
+int module_file(struct module *m, const char *path, char *err, size_t errlen);
+/* dlopen() the file module_file() opened, or share the object loaded
+ * from it already, and find its entry point without calling it. parent:
+ * log what its constructors changed here. -1 with a message; m then still
+ * needs module_close(). */
+int module_load(struct module *m, int parent, char *err, size_t errlen);
+/* In the process that serves: the entry point, once, and the ABI check;
+ * fills m->handler. -1 with a message. */
+int module_entry(struct module *m, char *err, size_t errlen);
 void module_close(struct module *m);
 /* The fds of the loaded modules, which a fork must keep open while it
  * loads more (module.c says why); how many were put in fds. */
 int module_fds(int *fds, int max);
+
+/* ---- modpath.c: who can replace a module (as OpenSSH's safe_path) ---- */
+/* fd open on path: a regular file, it and every folder above its resolved
+ * path owned by root or our euid and writable by nobody else (a sticky
+ * folder excepted); -1 with the offender and why. */
+int modpath_check(int fd, const char *path, char *err, size_t errlen);
+
+/* ---- modguard.c: the state a module's constructors may change ---- */
+struct modguard {
+    struct sigaction sa[NSIG];
+    sigset_t mask;
+    long threads;
+};
+
+void modguard_save(struct modguard *g);
+/* Restores what changed since modguard_save() (logged if logged); -1 with
+ * a message if a thread was started, which cannot be undone. */
+int modguard_check(const struct modguard *g, const char *path, int logged,
+                   char *err, size_t errlen);
 
 /* ---- prefork.c: pools of spares waiting in accept(); the parent forks
  * and refills them, each spare serves one connection ---- */
@@ -237,8 +321,8 @@ int listen_same(const struct listener_conf *a, const struct listener_conf *b);
 /* Prove each listener's module in a throwaway process, all at once: load,
  * ABI, init() with its options, fini(). 0, or -1 with the first failing
  * listener's index in *bad and the module's or the crash's words. */
-int probe_all(const struct listener_conf *lcs, size_t n, size_t *bad,
-              char *err, size_t errlen);
+int probe_all(const struct listener *ls, size_t n, size_t *bad, char *err,
+              size_t errlen);
 
 /* ---- children.c: the parent's table of its children, and their reaping ---- */
 enum child_state {

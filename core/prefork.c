@@ -1,10 +1,10 @@
 /*
  * prefork.c - listeners in "prefork" mode: a pool of children forked ahead
- * of time, each blocked in accept() with the module already loaded. Each
- * still serves exactly one connection and exits, so the isolation is that
- * of fork mode; what is saved is the fork on the connection's path. A
- * child that takes a connection tells the parent through a pipe, and the
- * parent forks its replacement.
+ * of time, each blocked in accept() with the module loaded and its entry
+ * point called. Each still serves exactly one connection and exits, so the
+ * isolation is that of fork mode; what is saved is the fork on the
+ * connection's path. A child that takes a connection tells the parent
+ * through a pipe, and the parent forks its replacement.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -20,8 +20,9 @@ struct prefork_msg {
 
 /* The spare's life: wait for one connection, report it, serve it. */
 static __attribute__((noreturn)) void
-prefork_child(const struct listener *l, int notify, pid_t parent)
+prefork_child(struct listener *l, int notify, pid_t parent)
 {
+    char err[ERRBUF];
     struct prefork_msg msg;
     struct sockaddr_storage ss;
     socklen_t len;
@@ -37,6 +38,15 @@ prefork_child(const struct listener *l, int notify, pid_t parent)
     if (connproc_init(&cs) == -1)
         _exit(CONN_SETUP);
     proctitle_set(l->conf->name, "spare");
+    /* The entry point, once, here: not on the connection's path. */
+    if (module_entry(&l->module, err, sizeof(err)) == -1) {
+        char name[LOG_VALUE_MAX], why[LOG_VALUE_MAX];
+
+        log_event("error what=module listener=%s msg=%s",
+                  log_value(name, sizeof(name), l->conf->name),
+                  log_value(why, sizeof(why), err));
+        connproc_exit(CONN_MODULE);
+    }
     connproc_accepting = 1;
     for (;;) {
         if (connproc_stop || connproc_retire)
@@ -69,10 +79,12 @@ prefork_child(const struct listener *l, int notify, pid_t parent)
 static int
 prefork_spawn(struct listener *l, int notify)
 {
+    static char name[LOG_VALUE_MAX]; /* not in the frame a spare starts from */
     pid_t parent = getpid(), pid;
 
     if ((pid = fork()) == -1) {
-        log_warn("error what=fork listener=%s", l->conf->name);
+        log_warn("error what=fork listener=%s",
+                 log_value(name, sizeof(name), l->conf->name));
         return -1;
     }
     if (pid == 0)
@@ -110,6 +122,7 @@ prefork_refill(struct listener *ls, size_t n, const struct config *conf,
 void
 prefork_read(int notify)
 {
+    char name[LOG_VALUE_MAX], peer[LOG_VALUE_MAX];
     struct prefork_msg msg;
     struct child *c;
 
@@ -118,7 +131,8 @@ prefork_read(int notify)
         if ((c = children_find(msg.pid)) == NULL)
             continue;
         children_serve(c, msg.peer);
-        log_event("accept listener=%s peer=%s pid=%ld", c->listener_name,
-                  c->peer, (long)c->pid);
+        log_event("accept listener=%s peer=%s pid=%ld",
+                  log_value(name, sizeof(name), c->listener_name),
+                  log_value(peer, sizeof(peer), c->peer), (long)c->pid);
     }
 }

@@ -79,6 +79,7 @@ priv_resolve(struct config *conf, char *err, size_t errlen)
 void
 priv_log(const struct config *conf)
 {
+    char name[LOG_VALUE_MAX], user[LOG_VALUE_MAX], msg[ERRBUF];
     const struct listener_conf *lc;
     size_t i;
     int asroot = 0;
@@ -87,14 +88,18 @@ priv_log(const struct config *conf)
         lc = &conf->listeners[i];
         if (lc->user != NULL)
             log_event("privileges listener=%s user=%s uid=%ld gid=%ld",
-                      lc->name, lc->user, (long)lc->uid, (long)lc->gid);
+                      log_value(name, sizeof(name), lc->name),
+                      log_value(user, sizeof(user), lc->user), (long)lc->uid,
+                      (long)lc->gid);
         else
             asroot |= geteuid() == 0;
     }
-    if (asroot)
-        log_event("warning what=privileges msg=\"no user in %s: handlers "
-                  "will run as root\"",
-                  conf->path);
+    if (asroot) {
+        snprintf(msg, sizeof(msg), "no user in %s: handlers will run as root",
+                 conf->path);
+        log_event("warning what=privileges msg=%s",
+                  log_value(name, sizeof(name), msg));
+    }
 }
 
 int

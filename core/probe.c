@@ -17,19 +17,20 @@
 
 #include "plugsrv.h"
 
-#define PROBE_TIMEOUT_MS 10000 /* a module's load and init() together */
+#define PROBE_TIMEOUT_MS 10000 /* load, entry point and init() together */
 
 /* The throwaway process: everything a connection's process will do before
- * its first byte, with the verdict written to fd. */
+ * its first byte, with the verdict written to fd. It loads the very file
+ * the parent opened (l->module.fd), which the parent loads if it passes. */
 static __attribute__((noreturn)) void
-probe_child(const struct listener_conf *lc, int fd, pid_t parent)
+probe_child(const struct listener *l, int fd, pid_t parent)
 {
     char err[ERRBUF] = "";
     int keep[CONNPROC_KEEP_MAX];
     struct connproc_setup cs = { .parent = parent,
                                  .conn_fd = -1,
                                  .keep = keep };
-    struct module m;
+    struct module m = l->module;
     void *state = NULL;
     const plugsrv_handler *h;
 
@@ -37,23 +38,29 @@ probe_child(const struct listener_conf *lc, int fd, pid_t parent)
      * fds of the modules loaded already stay open: they hold the names
      * glibc knows them by (see module.c). */
     keep[0] = fd;
-    cs.nkeep = 1 + module_fds(keep + 1, CONNPROC_KEEP_MAX - 1);
+    keep[1] = m.fd;
+    cs.nkeep = 2 + module_fds(keep + 2, CONNPROC_KEEP_MAX - 2);
     if (connproc_init(&cs) == -1)
         _exit(CONN_SETUP);
-    proctitle_set(lc->name, "probe");
-    if (module_open(&m, lc->module_path, err, sizeof(err)) == 0) {
-        if (connproc_become(lc, parent) == -1)
+    proctitle_set(l->conf->name, "probe");
+    /* Loaded as the parent loads it; the module's code runs as the
+     * listener's user, as in a connection's process. */
+    if (module_load(&m, 0, err, sizeof(err)) == 0) {
+        if (connproc_become(l->conf, parent) == -1)
             connproc_exit(CONN_SETUP);
+    }
+    if (err[0] == '\0' && module_entry(&m, err, sizeof(err)) == 0) {
         h = m.handler;
-        if (h->init != NULL &&
-            h->init(&lc->options, &state, err, sizeof(err)) != PLUGSRV_OK) {
+        if (h->init != NULL && h->init(&l->conf->options, &state, err,
+                                       sizeof(err)) != PLUGSRV_OK) {
             if (err[0] == '\0')
                 snprintf(err, sizeof(err), "init() failed");
         } else if (h->fini != NULL) {
             h->fini(state);
         }
     }
-    if (write(fd, err, strlen(err)) < 0)
+    /* err is the module's: it may have filled it with no NUL. */
+    if (write(fd, err, strnlen(err, sizeof(err))) < 0)
         connproc_exit(CONN_SETUP);
     connproc_exit(err[0] ? CONN_MODULE : CONN_OK);
 }
@@ -68,9 +75,10 @@ struct probe {
 };
 
 static int
-probe_start(const struct listener_conf *lc, struct probe *p, pid_t parent,
-            char *err, size_t errlen)
+probe_start(const struct listener *l, struct probe *p, pid_t parent, char *err,
+            size_t errlen)
 {
+    const struct listener_conf *lc = l->conf;
     int fds[2];
 
     if (pipe2(fds, O_CLOEXEC) == -1) {
@@ -87,7 +95,7 @@ probe_start(const struct listener_conf *lc, struct probe *p, pid_t parent,
     }
     if (p->pid == 0) {
         close(fds[0]);
-        probe_child(lc, fds[1], parent);
+        probe_child(l, fds[1], parent);
     }
     close(fds[1]);
     p->fd = fds[0];
@@ -152,7 +160,8 @@ probe_end(const struct listener_conf *lc, struct probe *p, char *err,
     kill(-p->pid, SIGKILL); /* anything init() left behind */
     err[0] = '\0';
     if (timedout)
-        snprintf(err, errlen, "%s: did not finish loading and init() in %d s",
+        snprintf(err, errlen,
+                 "%s: did not finish loading, entry point and init() in %d s",
                  lc->module_path, PROBE_TIMEOUT_MS / 1000);
     else if (WIFSIGNALED(p->status))
         snprintf(err, errlen, "%s: crashed while loading or in init() (%s)",
@@ -165,7 +174,7 @@ probe_end(const struct listener_conf *lc, struct probe *p, char *err,
 }
 
 int
-probe_all(const struct listener_conf *lcs, size_t n, size_t *bad, char *err,
+probe_all(const struct listener *ls, size_t n, size_t *bad, char *err,
           size_t errlen)
 {
     char why[ERRBUF];
@@ -185,7 +194,7 @@ probe_all(const struct listener_conf *lcs, size_t n, size_t *bad, char *err,
         return -1;
     }
     for (started = 0; started < n; started++) {
-        if (probe_start(&lcs[started], &ps[started], parent, err, errlen) ==
+        if (probe_start(&ls[started], &ps[started], parent, err, errlen) ==
             -1) {
             *bad = started;
             rc = -1;
@@ -194,7 +203,7 @@ probe_all(const struct listener_conf *lcs, size_t n, size_t *bad, char *err,
     }
     probe_collect(ps, started);
     for (i = 0; i < started; i++) {
-        probe_end(&lcs[i], &ps[i], why, sizeof(why));
+        probe_end(ls[i].conf, &ps[i], why, sizeof(why));
         if (why[0] != '\0' && (rc == 0 || i < *bad)) {
             snprintf(err, errlen, "%s", why);
             *bad = i;

@@ -220,6 +220,42 @@ session_abort(int fd)
     setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 }
 
+/* Out of session_init's frame, which every connection's init() runs
+ * below: its buffers would push the handler's stack onto one more page. */
+static __attribute__((noinline)) void
+session_failed(const struct listener *l, const char *what, const char *err,
+               size_t errlen)
+{
+    char name[LOG_VALUE_MAX], msg[LOG_VALUE_MAX];
+
+    /* The module may have filled err to the end, with no NUL. */
+    log_event("error what=%s listener=%s msg=%s", what,
+              log_value(name, sizeof(name), l->conf->name),
+              log_nvalue(msg, sizeof(msg), err, errlen));
+}
+
+/* The module's entry point and ABI check, in this process and never in
+ * the parent (a prefork spare has done it before accept()): 0, or -1 once
+ * logged. On a copy of the module on the stack: writing to the listener
+ * would copy one more of the parent's pages in every connection. */
+static int
+session_entry(struct session *s, const struct listener *l)
+{
+    char err[ERRBUF] = "";
+    struct module m = l->module;
+    int rc;
+
+    watchdog_enter();
+    rc = module_entry(&m, err, sizeof(err));
+    watchdog_leave();
+    if (rc == 0) {
+        s->h = m.handler;
+        return 0;
+    }
+    session_failed(l, "module", err, sizeof(err));
+    return -1;
+}
+
 /* The module's init(), in this process: 0, or -1 once logged. */
 static int
 session_init(struct session *s, const struct listener *l)
@@ -234,7 +270,7 @@ session_init(struct session *s, const struct listener *l)
     watchdog_leave();
     if (rc == PLUGSRV_OK)
         return 0;
-    log_event("error what=init listener=%s msg=\"%s\"", l->conf->name, err);
+    session_failed(l, "init", err, sizeof(err));
     return -1;
 }
 
@@ -296,12 +332,13 @@ session_run(const struct listener *l, int fd, const char *peer)
         session_timeouts(fd, s.idle);
     s.conn.listener = l->conf->name;
     snprintf(s.conn.peer, sizeof(s.conn.peer), "%s", peer);
-    s.h = l->module.handler;
-    session_callbacks(&s);
     host_listener = l->conf->name;
     frame_init(&frame, l->conf->max_line);
     watchdog_start(l->conf->idle_timeout);
 
+    if (session_entry(&s, l) == -1)
+        return CONN_MODULE;
+    session_callbacks(&s);
     if (session_init(&s, l) == -1)
         return CONN_MODULE;
     step = session_open(&s);

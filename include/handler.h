@@ -17,7 +17,7 @@
  *     { "address": "127.0.0.1", "port": 7000, "module": "mine" }
  *
  * Process model. plugsrv forks one process per connection. In that process
- * it loads the handler, calls init() once, open() once, data() for every
+ * it calls the entry point once, init() once, open() once, data() for every
  * piece of input, and close() once, then fini(), and the process exits.
  * A handler therefore never sees two connections at once, may block, and
  * cannot hurt other connections by crashing or leaking. Global variables
@@ -35,6 +35,17 @@
  * poll() for the client, the handler's timers and fds and the queued
  * output at once, and calls back whichever is ready. Callbacks still run
  * one at a time, never nested, never from a signal handler.
+ *
+ * What runs where. plugsrv's parent loads the .so (dlopen), so that every
+ * connection's process starts with it loaded; its constructors, if it has
+ * any, therefore run in the parent too (any signal disposition or signal
+ * mask they change is put back, and a module whose constructors start a
+ * thread is refused). The parent never calls anything in the module. The
+ * entry point and every callback run only in a process that serves: a
+ * connection's process, a prefork process (which calls the entry point
+ * once before it waits for its connection), or the throwaway process in
+ * which plugsrv checks a config (entry point, init(), fini()). Keep work
+ * out of constructors.
  *
  * Limits. The process runs under the config's rlimits (by default 300 s of
  * CPU, 1 GiB of address space, 1024 files). A callback that runs longer
@@ -549,8 +560,9 @@ typedef struct plugsrv_handler {
 
 /*
  * The entry point: the one symbol a handler exports, named for the ABI's
- * major version. plugsrv calls it once per process, right after loading the
- * module, before anything else. host is valid for the life of the process.
+ * major version. plugsrv calls it once per process, in the process that
+ * serves, before init() and anything else; never in plugsrv's parent.
+ * host is valid for the life of the process.
  * Returns the handler's description, or NULL if the handler cannot run with
  * this host (for instance because host->abi_minor is too old for a service
  * it needs); plugsrv then refuses the module.

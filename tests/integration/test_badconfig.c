@@ -55,7 +55,8 @@ static void
 expect_bad(struct hs *h, const char *const *needles, char *line, size_t len)
 {
     const char *serve[] = { "-c", h->conf, NULL };
-    const char *check[] = { "-t", "-c", h->conf, NULL };
+    /* -T: the check that binds too, so that it finds what a start finds. */
+    const char *check[] = { "-T", "-c", h->conf, NULL };
     const char *const *argvs[2] = { serve, check };
     const char *all[16];
     int i, r;

@@ -1,0 +1,118 @@
+/* daemonize.c - a test handler that starts a daemon the classic way: fork,
+ * setsid(), fork again; the grandchild writes its pid into the file named
+ * by option "pidfile" and then waits 60 s (a bounded loop), the middle
+ * process exits at once. By default this happens in open(), which then
+ * writes "ok\n" and closes (or, with option "stay": true, keeps the
+ * connection open); with option "init": true it happens in init() instead.
+ * plugsrv must end such descendants with the connection, at shutdown, and
+ * after `plugsrv -t`. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "handler.h"
+
+static const plugsrv_host *host;
+static char pidfile[1024];
+static int stay, in_init;
+
+static __attribute__((noreturn)) void
+daemonize_grandchild(void)
+{
+    struct timespec start, now;
+    char tmp[1100], buf[32];
+    int fd, n, i;
+
+    snprintf(tmp, sizeof(tmp), "%s.tmp", pidfile);
+    n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0 || write(fd, buf, (size_t)n) != n || close(fd) != 0 ||
+        rename(tmp, pidfile) != 0)
+        _exit(1);
+    syscall(SYS_close_range, 3U, ~0U, 0U); /* a daemon keeps no socket */
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (i = 0; i < 600; i++) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec - start.tv_sec >= 60)
+            break;
+        poll(NULL, 0, 100);
+    }
+    _exit(0);
+}
+
+/* The double fork; 0 once the pidfile is there (5 s at most). */
+static int
+daemonize_start(void)
+{
+    pid_t mid;
+    int status, i;
+
+    unlink(pidfile);
+    if ((mid = fork()) < 0)
+        return -1;
+    if (mid == 0) {
+        setsid();
+        if (fork() == 0)
+            daemonize_grandchild();
+        _exit(0);
+    }
+    while (waitpid(mid, &status, 0) < 0)
+        ;
+    for (i = 0; i < 500; i++) {
+        if (access(pidfile, F_OK) == 0)
+            return 0;
+        poll(NULL, 0, 10);
+    }
+    return -1;
+}
+
+static int
+daemonize_init(const plugsrv_options *opts, void **ms, char *err,
+               size_t errlen)
+{
+    const char *p = NULL;
+
+    (void)ms;
+    if (host->opt_string(opts, "pidfile", NULL, &p) != PLUGSRV_OK ||
+        p == NULL || host->opt_bool(opts, "stay", 0, &stay) != PLUGSRV_OK ||
+        host->opt_bool(opts, "init", 0, &in_init) != PLUGSRV_OK) {
+        snprintf(err, errlen, "options: pidfile (string), stay, init");
+        return PLUGSRV_ERROR;
+    }
+    snprintf(pidfile, sizeof(pidfile), "%s", p);
+    if (in_init && daemonize_start() != 0) {
+        snprintf(err, errlen, "daemonize: no pidfile");
+        return PLUGSRV_ERROR;
+    }
+    return PLUGSRV_OK;
+}
+
+static int
+daemonize_open(plugsrv_conn *conn, void *ms, void **cs)
+{
+    (void)ms;
+    (void)cs;
+    if (!in_init && daemonize_start() != 0)
+        return PLUGSRV_ERROR;
+    if (host->write(conn, "ok\n", 3) != PLUGSRV_OK)
+        return PLUGSRV_ERROR;
+    return stay ? PLUGSRV_OK : PLUGSRV_CLOSE;
+}
+
+PLUGSRV_EXPORT const plugsrv_handler *
+plugsrv_handler_v1(const plugsrv_host *h)
+{
+    static plugsrv_handler handler = PLUGSRV_HANDLER_INIT;
+
+    host = h;
+    handler.name = "daemonize";
+    handler.init = daemonize_init;
+    handler.open = daemonize_open;
+    return &handler;
+}
