@@ -12,8 +12,8 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 PLUGSRV=${PLUGSRV:-$root/build/bin/plugsrv}
-PLUGLOAD=${PLUGLOAD:-$root/build/bin/plugload}
-BARE=${BARE_ECHO:-$root/build/bin/bare_echo}
+PLUGLOAD=${PLUGLOAD:-$root/build/bench/plugload}
+BARE=${BARE_ECHO:-$root/build/bench/bare_echo}
 MODULES=${PLUGSRV_MODULE_DIR:-$root/build/modules}
 OUT=""
 SMOKE=0

@@ -84,10 +84,12 @@ modguard_same(const struct sigaction *a, const struct sigaction *b)
 static void
 modguard_signals(const struct modguard *g, const char *path, int logged)
 {
+    char v[LOG_VALUE_MAX];
     struct sigaction now;
     sigset_t mask;
     int sig;
 
+    log_value(v, sizeof(v), path);
     for (sig = 1; sig < NSIG; sig++) {
         modguard_get(sig, &now);
         if (modguard_same(&now, &g->sa[sig]) ||
@@ -96,7 +98,7 @@ modguard_signals(const struct modguard *g, const char *path, int logged)
         if (logged)
             log_event("warning what=module path=%s msg=\"changed the "
                       "disposition of %s in the parent; restored\"",
-                      path, log_signame(sig));
+                      v, log_signame(sig));
     }
     sigprocmask(SIG_SETMASK, NULL, &mask);
     if (modguard_same_set(&mask, &g->mask))
@@ -105,7 +107,7 @@ modguard_signals(const struct modguard *g, const char *path, int logged)
     if (logged)
         log_event("warning what=module path=%s msg=\"changed the signal "
                   "mask in the parent; restored\"",
-                  path);
+                  v);
 }
 
 int

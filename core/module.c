@@ -163,13 +163,16 @@ module_nstuck(void)
 static void
 module_stuck(struct loaded *l, const char *path)
 {
+    char v[LOG_VALUE_MAX];
+
     if (l->warned)
         return;
     l->warned = 1;
     log_event("warning what=module path=%s msg=\"cannot be unloaded (built "
               "with -z nodelete or C++ unique symbols): it stays in memory, "
               "%zu of at most %d\"",
-              path, module_nstuck(), MODULE_STUCK_MAX);
+              log_value(v, sizeof(v), path), module_nstuck(),
+              MODULE_STUCK_MAX);
 }
 
 static void

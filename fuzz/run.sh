@@ -24,7 +24,7 @@ work=$(mktemp -d /tmp/plugsrv-fuzz.XXXXXX)
 trap 'rm -rf "$work"' EXIT INT TERM
 status=0
 for t in $targets; do
-    bin=$build/bin/fuzz_$t
+    bin=$build/fuzz/fuzz_$t
     art=$build/artifacts/$t
     mkdir -p "$work/$t" "$art"
     cp "$root/fuzz/corpus/$t"/* "$work/$t"/

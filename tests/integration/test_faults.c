@@ -266,7 +266,7 @@ test_forker(void **state)
 static const char *
 field(const char *report, const char *key, char *buf, size_t len)
 {
-    char pat[32];
+    char pat[64]; /* room for "\n", any key[32], "=" (gcc -O3 checks) */
     const char *p;
     size_t n = 0;
 

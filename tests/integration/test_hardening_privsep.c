@@ -108,8 +108,7 @@ uid_of(const char *name)
 
 #define ROOT_AND_USERS(h)                                                     \
     do {                                                                      \
-        if (geteuid() != 0 || uid_of("nobody") < 0 ||                         \
-            uid_of("daemon") < 0) {                                           \
+        if (geteuid() != 0 || uid_of("nobody") < 0 || uid_of("daemon") < 0) { \
             (h)->passed = 1;                                                  \
             skip();                                                           \
         }                                                                     \

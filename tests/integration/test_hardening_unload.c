@@ -131,7 +131,8 @@ test_nodelete_upgrades(void **state)
             fail();
         }
     }
-    fprintf(stderr, "%d upgrades: %d ok, %d refused, fds %d at start, %d at "
+    fprintf(stderr,
+            "%d upgrades: %d ok, %d refused, fds %d at start, %d at "
             "most; first refusal: %s\n",
             UPGRADES, oks, errors, fd0, maxfds, first_error);
     /* Bounded, and said so. */
