@@ -134,6 +134,12 @@ children_find(pid_t pid)
     return NULL;
 }
 
+struct child *
+children_at(size_t i)
+{
+    return &children[i];
+}
+
 size_t
 children_count(void)
 {
@@ -172,6 +178,10 @@ children_reason(const struct child *c, int status)
     };
     int code;
 
+    if (c != NULL && c->refused)
+        return "refused";
+    if (c != NULL && c->termed != 0) /* lifetime.c ended it */
+        return "max-duration";
     if (WIFSIGNALED(status)) {
         if (WTERMSIG(status) == SIGXCPU)
             return "cpu-limit";
@@ -209,6 +219,7 @@ static void
 children_log_exit(const struct child *c, const struct exit_rec *e)
 {
     char how[64], name[LOG_VALUE_MAX];
+    const char *reason = children_reason(c, e->status);
     long long ms = 0;
 
     if (WIFSIGNALED(e->status))
@@ -218,24 +229,27 @@ children_log_exit(const struct child *c, const struct exit_rec *e)
         snprintf(how, sizeof(how), "status=%d", WEXITSTATUS(e->status));
     if (c == NULL) {
         log_prio(children_prio(e->status), "exit pid=%ld %s reason=%s",
-                 (long)e->pid, how, children_reason(NULL, e->status));
+                 (long)e->pid, how, reason);
         return;
     }
+    if (c->listener != NULL && c->state == CHILD_SERVING)
+        stats_exited(&c->listener->stats, reason);
     ms = e->when - c->start;
     log_prio(
         children_prio(e->status),
         "exit listener=%s peer=%s pid=%ld %s reason=%s duration_ms=%lld%s",
         log_value(name, sizeof(name), c->listener_name),
-        c->peer[0] ? c->peer : "-", (long)e->pid, how,
-        children_reason(c, e->status), ms,
+        c->peer[0] ? c->peer : "-", (long)e->pid, how, reason, ms,
         c->state == CHILD_SPARE ? " spare=1" : "");
 }
 
 static void
 children_forget(struct child *c)
 {
-    if (c->state == CHILD_SERVING)
+    if (c->state == CHILD_SERVING) {
         nserving--;
+        sources_release(c->ref.source); /* admit.c counted it */
+    }
     if (c->listener != NULL) {
         if (c->state == CHILD_SERVING)
             c->listener->active--;

@@ -16,17 +16,13 @@
 
 #include "config_int.h"
 
-static const char *const config_top_keys[] = { "modules_dir",
-                                               "max_connections",
-                                               "idle_timeout",
-                                               "max_line",
-                                               "shutdown_timeout",
-                                               "user",
-                                               "group",
-                                               "rlimits",
-                                               "log",
-                                               "listeners",
-                                               NULL };
+static const char *const config_top_keys[] = {
+    "modules_dir", "max_connections", "idle_timeout", "max_line",
+    "shutdown_timeout", "user", "group", "rlimits", "log", "listeners",
+    /* config_access.c */
+    "allow", "deny", "max_per_source", "rate_per_source", "source_prefix_v4",
+    "source_prefix_v6", "max_duration", NULL
+};
 static const char *const config_rlimit_keys[] = { "cpu", "as", "nofile",
                                                   NULL };
 static const char *const config_log_keys[] = { "file", NULL };
@@ -115,6 +111,7 @@ config_top(struct cfgparse *p, json_t *root, struct config *conf)
         config_rlimits(p, root, &conf->rlimits) < 0 ||
         config_log(p, root, conf) < 0 ||
         config_modules_dir(p, root, conf) < 0 ||
+        config_access_top(p, root, conf->max_connections, &conf->access) < 0 ||
         config_listeners(p, root, conf) < 0)
         return -1;
     return config_strdup(p, p->file, &conf->path);
@@ -262,6 +259,7 @@ config_free(struct config *conf)
     for (i = 0; i < conf->nlisteners; i++)
         config_free_listener(&conf->listeners[i]);
     free(conf->listeners);
+    config_access_free(&conf->access);
     free(conf->path);
     free(conf->modules_dir);
     free(conf->user);

@@ -19,6 +19,16 @@
 #define DEF_BACKLOG          511
 #define DEF_MODE             MODE_FORK
 #define DEF_SPARE            4
+/* One source (an IPv4 address, an IPv6 /64) may hold a quarter of
+ * max_connections by default (at least 16): four hosts are needed to fill
+ * the server.
+ * Not less: the parent counts a connection until it reaps its process, and
+ * under load a client's closed connections linger there (measured: twice
+ * the client's concurrency on a loaded machine). README, "Defaults". */
+#define DEF_MAX_PER_SOURCE_DIV 4
+#define DEF_MAX_PER_SOURCE_MIN 16 /* a small server is a test or a lab */
+#define DEF_SOURCE_PREFIX_V4   32
+#define DEF_SOURCE_PREFIX_V6   64
 /* A connection's process: enough for any honest handler, little enough
  * that a runaway one cannot take the machine (0 = unlimited/inherit). */
 #define DEF_RLIMIT_CPU    300         /* seconds of CPU */
@@ -36,7 +46,9 @@
 #define MAX_BACKLOG          65535
 #define MAX_SPARE            10000
 #define MAX_RLIMIT           (1LL << 50)
-#define MAX_NAME             63 /* struct child keeps 64 bytes */
+#define MAX_NAME             63   /* struct child keeps 64 bytes */
+#define MAX_ACL              1024 /* entries of "allow" or "deny" */
+#define MAX_RATE             1000000
 
 #define KEYLEN 256 /* "listeners[1023].options.KEY" */
 
@@ -76,5 +88,15 @@ int config_int(struct cfgparse *p, json_t *obj, const char *prefix,
 /* ---- config_listener.c ---- */
 int config_listeners(struct cfgparse *p, json_t *root, struct config *conf);
 void config_free_listener(struct listener_conf *lc);
+
+/* ---- config_access.c ---- */
+int config_access_top(struct cfgparse *p, json_t *root, int max_connections,
+                      struct access_conf *ac);
+int
+config_access_listener(struct cfgparse *p, json_t *obj, const char *prefix,
+                       const struct access_conf *def, struct access_conf *ac);
+int config_access_socket(struct cfgparse *p, json_t *obj, const char *prefix,
+                         struct listener_conf *lc);
+void config_access_free(struct access_conf *ac);
 
 #endif /* PLUGSRV_CONFIG_INT_H */

@@ -11,11 +11,11 @@
 #include "config_int.h"
 
 static const char *const config_listener_keys[] = {
-    "name",         "address",  "port",
-    "module",       "options",  "max_connections",
-    "idle_timeout", "max_line", "backlog",
-    "mode",         "spare",    "user",
-    "group",        NULL
+    "name", "address", "port", "module", "options", "max_connections",
+    "idle_timeout", "max_line", "backlog", "mode", "spare", "user", "group",
+    /* config_access.c */
+    "allow", "deny", "max_per_source", "rate_per_source", "source_prefix_v4",
+    "source_prefix_v6", "max_duration", "reuseport", "ipv6_only", NULL
 };
 
 /* ---- options ---- */
@@ -128,7 +128,7 @@ config_options(struct cfgparse *p, json_t *obj, const char *prefix,
     opts->items = calloc(json_object_size(v), sizeof(*opts->items));
     if (opts->items == NULL)
         return config_fail(p, NULL, "out of memory");
-    snprintf(optprefix, sizeof(optprefix), "%soptions.", prefix);
+    config_key(optprefix, sizeof(optprefix), prefix, "options.");
     for (it = json_object_iter(v); it; it = json_object_iter_next(v, it)) {
         struct option *o = &opts->items[opts->count++];
 
@@ -185,12 +185,15 @@ config_listener_addr(struct cfgparse *p, json_t *obj, const char *prefix,
                            "IPv6 address",
                            lc->address);
     }
-    if (addr_v4mapped(&lc->sa)) {
+    /* A dual-stack socket ("ipv6_only": false) can bind one. */
+    if (addr_v4mapped(&lc->sa) &&
+        !json_is_false(json_object_get(obj, "ipv6_only"))) {
         config_key(key, sizeof(key), prefix, "address");
         return config_fail(p, key,
                            "\"%.64s\" is an IPv4-mapped IPv6 address, "
                            "which an IPv6 listener cannot bind: write the "
-                           "IPv4 address itself",
+                           "IPv4 address itself (or set \"ipv6_only\": "
+                           "false)",
                            lc->address);
     }
     return 0;
@@ -370,7 +373,10 @@ config_listener(struct cfgparse *p, json_t *obj, size_t i,
         config_listener_module(p, obj, prefix, conf, lc) < 0 ||
         config_listener_limits(p, obj, prefix, conf, lc) < 0 ||
         config_listener_ident(p, obj, prefix, conf, lc) < 0 ||
-        config_options(p, obj, prefix, &lc->options) < 0)
+        config_options(p, obj, prefix, &lc->options) < 0 ||
+        config_access_listener(p, obj, prefix, &conf->access, &lc->access) <
+            0 ||
+        config_access_socket(p, obj, prefix, lc) < 0)
         return -1;
     return 0;
 }
@@ -454,4 +460,5 @@ config_free_listener(struct listener_conf *lc)
     free(lc->user);
     free(lc->group);
     config_free_options(&lc->options);
+    config_access_free(&lc->access);
 }

@@ -54,7 +54,7 @@ int
 listen_open(struct listener *l, char *err, size_t errlen)
 {
     const struct sockaddr_storage *ss = &l->conf->sa;
-    int one = 1;
+    int one = 1, v6only = l->conf->ipv6_only;
 
     l->fd = -1;
     addr_format((const struct sockaddr *)ss, l->addr, sizeof(l->addr));
@@ -63,9 +63,16 @@ listen_open(struct listener *l, char *err, size_t errlen)
         return listen_fail(l, "socket", err, errlen);
     if (setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1)
         return listen_fail(l, "SO_REUSEADDR", err, errlen);
-    /* "::" means IPv6 only; 0.0.0.0 is its own listener. */
+    /* Several processes may share the port: the kernel spreads the
+     * connections among them. */
+    if (l->conf->reuseport &&
+        setsockopt(l->fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) == -1)
+        return listen_fail(l, "SO_REUSEPORT", err, errlen);
+    /* "::" means IPv6 only unless "ipv6_only": false; 0.0.0.0 is its own
+     * listener. */
     if (ss->ss_family == AF_INET6 &&
-        setsockopt(l->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) == -1)
+        setsockopt(l->fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only,
+                   sizeof(v6only)) == -1)
         return listen_fail(l, "IPV6_V6ONLY", err, errlen);
     if (bind(l->fd, (const struct sockaddr *)ss, l->conf->salen) == -1)
         return listen_fail(l, "bind", err, errlen);
@@ -82,6 +89,22 @@ listen_close(struct listener *l)
     if (l->fd != -1)
         close(l->fd);
     l->fd = -1;
+}
+
+/* A reload keeps the socket of an address it keeps: the options only a
+ * new socket can take cannot change then. 1, with why, if they did. */
+int
+listen_changed(const struct listener *l, char *why, size_t whylen)
+{
+    const struct listener_conf *a = l->conf, *b = l->from->conf;
+
+    if (a->reuseport == b->reuseport && a->ipv6_only == b->ipv6_only)
+        return 0;
+    snprintf(why, whylen,
+             "%s: \"reuseport\" and \"ipv6_only\" of a bound address "
+             "change only at a restart",
+             l->addr);
+    return 1;
 }
 
 /* Two listener configs that name the same socket address. */

@@ -120,7 +120,7 @@ log_nvalue(char *buf, size_t len, const char *text, size_t max)
 
     if (text == NULL)
         text = "";
-    n = strnlen(text, max);
+    n = max == (size_t)-1 ? strlen(text) : strnlen(text, max);
     for (i = 0; i < n && log_plain((unsigned char)text[i]); i++)
         ;
     quote = n == 0 || i < n;

@@ -75,6 +75,24 @@ parent_log_idle(void)
 
 /* ---- listeners and modules, at start and on reload ---- */
 
+/* "FILE: listeners[I]KEY: why" into err, cut to fit (why may fill a
+ * whole ERRBUF of its own). */
+static void
+parent_fail(char *err, size_t errlen, const struct config *conf, size_t i,
+            const char *key, const char *why)
+{
+    int n = snprintf(err, errlen, "%s: listeners[%zu]%s: ", conf->path, i,
+                     key);
+    size_t len = strlen(why);
+
+    if (n < 0 || (size_t)n >= errlen)
+        return;
+    if (len > errlen - (size_t)n - 1)
+        len = errlen - (size_t)n - 1;
+    memcpy(err + n, why, len);
+    err[(size_t)n + len] = '\0';
+}
+
 static void
 parent_discard(struct listener *ls, size_t n)
 {
@@ -83,6 +101,7 @@ parent_discard(struct listener *ls, size_t n)
     for (i = 0; ls != NULL && i < n; i++) {
         listen_close(&ls[i]);
         module_close(&ls[i].module);
+        admit_close(&ls[i]);
     }
     free(ls);
 }
@@ -139,18 +158,24 @@ parent_prepare_one(struct listener *l, size_t i, const struct config *conf,
 
     /* The file its probe proved; no code of the module's is called. */
     if (module_load(&l->module, 1, why, sizeof(why)) == -1) {
-        snprintf(err, errlen, "%s: listeners[%zu].module: %s", conf->path, i,
-                 why);
+        parent_fail(err, errlen, conf, i, ".module", why);
+        return -1;
+    }
+    if (admit_open(l, conf) == -1) {
+        snprintf(err, errlen, "%s: listeners[%zu]: out of memory", conf->path,
+                 i);
         return -1;
     }
     if (!bind)
         return 0;
     if ((rc = parent_adopt(l, old, nold)) == 1)
         rc = listen_open(l, why, sizeof(why));
+    else if (rc == 0 && listen_changed(l, why, sizeof(why)))
+        rc = -1;
     else if (rc == -1)
         snprintf(why, sizeof(why), "%s: %s", l->addr, strerror(errno));
     if (rc == -1) {
-        snprintf(err, errlen, "%s: listeners[%zu]: %s", conf->path, i, why);
+        parent_fail(err, errlen, conf, i, "", why);
         return -1;
     }
     return 0;
@@ -188,8 +213,7 @@ parent_prepare(const struct config *conf, struct listener *old, size_t nold,
     connproc_limits_prepare(&conf->rlimits);
     if (bad < conf->nlisteners ||
         probe_all(ls, conf->nlisteners, &bad, why, sizeof(why)) == -1) {
-        snprintf(err, errlen, "%s: listeners[%zu].module: %s", conf->path, bad,
-                 why);
+        parent_fail(err, errlen, conf, bad, ".module", why);
         parent_discard(ls, conf->nlisteners);
         return NULL;
     }
@@ -274,16 +298,6 @@ parent_child(struct parent *s, struct listener *l, int fd, const char *peer)
     connproc_exit(session_run(l, fd, peer));
 }
 
-static const char *
-parent_over_limit(const struct parent *s, const struct listener *l)
-{
-    if (children_serving() >= (size_t)s->conf->max_connections)
-        return "max_connections";
-    if (l->conf->max_connections > 0 && l->active >= l->conf->max_connections)
-        return "listener_max_connections";
-    return NULL;
-}
-
 /* A listener's name as a log value, in a static buffer rather than on the
  * stack: a connection's process starts from parent_fork's frame, and each
  * stack page it touches is a page copied. */
@@ -296,20 +310,22 @@ parent_name(const struct listener *l)
 }
 
 static void
-parent_fork(struct parent *s, struct listener *l, int fd, const char *peer)
+parent_fork(struct parent *s, struct listener *l, int fd,
+            const struct sockaddr *sa, const char *peer)
 {
-    const char *limit;
+    struct admit_ref ref;
+    const char *refused;
     struct child *c;
     pid_t pid;
 
-    if ((limit = parent_over_limit(s, l)) != NULL) {
-        log_event("refuse listener=%s peer=%s reason=%s", parent_name(l), peer,
-                  limit);
+    if ((refused = admit_peer(l, sa, &ref)) != NULL) {
+        admit_refuse(l, peer, refused);
         close(fd);
         return;
     }
     if ((pid = fork()) == -1) {
         log_warn("error what=fork listener=%s peer=%s", parent_name(l), peer);
+        sources_release(ref.source);
         close(fd);
         s->paused = clock_ms() + PAUSE_MS;
         return;
@@ -320,10 +336,14 @@ parent_fork(struct parent *s, struct listener *l, int fd, const char *peer)
     if ((c = children_add(pid, l, CHILD_SERVING)) == NULL) {
         /* Untracked, it could not be counted or logged: end it. */
         log_warn("error what=table listener=%s peer=%s", parent_name(l), peer);
+        sources_release(ref.source);
         kill(pid, SIGKILL);
         return;
     }
     snprintf(c->peer, sizeof(c->peer), "%s", peer);
+    c->ref = ref;
+    lifetime_arm(c, l);
+    stats_accepted(&l->stats);
     log_event("accept listener=%s peer=%s pid=%ld", parent_name(l), peer,
               (long)pid);
 }
@@ -347,8 +367,7 @@ parent_shed(struct parent *s, struct listener *l)
     fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
     if (fd != -1) {
         addr_format((struct sockaddr *)&ss, peer, sizeof(peer));
-        log_event("refuse listener=%s peer=%s reason=no_fds", parent_name(l),
-                  peer);
+        admit_refuse(l, peer, stats_refusals[STATS_NO_FDS]);
         close(fd);
     }
     s->reserve = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -396,7 +415,7 @@ parent_accept(struct parent *s, struct listener *l)
             continue;
         }
         addr_format((struct sockaddr *)&ss, peer, sizeof(peer));
-        parent_fork(s, l, fd, peer);
+        parent_fork(s, l, fd, (struct sockaddr *)&ss, peer);
     }
 }
 
@@ -448,11 +467,16 @@ parent_reload(struct parent *s)
     for (i = 0; i < s->nls; i++)
         children_signal_spares(&s->ls[i], SIGUSR2);
     for (i = 0; i < conf->nlisteners; i++) {
-        if (ls[i].from != NULL)
+        if (ls[i].from != NULL) {
             ls[i].from->fd = -1; /* now the new listener's */
+            ls[i].stats = ls[i].from->stats;
+            admit_carry(&ls[i], ls[i].from);
+        }
         ls[i].from = NULL;
     }
     children_relink(ls, conf->nlisteners);
+    admit_relink();
+    admit_configure(conf, ls, conf->nlisteners);
     parent_discard(s->ls, s->nls);
     config_free(s->conf);
     s->conf = conf;
@@ -499,7 +523,7 @@ parent_timeout(const struct parent *s, long long paused)
         ms = PAUSE_MS;
     if (strays >= 0 && (ms < 0 || strays < ms))
         ms = strays;
-    return ms;
+    return lifetime_timeout(ms); /* max_duration deadlines */
 }
 
 static void
@@ -535,6 +559,7 @@ parent_tick(struct parent *s)
     if (s->prefork)
         prefork_read(s->notify[0]); /* before the exits it may explain */
     children_collect();
+    lifetime_tick(clock_ms());
     children_strays();
     notify_status(children_serving());
     if (parent_idle_any)
@@ -689,6 +714,7 @@ parent_start(struct parent *s)
         return EXIT_CONFIG;
     }
     s->nls = s->conf->nlisteners;
+    admit_configure(s->conf, s->ls, s->nls);
     if ((pfds = calloc(s->nls + 2, sizeof(*pfds))) == NULL) {
         log_stderr(strerror(errno));
         return EXIT_CONFIG;

@@ -190,6 +190,45 @@ enum listener_mode {
     MODE_PREFORK
 };
 
+/* ---- acl.c: addresses and CIDR blocks, and matching peers against them
+ * (the parent, and config.c for parsing) ---- */
+/* An address as the access rules see it: an IPv4-mapped IPv6 address
+ * (::ffff:a.b.c.d) is the IPv4 address it is. */
+struct acl_addr {
+    unsigned char family; /* AF_INET or AF_INET6; 0: none */
+    unsigned char bits;   /* a block's prefix length; 32 or 128 for a peer */
+    unsigned char b[16];  /* network order; IPv4 in the first 4 bytes */
+};
+
+struct acl {
+    int set; /* the key was given (an empty list is not "absent") */
+    size_t n;
+    struct acl_addr *nets; /* owned */
+};
+
+/* "10.0.0.0/8", "::1" into *out; -1 with why ("prefix length must be 0 to
+ * 32") in why. */
+int
+acl_parse(const char *text, struct acl_addr *out, char *why, size_t whylen);
+/* A peer's socket address as an acl_addr; -1 if it is not IP. */
+int acl_from_sockaddr(const struct sockaddr *sa, struct acl_addr *out);
+/* Does addr fall in any block of the list? */
+int acl_match(const struct acl *list, const struct acl_addr *addr);
+/* addr cut to its first bits (of its family), in place. */
+void acl_cut(struct acl_addr *addr, int bits);
+int acl_copy(struct acl *dst, const struct acl *src);
+void acl_free(struct acl *list);
+
+/* Who may connect and how much (config_access.c): per listener, with
+ * top-level defaults. 0 turns a limit off. */
+struct access_conf {
+    struct acl allow, deny;
+    int max_per_source;       /* connections open at once from one source */
+    int rate, burst;          /* rate_per_source: new connections per second */
+    int prefix_v4, prefix_v6; /* a source is the peer cut to these bits */
+    int max_duration;         /* seconds a connection may last */
+};
+
 struct rlimits {
     long long cpu;    /* seconds, 0 = unlimited */
     long long as;     /* bytes of address space, 0 = unlimited */
@@ -214,6 +253,9 @@ struct listener_conf {
     char *user, *group; /* its own or the top level's; NULL: none */
     uid_t uid;          /* user and group as ids, from priv_resolve() */
     gid_t gid;
+    struct access_conf access;
+    int reuseport; /* SO_REUSEPORT: several plugsrv on one port */
+    int ipv6_only; /* IPV6_V6ONLY (default 1) */
 };
 
 struct config {
@@ -226,6 +268,7 @@ struct config {
     char *user, *group; /* NULL: keep the starting identity */
     char *log_file;     /* log.file, resolved; NULL: stderr */
     struct rlimits rlimits;
+    struct access_conf access; /* the listeners' defaults */
     size_t nlisteners;
     struct listener_conf *listeners;
 };
@@ -299,16 +342,57 @@ void prefork_read(int notify);
 
 /* ================= the parent ================= */
 
+/* ---- stats.c: per-listener counters, for the log's numbers and the
+ * metrics ---- */
+enum stats_refusal {
+    STATS_ACL,
+    STATS_PER_SOURCE,
+    STATS_RATE,
+    STATS_MAX_CONNECTIONS,
+    STATS_LISTENER_MAX,
+    STATS_NO_FDS,
+    STATS_NREFUSALS
+};
+#define STATS_NEXITS 17 /* the exit reasons children.c names, and "other" */
+
+struct stats {
+    unsigned long long accepted;
+    unsigned long long refused[STATS_NREFUSALS]; /* by stats_refusals[] */
+    unsigned long long exited[STATS_NEXITS];     /* by stats_exits[] */
+};
+
+/* The reason=... words, in the order of the counters. */
+extern const char *const stats_refusals[STATS_NREFUSALS];
+extern const char *const stats_exits[STATS_NEXITS];
+
+void stats_accepted(struct stats *st);
+void stats_refused(struct stats *st, const char *reason);
+void stats_exited(struct stats *st, const char *reason);
+
+/* ---- sources.c: per-source counts and rates of one listener, in a table
+ * of fixed size ---- */
+struct sources;
+struct source;
+
+/* admit.c: a connection's peer, and the source entry it is counted in
+ * (sources_release(ref.source) when it ends). */
+struct admit_ref {
+    struct acl_addr addr;
+    struct source *source; /* NULL: not counted */
+};
+
 /* ---- listen.c: the listening sockets ---- */
 struct listener {
     struct listener_conf *conf; /* owned by the config */
     int fd;
     struct module module;
     char addr[ADDRSTRLEN];
-    int active;            /* children serving a connection */
-    int spare;             /* prefork children waiting */
-    struct listener *from; /* reload: whose socket this took over */
-    int retimed;           /* a reload changed its idle_timeout */
+    int active;              /* children serving a connection */
+    int spare;               /* prefork children waiting */
+    struct listener *from;   /* reload: whose socket this took over */
+    int retimed;             /* a reload changed its idle_timeout */
+    struct sources *sources; /* admit.c: NULL without per-source limits */
+    struct stats stats;
 };
 
 /* Bind and listen; -1 with "address: why" in err. */
@@ -316,6 +400,7 @@ int listen_open(struct listener *l, char *err, size_t errlen);
 void listen_close(struct listener *l);
 int listen_configure(struct listener *l);
 int listen_same(const struct listener_conf *a, const struct listener_conf *b);
+int listen_changed(const struct listener *l, char *why, size_t whylen);
 
 /* ---- probe.c: modules proven in throwaway processes ---- */
 /* Prove each listener's module in a throwaway process, all at once: load,
@@ -337,7 +422,11 @@ struct child {
     struct listener *listener; /* NULL once its listener is gone */
     char listener_name[64];
     char peer[ADDRSTRLEN];
-    long long start; /* clock_ms() when it began serving */
+    long long start;      /* clock_ms() when it began serving */
+    struct admit_ref ref; /* its peer, counted by admit.c while it serves */
+    long long deadline;   /* lifetime.c: max_duration ends it; 0 never */
+    long long termed;     /* lifetime.c: when SIGTERM was sent */
+    int refused; /* a prefork spare's connection, refused after it took it */
 };
 
 int children_init(void);
@@ -347,6 +436,8 @@ void children_sigchld(int sig);
 void children_collect(void);
 struct child *children_add(pid_t pid, struct listener *l, enum child_state st);
 struct child *children_find(pid_t pid);
+/* The i-th child (i < children_count()), in no particular order. */
+struct child *children_at(size_t i);
 void children_serve(struct child *c, const char *peer);
 size_t children_count(void);
 size_t children_serving(void);
@@ -357,6 +448,63 @@ void children_relink(struct listener *ls, size_t n);
 long long children_strays_in(void);
 void children_strays(void);
 void children_free(void);
+
+/* ---- sources.c (continued) ---- */
+/* A table for a listener of at most cap connections; NULL if out of
+ * memory. */
+struct sources *sources_new(size_t cap);
+void sources_free(struct sources *t);
+/* The entry of source key (found, or made, forgetting the least recently
+ * seen idle one of its group); NULL only if its group is all open. */
+struct source *
+sources_get(struct sources *t, const struct acl_addr *key, long long now_ms);
+unsigned sources_open(const struct source *e);
+void sources_hold(struct source *e);
+/* NULL-safe: a connection that was never counted. */
+void sources_release(struct source *e);
+/* Takes a token from the source's bucket (rate per second, burst); 0, or
+ * -1 if it is empty. */
+int sources_take(struct source *e, int rate, int burst, long long now_ms);
+size_t sources_bytes(const struct sources *t);
+/* A reload: to takes from's rate history. */
+void sources_carry(struct sources *to, const struct sources *from);
+
+/* ---- admit.c: whether the parent serves a new connection ---- */
+/* Per config: the listeners whose shares of max_connections it keeps. */
+void admit_configure(const struct config *conf, struct listener *ls, size_t n);
+/* A listener's per-source table (if its limits need one); -1 if out of
+ * memory. admit_close() frees it. */
+int admit_open(struct listener *l, const struct config *conf);
+void admit_close(struct listener *l);
+/*
+ * The one decision on a connection of listener l from peer sa (the real
+ * client's address, for a PROXY'd connection): NULL if it is admitted, and
+ * then counted in *ref (keep it in the child; admit_release() when the
+ * connection ends or its fork failed); else the reason, one of
+ * stats_refusals[], and nothing counted. No system call, no allocation.
+ */
+const char *admit_peer(struct listener *l, const struct sockaddr *sa,
+                       struct admit_ref *ref);
+/* The ACL alone, for a prefork spare that took a connection itself: 1 if
+ * allowed. */
+int admit_acl(const struct listener_conf *lc, const struct sockaddr *sa);
+/* After a reload: counts again the connections being served, in the
+ * tables of their new listeners (children_relink() first). */
+void admit_relink(void);
+/* A reload: l, which took over old's socket, takes its rate buckets. */
+void admit_carry(struct listener *l, const struct listener *old);
+/* Logs a refusal and counts it: "refuse listener= peer= reason=". */
+void admit_refuse(struct listener *l, const char *peer, const char *reason);
+
+/* ---- lifetime.c: max_duration, enforced by the parent ---- */
+/* c began serving on l: its deadline, if l has max_duration. */
+void lifetime_arm(struct child *c, const struct listener *l);
+/* ms (-1: none): the smaller of it and the time to the next deadline
+ * check. */
+long long lifetime_timeout(long long ms);
+/* SIGTERM to processes past their deadline, SIGKILL to those past it and
+ * the grace. */
+void lifetime_tick(long long now);
 
 /* ---- priv.c: who connections run as (the parent keeps its identity) ---- */
 /* Every listener's user and group into ids; -1 with "file: key: why". */

@@ -7,6 +7,7 @@
  * through a pipe, and the parent forks its replacement.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 struct prefork_msg {
     pid_t pid;
     char peer[ADDRSTRLEN];
+    struct sockaddr_storage sa; /* for admit_peer() */
 };
 
 /* The spare's life: wait for one connection, report it, serve it. */
@@ -64,6 +66,7 @@ prefork_child(struct listener *l, int notify, pid_t parent)
     memset(&msg, 0, sizeof(msg));
     msg.pid = getpid();
     addr_format((struct sockaddr *)&ss, msg.peer, sizeof(msg.peer));
+    msg.sa = ss;
     /* Smaller than PIPE_BUF: the write is atomic among all the spares. It
      * blocks while the parent is busy (a reload); if it fails all the
      * same, the parent learns of the connection at its exit. */
@@ -72,6 +75,10 @@ prefork_child(struct listener *l, int notify, pid_t parent)
     }
     close(fds[0]);
     close(fds[1]);
+    /* The ACL holds exactly: a refused peer never reaches the handler.
+     * The parent logs the refusal from the report. */
+    if (!admit_acl(l->conf, (struct sockaddr *)&ss))
+        connproc_exit(CONN_OK);
     proctitle_set(l->conf->name, msg.peer);
     connproc_exit(session_run(l, fd, msg.peer));
 }
@@ -118,11 +125,40 @@ prefork_refill(struct listener *ls, size_t n, const struct config *conf,
     return 0;
 }
 
+/*
+ * A spare took a connection by itself: the parent's decision comes after.
+ * The ACL the spare applied too; a connection over a per-source limit or
+ * rate is ended here, and its handler may have run for that moment.
+ */
+static void
+prefork_admit(struct child *c, const struct prefork_msg *msg)
+{
+    char name[LOG_VALUE_MAX], peer[LOG_VALUE_MAX];
+    const char *refused = NULL;
+
+    if (c->listener != NULL)
+        refused = admit_peer(c->listener, (const struct sockaddr *)&msg->sa,
+                             &c->ref);
+    children_serve(c, msg->peer);
+    if (refused != NULL) {
+        admit_refuse(c->listener, c->peer, refused);
+        c->refused = 1;
+        kill(c->pid, SIGKILL);
+        return;
+    }
+    if (c->listener != NULL) {
+        lifetime_arm(c, c->listener);
+        stats_accepted(&c->listener->stats);
+    }
+    log_event("accept listener=%s peer=%s pid=%ld",
+              log_value(name, sizeof(name), c->listener_name),
+              log_value(peer, sizeof(peer), c->peer), (long)c->pid);
+}
+
 /* Takes the spares' reports: which of them now serve whom. */
 void
 prefork_read(int notify)
 {
-    char name[LOG_VALUE_MAX], peer[LOG_VALUE_MAX];
     struct prefork_msg msg;
     struct child *c;
 
@@ -130,9 +166,6 @@ prefork_read(int notify)
         msg.peer[sizeof(msg.peer) - 1] = '\0';
         if ((c = children_find(msg.pid)) == NULL)
             continue;
-        children_serve(c, msg.peer);
-        log_event("accept listener=%s peer=%s pid=%ld",
-                  log_value(name, sizeof(name), c->listener_name),
-                  log_value(peer, sizeof(peer), c->peer), (long)c->pid);
+        prefork_admit(c, &msg);
     }
 }

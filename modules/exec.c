@@ -25,9 +25,10 @@
  *   - on SIGTERM (shutdown) the program gets SIGTERM; if it has not ended
  *     shutdown_timeout seconds later, the parent SIGKILLs the connection's
  *     process group, the program with it.
- *   - a limit on a connection's whole life (max_duration), when plugsrv
- *     has one, ends the connection's process and so its process group,
- *     the program included, unless the program left the group (setsid).
+ *   - max_duration: at the deadline the parent sends the connection's
+ *     process SIGTERM, which stop() passes on to the program (the exit is
+ *     logged reason=max-duration); 2 s later the parent SIGKILLs the
+ *     process, and what it started ends with it.
  *
  * This handler uses the ABI 1.1 services take_fd(), watch() and stop().
  */

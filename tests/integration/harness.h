@@ -138,6 +138,10 @@ void hs_dump_log(struct hs *h);
  * non-blocking, close-on-exec socket with TCP_NODELAY, or -1 (errno set:
  * ECONNREFUSED, ETIMEDOUT...). */
 int hs_connect(const char *addr, int port, int timeout_ms);
+/* The same from the local address src (any 127.x.y.z, or ::1), so that a
+ * test can be many clients. */
+int
+hs_connect_from(const char *src, const char *addr, int port, int timeout_ms);
 /* Sends all len bytes, chunk bytes per send (0: as much as fits). */
 int
 hs_send_all(int fd, const void *buf, size_t len, size_t chunk, int timeout_ms);

@@ -19,36 +19,50 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-int
-hs_connect(const char *addr, int port, int timeout_ms)
+/* addr (numeric v4/v6) and port into *ss; its length, or 0. */
+static socklen_t
+hs_sockaddr(const char *addr, int port, struct sockaddr_storage *ss)
 {
-    struct sockaddr_storage ss;
-    struct pollfd pfd;
-    socklen_t len, elen = sizeof(int);
-    int fd, one = 1, err = 0;
+    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+    struct sockaddr_in *sin = (struct sockaddr_in *)ss;
 
-    memset(&ss, 0, sizeof(ss));
+    memset(ss, 0, sizeof(*ss));
     if (strchr(addr, ':') != NULL) {
-        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-
         sin6->sin6_family = AF_INET6;
         sin6->sin6_port = htons((uint16_t)port);
         if (inet_pton(AF_INET6, addr, &sin6->sin6_addr) != 1)
-            return -1;
-        len = sizeof(*sin6);
-    } else {
-        struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+            return 0;
+        return sizeof(*sin6);
+    }
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, addr, &sin->sin_addr) != 1)
+        return 0;
+    return sizeof(*sin);
+}
 
-        sin->sin_family = AF_INET;
-        sin->sin_port = htons((uint16_t)port);
-        if (inet_pton(AF_INET, addr, &sin->sin_addr) != 1)
-            return -1;
-        len = sizeof(*sin);
+/* hs_connect(), from the source address src (port 0) if not NULL. */
+static int
+hs_connect_bound(const char *src, const char *addr, int port, int timeout_ms)
+{
+    struct sockaddr_storage ss, from;
+    struct pollfd pfd;
+    socklen_t len, flen = 0, elen = sizeof(int);
+    int fd, one = 1, err = 0;
+
+    if ((len = hs_sockaddr(addr, port, &ss)) == 0 ||
+        (src != NULL && (flen = hs_sockaddr(src, 0, &from)) == 0)) {
+        errno = EINVAL;
+        return -1;
     }
     fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (src != NULL && bind(fd, (struct sockaddr *)&from, flen) == -1) {
+        err = errno;
+        goto fail;
+    }
     if (connect(fd, (struct sockaddr *)&ss, len) == 0)
         return fd;
     if (errno != EINPROGRESS) {
@@ -68,6 +82,18 @@ fail:
     close(fd);
     errno = err;
     return -1;
+}
+
+int
+hs_connect(const char *addr, int port, int timeout_ms)
+{
+    return hs_connect_bound(NULL, addr, port, timeout_ms);
+}
+
+int
+hs_connect_from(const char *src, const char *addr, int port, int timeout_ms)
+{
+    return hs_connect_bound(src, addr, port, timeout_ms);
 }
 
 /* Waits until fd is ready for events; 1, or 0 at the deadline. */

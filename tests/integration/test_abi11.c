@@ -532,11 +532,11 @@ test_exec_stderr_and_status(void **state)
     assert_int_equal(
         hs_wait_log(h, 1, HS_IO_MS, ": exit ", "reason=handler-error", NULL),
         0);
-    assert_int_equal(hs_log_count(h, "handler listener=exec", "level=warn",
-                                  "first", NULL),
-                     1);
     assert_int_equal(
-        hs_log_count(h, "handler listener=exec", "second", NULL), 1);
+        hs_log_count(h, "handler listener=exec", "level=warn", "first", NULL),
+        1);
+    assert_int_equal(hs_log_count(h, "handler listener=exec", "second", NULL),
+                     1);
     assert_int_equal(hs_log_count(h, "msg=\"exit status=3\"", NULL), 1);
     h->passed = 1;
 }
@@ -563,6 +563,37 @@ test_exec_idle(void **state)
                      0);
     assert_int_equal(
         hs_wait_log(h, 1, HS_IO_MS, "msg=\"exit status=1\"", NULL), 0);
+    h->passed = 1;
+}
+
+/* max_duration for a program: at the deadline the parent's SIGTERM
+ * reaches the program through exec's stop(); the exit says max-duration. */
+static void
+test_exec_max_duration(void **state)
+{
+    struct hs *h = *state;
+    int port = hs_port(), fd;
+    long long t0;
+
+    hs_write_config(h,
+                    "{ \"modules_dir\": \"%s\", \"listeners\": [ { "
+                    "\"address\": \"127.0.0.1\", \"port\": %d, \"module\": "
+                    "\"exec\", \"max_duration\": 1, \"options\": { "
+                    "\"argv\": [\"cat\"] } } ] }\n",
+                    PLUGSRV_MODULE_DIR, port);
+    assert_int_equal(hs_start_ready(h), 0);
+    fd = hs_connect("127.0.0.1", port, HS_IO_MS);
+    assert_true(fd >= 0);
+    t0 = hs_now_ms();
+    assert_int_equal(hs_roundtrip(fd, "x\n", "x\n"), 0);
+    assert_int_equal(hs_wait_closed(fd, 10000), 1);
+    assert_true(hs_now_ms() - t0 < 5000);
+    close(fd);
+    assert_int_equal(
+        hs_wait_log(h, 1, HS_IO_MS, ": exit ", "reason=max-duration", NULL),
+        0);
+    assert_int_equal(hs_log_count(h, "msg=\"exit signal=15\"", NULL), 1);
+    assert_int_equal(hs_orphans(h), 0);
     h->passed = 1;
 }
 
@@ -716,6 +747,7 @@ main(void)
         T(test_exec_stderr_and_status),
         T(test_exec_idle),
         T(test_exec_sigterm),
+        T(test_exec_max_duration),
         T(test_relay_big),
         T(test_relay_refused),
         T(test_relay_backend_reset),

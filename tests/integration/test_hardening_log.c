@@ -1,8 +1,9 @@
 /*
  * test_hardening_log.c - the log never stops the parent (issue 8, item 1):
- * with stderr a pipe nobody reads, the parent goes on serving and stops on
- * SIGTERM, drops lines rather than waiting, writes whole lines only, and
- * says how many it dropped ("log-dropped lines=N") once the pipe drains.
+ * with stderr a pipe nobody reads, the parent goes on serving and stops at
+ * once on SIGTERM, and the lines it wrote are whole lines. (The count of
+ * dropped lines: test_hardening_logdrop.c, a program of its own so that
+ * each fits in ctest's time.)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -24,12 +25,15 @@
 
 #include "harness.h"
 
+/* Connections made while nobody reads: the pipe holds the lines of about
+ * 300, so either is far past it; fewer under ASan, where a fork costs
+ * more, so that each fits in ctest's 300 s (tests/integration/
+ * CMakeLists.txt). */
 #define NCONN      2000
-#define NCONN_DROP 1000 /* enough to overflow the pipe and the 64 KiB buffer */
-/* For all the connections of one test (three times that under ASan, whose
- * forks are slow): a hang shows as one connection not served in 5 s; this
- * only bounds a very slow run on a loaded machine. */
-#define TOTAL_MS 150000
+#define NCONN_ASAN 1000
+/* For all of them: a hang shows as one connection not served in 5 s; this
+ * only bounds a slow run (a loaded 2-core machine took 50-180 s). */
+#define TOTAL_MS 240000
 
 /* ---- a stderr that nobody reads ---- */
 
@@ -184,13 +188,13 @@ start_on_fifo(struct hs *h, struct pipebuf *pb, int port)
     assert_int_equal(pipe_wait_for(pb, " ready ", HS_START_MS), 0);
 }
 
-/* n sequential echo connections, within TOTAL_MS in all, while nobody
+/* NCONN sequential echo connections, within TOTAL_MS in all, while nobody
  * reads the pipe. */
 static void
-serve_unread(int port, int n)
+serve_unread(int port)
 {
-    long long deadline = hs_now_ms() + TOTAL_MS * (hs_sanitized() ? 3 : 1);
-    int i;
+    long long deadline = hs_now_ms() + TOTAL_MS, t0 = hs_now_ms();
+    int i, n = hs_sanitized() ? NCONN_ASAN : NCONN;
 
     for (i = 0; i < n; i++) {
         long long left = deadline - hs_now_ms();
@@ -203,6 +207,7 @@ serve_unread(int port, int n)
             fail();
         }
     }
+    fprintf(stderr, "%d connections served in %lld ms\n", n, hs_now_ms() - t0);
 }
 
 /* stderr full: SIGTERM still ends the parent, at once and with 0. */
@@ -214,7 +219,7 @@ test_full_stderr_sigterm(void **state)
     int port = hs_port(), st;
 
     start_on_fifo(h, &pb, port);
-    serve_unread(port, NCONN);
+    serve_unread(port);
     assert_int_equal(hs_signal(h, SIGTERM), 0);
     st = hs_wait_exit(h, 5000);
     assert_int_not_equal(st, -1);
@@ -228,39 +233,6 @@ test_full_stderr_sigterm(void **state)
     h->passed = 1;
 }
 
-/* stderr full, then drained: the parent says how many lines it dropped. */
-static void
-test_full_stderr_dropped(void **state)
-{
-    struct hs *h = *state;
-    struct pipebuf pb;
-    char line[256], *p, *nl;
-    int port = hs_port(), st;
-    long n;
-
-    start_on_fifo(h, &pb, port);
-    serve_unread(port, NCONN_DROP);
-    /* Drain, then one more connection: the count is written. */
-    pipe_read(&pb, 0);
-    assert_int_equal(echo_once("127.0.0.1", port, 5000), 0);
-    assert_int_equal(pipe_wait_for(&pb, "log-dropped lines=", 5000), 0);
-    p = strstr(pb.data, "log-dropped lines=");
-    nl = strchr(p, '\n');
-    snprintf(line, sizeof(line), "%.*s", (int)(nl - p), p);
-    n = strtol(line + strlen("log-dropped lines="), NULL, 10);
-    fprintf(stderr, "%s\n", line);
-    assert_true(n > 0);
-    assert_true(pipe_whole_lines(&pb) > 0);
-    assert_int_equal(hs_signal(h, SIGTERM), 0);
-    st = hs_wait_exit(h, 5000);
-    assert_int_not_equal(st, -1);
-    assert_true(WIFEXITED(st));
-    assert_int_equal(WEXITSTATUS(st), 0);
-    close(pb.fd);
-    free(pb.data);
-    h->passed = 1;
-}
-
 #define T(f) cmocka_unit_test_setup_teardown(f, hs_setup, hs_teardown)
 
 int
@@ -268,7 +240,6 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_full_stderr_sigterm),
-        T(test_full_stderr_dropped),
     };
 
     hs_global_init();
