@@ -535,17 +535,19 @@ typedef struct plugsrv_handler {
     int (*eof)(plugsrv_conn *conn, void *conn_state);
 
     /*
-     * Called once when plugsrv is stopping (SIGTERM: shutdown, or the parent
-     * gone), from plugsrv's loop, never from the signal handler. Input is no
-     * longer read from then on. The handler may say goodbye (queued output
-     * is still sent, to a client that reads: after PLUGSRV_CLOSE plugsrv
-     * waits at most a second for it to make progress) and returns
-     * PLUGSRV_CLOSE to end now, or PLUGSRV_OK to finish on its own with its
-     * timers, watches and queued output; the
-     * parent SIGKILLs the process shutdown_timeout seconds after SIGTERM
-     * (10 by default) if it is still there. NULL (and for 1.0 handlers): the
-     * connection ends at once (reason=shutdown). Either way the exit is
-     * logged as reason=shutdown.
+     * Called once when the connection's process gets SIGTERM: plugsrv is
+     * stopping, the listener's max_duration has passed, or the parent is
+     * gone. Called from plugsrv's loop, never from the signal handler.
+     * Input is no longer read from then on. The handler may say goodbye
+     * (queued output is still sent, to a client that reads: after
+     * PLUGSRV_CLOSE plugsrv waits at most a second for it to make progress)
+     * and returns PLUGSRV_CLOSE to end now, or PLUGSRV_OK to finish on its
+     * own with its timers, watches and queued output; the parent SIGKILLs
+     * the process if it is still there shutdown_timeout seconds (10 by
+     * default) after a shutdown's SIGTERM, 2 s after max_duration's. NULL
+     * (and for 1.0 handlers): the connection ends at once. Either way the
+     * exit is logged as reason=shutdown (reason=max-duration for the
+     * latter).
      */
     int (*stop)(plugsrv_conn *conn, void *conn_state);
 } plugsrv_handler;
