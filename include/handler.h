@@ -536,8 +536,8 @@ typedef struct plugsrv_handler {
 
     /*
      * Called once when the connection's process gets SIGTERM: plugsrv is
-     * stopping, the listener's max_duration has passed, or the parent is
-     * gone. Called from plugsrv's loop, never from the signal handler.
+     * stopping, or the listener's max_duration has passed. Called from
+     * plugsrv's loop, never from the signal handler.
      * Input is no longer read from then on. The handler may say goodbye
      * (queued output is still sent, to a client that reads: after
      * PLUGSRV_CLOSE plugsrv waits at most a second for it to make progress)
