@@ -18,7 +18,7 @@ set(PLUGSRV_SYSTEMD_UNITDIR ${systemd_unitdir} CACHE STRING
   "Where plugsrv.service and plugsrv.socket are installed")
 
 install(TARGETS plugsrv plugcli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-install(TARGETS echo uppercase suffix quit
+install(TARGETS echo uppercase suffix quit daytime chargen exec relay
   LIBRARY DESTINATION ${PLUGSRV_INSTALL_MODULESDIR})
 
 # For handler authors.

@@ -21,6 +21,63 @@ static const char *const config_listener_keys[] = {
 
 /* ---- options ---- */
 
+/* A NULL-terminated array for n strings. */
+static char **
+config_strings(struct cfgparse *p, size_t n)
+{
+    char **v = calloc(n + 1, sizeof(*v));
+
+    if (v == NULL)
+        config_fail(p, NULL, "out of memory");
+    return v;
+}
+
+/* "argv": ["/bin/cat", "-u"]: an array of strings only. */
+static int
+config_option_list(struct cfgparse *p, const char *key, json_t *v,
+                   struct option *o)
+{
+    size_t i;
+
+    o->type = OPTION_LIST;
+    if ((o->list = config_strings(p, json_array_size(v))) == NULL)
+        return -1;
+    for (i = 0; i < json_array_size(v); i++) {
+        if (!json_is_string(json_array_get(v, i)))
+            return config_fail(p, key, "[%zu] must be a string", i);
+        if (config_strdup(p, json_string_value(json_array_get(v, i)),
+                          &o->list[o->n++]) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* "env": { "LANG": "C" }: an object whose values are strings, in file
+ * order. */
+static int
+config_option_map(struct cfgparse *p, const char *key, json_t *v,
+                  struct option *o)
+{
+    size_t n = json_object_size(v);
+    void *it;
+
+    o->type = OPTION_MAP;
+    if ((o->list = config_strings(p, n)) == NULL ||
+        (o->vals = config_strings(p, n)) == NULL)
+        return -1;
+    for (it = json_object_iter(v); it; it = json_object_iter_next(v, it)) {
+        if (!json_is_string(json_object_iter_value(it)))
+            return config_fail(p, key, "\"%.64s\" must be a string",
+                               json_object_iter_key(it));
+        if (config_strdup(p, json_object_iter_key(it), &o->list[o->n]) < 0 ||
+            config_strdup(p, json_string_value(json_object_iter_value(it)),
+                          &o->vals[o->n]) < 0)
+            return -1;
+        o->n++;
+    }
+    return 0;
+}
+
 static int
 config_option(struct cfgparse *p, const char *prefix, const char *k, json_t *v,
               struct option *o)
@@ -44,7 +101,13 @@ config_option(struct cfgparse *p, const char *prefix, const char *k, json_t *v,
         return 0;
     }
     config_key(key, sizeof(key), prefix, k);
-    return config_fail(p, key, "must be a string, integer or boolean");
+    if (json_is_array(v))
+        return config_option_list(p, key, v, o);
+    if (json_is_object(v))
+        return config_option_map(p, key, v, o);
+    return config_fail(p, key,
+                       "must be a string, integer, boolean, array of "
+                       "strings or object of strings");
 }
 
 /* The listener's "options" object, copied out of jansson in file order. */
@@ -78,6 +141,16 @@ config_options(struct cfgparse *p, json_t *obj, const char *prefix,
 }
 
 static void
+config_free_strings(char **v)
+{
+    size_t i;
+
+    for (i = 0; v != NULL && v[i] != NULL; i++)
+        free(v[i]);
+    free(v);
+}
+
+static void
 config_free_options(struct plugsrv_options *opts)
 {
     size_t i;
@@ -85,6 +158,8 @@ config_free_options(struct plugsrv_options *opts)
     for (i = 0; i < opts->count; i++) {
         free(opts->items[i].key);
         free(opts->items[i].str);
+        config_free_strings(opts->items[i].list);
+        config_free_strings(opts->items[i].vals);
     }
     free(opts->items);
     opts->items = NULL;

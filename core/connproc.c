@@ -22,6 +22,7 @@ volatile sig_atomic_t connproc_stop;   /* SIGTERM: finish and exit */
 volatile sig_atomic_t connproc_retire; /* SIGUSR2: a prefork spare retires */
 volatile sig_atomic_t connproc_conn_fd = -1; /* the connection, once there */
 volatile sig_atomic_t connproc_accepting;    /* a spare waits in accept() */
+volatile sig_atomic_t connproc_wake_fd = -1; /* conn_loop.c's self-pipe */
 
 /*
  * SIGTERM must end a process wherever it waits, even if it came just
@@ -33,6 +34,8 @@ volatile sig_atomic_t connproc_accepting;    /* a spare waits in accept() */
 static void
 connproc_on_signal(int sig)
 {
+    int saved = errno;
+
     if (sig == SIGUSR2) {
         connproc_retire = 1;
         return;
@@ -40,10 +43,14 @@ connproc_on_signal(int sig)
     struct timeval tv = { .tv_sec = 0, .tv_usec = CONNPROC_DRAIN_MS * 1000 };
 
     connproc_stop = 1;
+    if (connproc_wake_fd >= 0 && write(connproc_wake_fd, "", 1) == -1) {
+        /* full already: the loop is awake anyway */
+    }
     if (connproc_conn_fd >= 0)
         setsockopt(connproc_conn_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     else if (connproc_accepting)
         _exit(CONN_OK);
+    errno = saved;
 }
 
 /* Signals whose disposition the parent changed (its own handlers, and any
@@ -115,6 +122,26 @@ connproc_keep_fds(const int *keep, int n)
         lo = (unsigned)t + 1;
     }
     close_range(lo, ~0U, 0);
+}
+
+/* stdin and stdout on /dev/null, not the parent's terminal or pipe (a
+ * handler's stray printf, a program it runs); stderr stays the log. An fd
+ * the process keeps is left alone, should it be 0 or 1. */
+static void
+connproc_null_stdio(const int *keep, int n)
+{
+    int fd, i, null, kept;
+
+    if ((null = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1)
+        return;
+    for (fd = 0; fd <= 1; fd++) {
+        for (kept = 0, i = 0; i < n; i++)
+            kept |= keep[i] == fd;
+        if (!kept && null != fd)
+            dup2(null, fd);
+    }
+    if (null > 1)
+        close(null);
 }
 
 /* The limits a connection's process gets, worked out once in the parent
@@ -196,6 +223,7 @@ connproc_init(const struct connproc_setup *cs)
     setpgid(0, 0);
     reaper_init();
     connproc_keep_fds(cs->keep, cs->nkeep);
+    connproc_null_stdio(cs->keep, cs->nkeep);
     if (connproc_limits_apply() == -1)
         return -1;
     return connproc_become(cs->as, cs->parent);

@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -28,7 +30,9 @@ host_write(plugsrv_conn *c, const void *buf, size_t len)
     long long progress = clock_coarse_ms();
     ssize_t n;
 
-    if (c->failed)
+    if (c->failed || c->taken)
+        return PLUGSRV_ERROR;
+    if (c->ev != NULL && conn_loop_flush(c) != 0)
         return PLUGSRV_ERROR;
     watchdog_write(1);
     while (len > 0) {
@@ -46,6 +50,8 @@ host_write(plugsrv_conn *c, const void *buf, size_t len)
         }
     }
     watchdog_write(0);
+    if (c->ev != NULL)
+        conn_loop_progress(c);
     return PLUGSRV_OK;
 }
 
@@ -75,6 +81,103 @@ host_local_addr(plugsrv_conn *c)
             snprintf(c->local, sizeof(c->local), "unknown");
     }
     return c->local;
+}
+
+/* ---- ABI 1.1: numeric addresses, the listener, taking the fd over ---- */
+
+/* "127.0.0.1" or "::1" and the port, from addr_format()'s text: the
+ * same source as peer_addr() and local_addr(), so a PROXY header's client
+ * is what both give. "unknown" and port 0 for anything else. */
+static void
+host_numeric(const char *addr, char *ip, size_t len, int *port)
+{
+    const char *colon = strrchr(addr, ':');
+    const char *start = addr, *end = colon;
+    char *stop;
+    long n;
+
+    if (addr[0] == '[') {
+        start = addr + 1;
+        end = colon != NULL && colon > addr && colon[-1] == ']' ? colon - 1
+                                                                : NULL;
+    }
+    n = colon != NULL ? strtol(colon + 1, &stop, 10) : -1;
+    if (end == NULL || end <= start || (size_t)(end - start) >= len || n < 0 ||
+        n > 65535 || *stop != '\0') {
+        snprintf(ip, len, "unknown");
+        *port = 0;
+        return;
+    }
+    memcpy(ip, start, (size_t)(end - start));
+    ip[end - start] = '\0';
+    *port = (int)n;
+}
+
+/* Both ends, worked out once, on the first question. */
+static void
+host_ends(plugsrv_conn *c)
+{
+    if (c->peer_ip[0] != '\0')
+        return;
+    host_numeric(c->peer, c->peer_ip, sizeof(c->peer_ip), &c->peer_port);
+    host_numeric(host_local_addr(c), c->local_ip, sizeof(c->local_ip),
+                 &c->local_port);
+}
+
+static const char *
+host_peer_ip(plugsrv_conn *c)
+{
+    host_ends(c);
+    return c->peer_ip;
+}
+
+static int
+host_peer_port(plugsrv_conn *c)
+{
+    host_ends(c);
+    return c->peer_port;
+}
+
+static const char *
+host_local_ip(plugsrv_conn *c)
+{
+    host_ends(c);
+    return c->local_ip;
+}
+
+static int
+host_local_port(plugsrv_conn *c)
+{
+    host_ends(c);
+    return c->local_port;
+}
+
+static const char *
+host_listener_name(plugsrv_conn *c)
+{
+    return c != NULL && c->listener != NULL ? c->listener : host_listener;
+}
+
+static int
+host_stopping(plugsrv_conn *c)
+{
+    (void)c;
+    return connproc_stop != 0;
+}
+
+/* The fd becomes the handler's: handler.h says what plugsrv still does. */
+static int
+host_take_fd(plugsrv_conn *c)
+{
+    if (c == NULL || !c->live || c->taken || c->failed ||
+        conn_loop_queued(c) > 0)
+        return -1;
+    host_ends(c);
+    host_local_addr(c);
+    c->taken = 1;
+    connproc_conn_fd = -1; /* SIGTERM must not shut it down any more */
+    watchdog_stop();
+    return c->fd;
 }
 
 static const char *const host_levels[] = { "error", "warn", "info", "debug" };
@@ -124,4 +227,23 @@ const plugsrv_host host_services = {
     .opt_count = options_count,
     .opt_key = options_key,
     .log = host_log,
+    .timer_add = conn_loop_timer_add,
+    .timer_set = conn_loop_timer_set,
+    .timer_cancel = conn_loop_timer_cancel,
+    .write_queued = conn_loop_write_queued,
+    .queued = conn_loop_queued,
+    .want_write = conn_loop_want_write,
+    .pause_input = conn_loop_pause_input,
+    .shutdown_write = conn_loop_shutdown_write,
+    .watch = conn_loop_watch,
+    .unwatch = conn_loop_unwatch,
+    .take_fd = host_take_fd,
+    .stopping = host_stopping,
+    .listener_name = host_listener_name,
+    .peer_ip = host_peer_ip,
+    .peer_port = host_peer_port,
+    .local_ip = host_local_ip,
+    .local_port = host_local_port,
+    .opt_list = options_list,
+    .opt_map = options_map,
 };

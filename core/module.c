@@ -19,6 +19,7 @@
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,8 @@ static int
 module_check(const plugsrv_handler *h, const char *path, char *err,
              size_t errlen)
 {
+    size_t need;
+
     if (h == NULL) {
         snprintf(err, errlen,
                  "%s: " PLUGSRV_ENTRY_SYMBOL "() returned NULL: "
@@ -70,12 +73,14 @@ module_check(const plugsrv_handler *h, const char *path, char *err,
                  PLUGSRV_ABI_MAJOR, PLUGSRV_ABI_MINOR);
         return -1;
     }
-    if (h->size < sizeof(plugsrv_handler)) {
+    /* A 1.0 handler's struct ends before eof(): plugsrv reads no further. */
+    need = h->abi_minor == 0 ? offsetof(plugsrv_handler, eof)
+                             : sizeof(plugsrv_handler);
+    if (h->size < need) {
         snprintf(err, errlen,
-                 "%s: handler struct is %u bytes, ABI %d.%d "
+                 "%s: handler struct is %u bytes, ABI %u.%u "
                  "needs %zu",
-                 path, h->size, PLUGSRV_ABI_MAJOR, PLUGSRV_ABI_MINOR,
-                 sizeof(plugsrv_handler));
+                 path, h->size, h->abi_major, h->abi_minor, need);
         return -1;
     }
     if (h->mode != PLUGSRV_MODE_STREAM && h->mode != PLUGSRV_MODE_LINE) {

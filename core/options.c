@@ -81,3 +81,36 @@ options_key(const plugsrv_options *o, size_t i)
         return NULL;
     return o->items[i].key;
 }
+
+int
+options_list(const plugsrv_options *o, const char *key,
+             const char *const **out, size_t *count)
+{
+    const struct option *opt = options_find(o, key);
+    int rc = options_status(opt, OPTION_LIST);
+    int ok = opt != NULL && rc == PLUGSRV_OK;
+
+    if (out != NULL)
+        *out = ok ? (const char *const *)opt->list : NULL;
+    if (count != NULL)
+        *count = ok ? opt->n : 0;
+    return rc;
+}
+
+int
+options_map(const plugsrv_options *o, const char *key,
+            const char *const **keys, const char *const **values,
+            size_t *count)
+{
+    const struct option *opt = options_find(o, key);
+    int rc = options_status(opt, OPTION_MAP);
+    int ok = opt != NULL && rc == PLUGSRV_OK;
+
+    if (keys != NULL)
+        *keys = ok ? (const char *const *)opt->list : NULL;
+    if (values != NULL)
+        *values = ok ? (const char *const *)opt->vals : NULL;
+    if (count != NULL)
+        *count = ok ? opt->n : 0;
+    return rc;
+}

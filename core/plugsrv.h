@@ -9,7 +9,8 @@
  *                listen.c, probe.c, priv.c (names into ids; the
  *                connection's process drops with priv_become)
  *   connection   connproc.c (a fork made into a connection's process),
- *                session.c, host.c, options.c, frame.c, watchdog.c
+ *                session.c, conn_loop.c, host.c, options.c, frame.c,
+ *                watchdog.c
  *
  * Nothing here is seen by handlers: their whole world is include/handler.h.
  * Functions carry the name of the file that defines them.
@@ -86,8 +87,8 @@ void log_forked(void);
 void log_event(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The same, with err="strerror(errno)" added. */
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void log_prio(int prio, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+void
+log_prio(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* text as one value of a line: bare, or in quotes with \" \\ \n \r \t
  * \xHH when it holds a space, '"', '=', '\\' or a control byte (or is
  * empty); cut to fit len. Returns buf, for a "%s". log_nvalue reads at
@@ -192,7 +193,9 @@ enum proxy_status proxy_parse(const unsigned char *buf, size_t len,
 enum option_type {
     OPTION_STRING,
     OPTION_INT,
-    OPTION_BOOL
+    OPTION_BOOL,
+    OPTION_LIST, /* an array of strings */
+    OPTION_MAP   /* an object whose values are strings */
 };
 
 struct option {
@@ -200,6 +203,9 @@ struct option {
     enum option_type type;
     char *str;     /* OPTION_STRING */
     long long num; /* OPTION_INT, OPTION_BOOL (0/1) */
+    char **list;   /* OPTION_LIST: the strings; OPTION_MAP: the keys */
+    char **vals;   /* OPTION_MAP: the values; both NULL-terminated */
+    size_t n;      /* OPTION_LIST, OPTION_MAP: how many */
 };
 
 struct plugsrv_options {
@@ -275,9 +281,9 @@ struct listener_conf {
     char *user, *group; /* its own or the top level's; NULL: none */
     uid_t uid;          /* user and group as ids, from priv_resolve() */
     gid_t gid;
-    int proxy; /* enum proxy_versions: a PROXY header comes first */
-    int proxy_timeout;               /* seconds for the whole header */
-    struct acl proxy_trusted;        /* who may send one */
+    int proxy;         /* enum proxy_versions: a PROXY header comes first */
+    int proxy_timeout; /* seconds for the whole header */
+    struct acl proxy_trusted; /* who may send one */
     struct access_conf access;
     int reuseport; /* SO_REUSEPORT: several plugsrv on one port */
     int ipv6_only; /* IPV6_V6ONLY (default 1) */
@@ -457,12 +463,12 @@ struct child {
     struct listener *listener; /* NULL once its listener is gone */
     char listener_name[64];
     char peer[ADDRSTRLEN];
-    long long start; /* clock_ms() when it began serving */
+    long long start;      /* clock_ms() when it began serving */
     char via[ADDRSTRLEN]; /* the balancer, for a PROXY listener */
-    int verdict;     /* proxyparent.c: the fd its admission goes to, or -1 */
+    int verdict; /* proxyparent.c: the fd its admission goes to, or -1 */
     struct admit_ref ref; /* its peer, counted by admit.c while it serves */
-    long long deadline;    /* lifetime.c: max_duration ends it; 0 never */
-    long long termed;      /* lifetime.c: when SIGTERM was sent */
+    long long deadline;   /* lifetime.c: max_duration ends it; 0 never */
+    long long termed;     /* lifetime.c: when SIGTERM was sent */
     int refused; /* its connection was refused after its fork: a prefork
                     spare's, or a PROXY listener's (proxyparent.c) */
 };
@@ -527,8 +533,8 @@ void metrics_reload(int ok);
 int metrics_open(const struct metrics_conf *conf, char *err, size_t errlen);
 int metrics_fd(void); /* the endpoint, or -1 */
 /* A scraper is waiting: fork a process to answer it. */
-void metrics_serve(const struct config *conf, const struct listener *ls,
-                   size_t n);
+void
+metrics_serve(const struct config *conf, const struct listener *ls, size_t n);
 /* children.c: was pid a scrape's process? Then it is forgotten. */
 int metrics_reaped(pid_t pid);
 void metrics_close(void);
@@ -594,7 +600,6 @@ long long lifetime_timeout(long long ms);
  * the grace. */
 void lifetime_tick(long long now);
 
-
 /* ---- parent.c: the parent's loop ---- */
 /* Serves conf until SIGTERM or SIGINT; takes ownership of conf. */
 int parent_run(struct config *conf);
@@ -627,6 +632,8 @@ struct connproc_setup {
 
 extern volatile sig_atomic_t connproc_stop, connproc_retire, connproc_conn_fd,
     connproc_accepting;
+/* A pipe's write end SIGTERM writes a byte to, to wake conn_loop's poll(). */
+extern volatile sig_atomic_t connproc_wake_fd;
 /* In the new process: everything before its first byte; -1 if a limit
  * could not be applied (exit CONN_SETUP). */
 int connproc_init(const struct connproc_setup *cs);
@@ -640,55 +647,6 @@ void connproc_snapshot(void);
 /* In the parent, per config: the limits children will apply. */
 void connproc_limits_prepare(const struct rlimits *rl);
 const char *log_signame(int sig);
-
-/* ---- session.c and host.c: one connection, in its own process ---- */
-struct plugsrv_conn {
-    int fd;
-    int closing;  /* host->close() or PLUGSRV_CLOSE */
-    int failed;   /* a write failed: the client is gone */
-    int timedout; /* ... because it stopped reading */
-    const char *listener;
-    char peer[ADDRSTRLEN];
-    char local[ADDRSTRLEN];
-    char via[ADDRSTRLEN]; /* the balancer that sent a PROXY header, or "" */
-};
-
-/* Who a connection is with: the socket's peer, or a PROXY header's. */
-struct conn_addrs {
-    char peer[ADDRSTRLEN];
-    char via[ADDRSTRLEN];   /* the balancer, or "" */
-    char local[ADDRSTRLEN]; /* what the client reached, or "": ask the socket */
-};
-
-/* Serve fd with the listener's handler; how it ended. */
-enum conn_exit session_run(const struct listener *l, int fd, const char *peer);
-enum conn_exit session_serve(const struct listener *l, int fd,
-                             const struct conn_addrs *a);
-
-extern const plugsrv_host host_services; /* the table handlers get */
-extern const char *host_listener;        /* for host->log(NULL) */
-
-/* ---- proxyconn.c: the PROXY header, read in the connection's process ---- */
-struct proxyconn {
-    int fd;      /* the connection */
-    int report;  /* the parent's report pipe */
-    int verdict; /* the parent's answer comes here */
-};
-
-/* Reads the header, reports, waits for the verdict: CONN_OK with a filled
- * in (the balancer's address in a->peer on entry), or how it ended. */
-enum conn_exit proxyconn_run(const struct listener *l,
-                             const struct proxyconn *pc,
-                             struct conn_addrs *a);
-
-/* ---- options.c: the host's view of a listener's options ---- */
-int options_string(const plugsrv_options *o, const char *key, const char *def,
-                   const char **out);
-int options_int(const plugsrv_options *o, const char *key, long long def,
-                long long *out);
-int options_bool(const plugsrv_options *o, const char *key, int def, int *out);
-size_t options_count(const plugsrv_options *o);
-const char *options_key(const plugsrv_options *o, size_t i);
 
 /* ---- frame.c: a byte stream cut into lines of at most max bytes ---- */
 enum frame_status {
@@ -714,11 +672,130 @@ enum frame_status frame_feed(struct frame *f, const char *data, size_t len,
 enum frame_status frame_finish(struct frame *f, frame_cb cb, void *arg);
 void frame_free(struct frame *f);
 
+/* ---- session.c and host.c: one connection, in its own process ---- */
+struct conn_ev; /* conn_loop.c */
+
+struct plugsrv_conn {
+    int fd;
+    int closing;        /* host->close() or PLUGSRV_CLOSE */
+    int failed;         /* a write failed: the client is gone */
+    int timedout;       /* ... because it stopped reading */
+    int live;           /* between open() and close(): 1.1 services work */
+    int taken;          /* host->take_fd(): the fd is the handler's */
+    struct conn_ev *ev; /* ABI 1.1 events, NULL until the first is used */
+    const char *listener;
+    char peer[ADDRSTRLEN];
+    char local[ADDRSTRLEN];
+    char via[ADDRSTRLEN]; /* the balancer that sent a PROXY header, or "" */
+    char peer_ip[ADDRSTRLEN], local_ip[ADDRSTRLEN]; /* "" until asked */
+    int peer_port, local_port;
+};
+
+/* Who a connection is with: the socket's peer, or a PROXY header's. */
+struct conn_addrs {
+    char peer[ADDRSTRLEN];
+    char via[ADDRSTRLEN]; /* the balancer, or "" */
+    char
+        local[ADDRSTRLEN]; /* what the client reached, or "": ask the socket */
+};
+
+/* What the handler's last callback asked for. */
+enum session_step {
+    STEP_GO,    /* read on */
+    STEP_CLOSE, /* PLUGSRV_CLOSE or host->close(): end normally */
+    STEP_ERROR  /* PLUGSRV_ERROR, or a write to the client failed */
+};
+
+/* One connection's state, shared by session.c and conn_loop.c. */
+struct session {
+    plugsrv_conn conn;
+    int idle;      /* idle_timeout, seconds */
+    int shortened; /* SO_RCVTIMEO is less than idle for now */
+    const plugsrv_handler *h;
+    int (*eof)(plugsrv_conn *, void *);  /* h's, if it is ABI >= 1.1 */
+    int (*stop)(plugsrv_conn *, void *); /* h's, if it is ABI >= 1.1 */
+    int stopped;                         /* stop() was called */
+    void *module_state;
+    void *conn_state;
+    struct frame *frame;
+    enum session_step step;    /* the last callback's */
+    enum frame_status framing; /* FRAME_OK until the framer gave up */
+    long long drain_until;     /* stopping: clock_ms() when reading ends */
+};
+
+/* Serve fd with the listener's handler; how it ended. */
+enum conn_exit session_run(const struct listener *l, int fd, const char *peer);
+enum conn_exit
+session_serve(const struct listener *l, int fd, const struct conn_addrs *a);
+/* For conn_loop.c: hand input to the handler, tell it of the client's
+ * EOF and of SIGTERM; the step the handler's callback asked for. */
+enum session_step
+session_input(struct session *s, const char *buf, size_t len);
+enum session_step session_eof(struct session *s);
+enum session_step session_step(const struct session *s, int rc);
+enum conn_exit session_verdict(const struct session *s, enum session_step st);
+
+/* ---- conn_loop.c: the poll() loop of a handler that uses the ABI 1.1
+ * events (timers, queued output, fd watches), and those services ---- */
+/* Serves s from the first event service call on (c->ev set), after
+ * take_fd, or for stop(); how it ended, and whether the client sent its
+ * EOF (*eof may be 1 already). */
+enum conn_exit conn_loop_run(struct session *s, int *eof);
+/* Sends the queued output, blocking: before a host->write(). */
+int conn_loop_flush(plugsrv_conn *c);
+/* host->write() sent bytes: the connection is not idle. */
+void conn_loop_progress(plugsrv_conn *c);
+/* Frees timers, watches and the queue (after close()). */
+void conn_loop_free(plugsrv_conn *c);
+plugsrv_timer *conn_loop_timer_add(plugsrv_conn *c, long long ms,
+                                   plugsrv_timer_fn fn, void *arg);
+int conn_loop_timer_set(plugsrv_conn *c, plugsrv_timer *t, long long ms);
+void conn_loop_timer_cancel(plugsrv_conn *c, plugsrv_timer *t);
+int conn_loop_write_queued(plugsrv_conn *c, const void *buf, size_t len);
+size_t conn_loop_queued(plugsrv_conn *c);
+int conn_loop_want_write(plugsrv_conn *c, plugsrv_conn_fn fn, void *arg);
+int conn_loop_pause_input(plugsrv_conn *c, int paused);
+int conn_loop_shutdown_write(plugsrv_conn *c);
+int conn_loop_watch(plugsrv_conn *c, int fd, int events, plugsrv_fd_fn fn,
+                    void *arg);
+void conn_loop_unwatch(plugsrv_conn *c, int fd);
+
+extern const plugsrv_host host_services; /* the table handlers get */
+extern const char *host_listener;        /* for host->log(NULL) */
+
+/* ---- proxyconn.c: the PROXY header, read in the connection's process ---- */
+struct proxyconn {
+    int fd;      /* the connection */
+    int report;  /* the parent's report pipe */
+    int verdict; /* the parent's answer comes here */
+};
+
+/* Reads the header, reports, waits for the verdict: CONN_OK with a filled
+ * in (the balancer's address in a->peer on entry), or how it ended. */
+enum conn_exit proxyconn_run(const struct listener *l,
+                             const struct proxyconn *pc, struct conn_addrs *a);
+
+/* ---- options.c: the host's view of a listener's options ---- */
+int options_string(const plugsrv_options *o, const char *key, const char *def,
+                   const char **out);
+int options_int(const plugsrv_options *o, const char *key, long long def,
+                long long *out);
+int options_bool(const plugsrv_options *o, const char *key, int def, int *out);
+size_t options_count(const plugsrv_options *o);
+const char *options_key(const plugsrv_options *o, size_t i);
+int options_list(const plugsrv_options *o, const char *key,
+                 const char *const **out, size_t *count);
+int options_map(const plugsrv_options *o, const char *key,
+                const char *const **keys, const char *const **values,
+                size_t *count);
+
 /* ---- watchdog.c: a handler stuck inside a callback ---- */
 void watchdog_start(int seconds);
 void watchdog_enter(void);
 void watchdog_leave(void);
 void watchdog_write(int writing);
+/* For good: the handler took the connection over (host->take_fd). */
+void watchdog_stop(void);
 long long watchdog_ms(void);
 long long watchdog_left(long long since);
 int watchdog_stalled(long long since);

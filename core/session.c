@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -20,29 +21,9 @@
 #define LINGER_MS    2000 /* draining unread input before close */
 #define LINGER_BYTES (1 << 20)
 
-/* What the handler's last callback asked for. */
-enum session_step {
-    STEP_GO,    /* read on */
-    STEP_CLOSE, /* PLUGSRV_CLOSE or host->close(): end normally */
-    STEP_ERROR  /* PLUGSRV_ERROR, or a write to the client failed */
-};
-
-struct session {
-    plugsrv_conn conn;
-    int idle;      /* idle_timeout, seconds */
-    int shortened; /* SO_RCVTIMEO is less than idle for now */
-    const plugsrv_handler *h;
-    void *module_state;
-    void *conn_state;
-    struct frame frame;
-    enum session_step step;    /* the last callback's */
-    enum frame_status framing; /* FRAME_OK until the framer gave up */
-    long long drain_until;     /* stopping: clock_ms() when reading ends */
-};
-
 static char session_buf[SESSION_BUF];
 
-static enum session_step
+enum session_step
 session_step(const struct session *s, int rc)
 {
     if (rc == PLUGSRV_ERROR || s->conn.failed)
@@ -65,35 +46,48 @@ session_deliver(void *arg, const char *buf, size_t len)
     rc = s->h->data(&s->conn, s->conn_state, buf, len);
     watchdog_leave();
     s->step = session_step(s, rc);
-    return s->step != STEP_GO;
+    /* After host->take_fd() the rest of the input is no longer ours. */
+    return s->step != STEP_GO || s->conn.taken;
 }
 
 /* Hands input to the handler: whole lines in line mode, else as read. */
-static enum session_step
+enum session_step
 session_input(struct session *s, const char *buf, size_t len)
 {
     if (s->h->mode != PLUGSRV_MODE_LINE) {
         session_deliver(s, buf, len);
         return s->step;
     }
-    s->framing = frame_feed(&s->frame, buf, len, session_deliver, s);
+    s->framing = frame_feed(s->frame, buf, len, session_deliver, s);
     if (s->framing == FRAME_STOPPED)
         s->framing = FRAME_OK;
     return s->framing == FRAME_OK ? s->step : STEP_ERROR;
 }
 
-static enum session_step
+/* The client's EOF: the last unfinished line, then eof() if the handler
+ * has one (ABI 1.1); without one, the end of the connection. */
+enum session_step
 session_eof(struct session *s)
 {
+    int rc;
+
     if (s->h->mode == PLUGSRV_MODE_LINE)
-        frame_finish(&s->frame, session_deliver, s);
+        frame_finish(s->frame, session_deliver, s);
+    if (s->step != STEP_GO || s->eof == NULL || s->conn.taken)
+        return s->step;
+    watchdog_enter();
+    rc = s->eof(&s->conn, s->conn_state);
+    watchdog_leave();
+    s->step = session_step(s, rc);
     return s->step;
 }
 
 /* Turns how the session stopped into the process's exit status. */
-static enum conn_exit
+enum conn_exit
 session_verdict(const struct session *s, enum session_step step)
 {
+    if (s->stopped && step != STEP_ERROR)
+        return CONN_SHUTDOWN;
     if (s->framing == FRAME_TOOLONG)
         return CONN_LINE;
     if (s->framing == FRAME_NOMEM)
@@ -175,6 +169,11 @@ session_loop(struct session *s, int *eof)
 
     *eof = 0;
     for (;;) {
+        /* One test per read: the 1.0 path stays a plain read(). */
+        if (s->conn.ev != NULL || s->conn.taken)
+            return conn_loop_run(s, eof);
+        if (connproc_stop && s->stop != NULL)
+            return conn_loop_run(s, eof); /* it says goodbye itself */
         if (connproc_stop && session_drained(s))
             return CONN_SHUTDOWN;
         if (!retry)
@@ -188,7 +187,9 @@ session_loop(struct session *s, int *eof)
                 return session_verdict(s, step);
         } else if (n == 0) {
             *eof = 1;
-            return session_verdict(s, session_eof(s));
+            if ((step = session_eof(s)) != STEP_GO || s->eof == NULL)
+                return session_verdict(s, step == STEP_GO ? STEP_CLOSE : step);
+            return conn_loop_run(s, eof);
         } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
             return connproc_stop ? CONN_SHUTDOWN : CONN_IDLE;
         } else if (errno != EINTR) {
@@ -300,6 +301,7 @@ session_open(struct session *s)
 
     if (s->h->open == NULL)
         return STEP_GO;
+    s->conn.live = 1;
     watchdog_enter();
     rc = s->h->open(&s->conn, s->module_state, &s->conn_state);
     watchdog_leave();
@@ -310,14 +312,27 @@ session_open(struct session *s)
 static void
 session_end(struct session *s)
 {
-    if (s->h->close == NULL && s->h->fini == NULL)
+    s->conn.live = 0;
+    if (s->h->close != NULL || s->h->fini != NULL) {
+        watchdog_enter();
+        if (s->h->close != NULL)
+            s->h->close(&s->conn, s->conn_state);
+        if (s->h->fini != NULL)
+            s->h->fini(s->module_state);
+        watchdog_leave();
+    }
+    conn_loop_free(&s->conn);
+}
+
+/* The callbacks a 1.0 handler's smaller struct does not have. */
+static void
+session_callbacks(struct session *s)
+{
+    if (s->h->abi_minor < 1 ||
+        s->h->size < offsetof(plugsrv_handler, stop) + sizeof(s->h->stop))
         return;
-    watchdog_enter();
-    if (s->h->close != NULL)
-        s->h->close(&s->conn, s->conn_state);
-    if (s->h->fini != NULL)
-        s->h->fini(s->module_state);
-    watchdog_leave();
+    s->eof = s->h->eof;
+    s->stop = s->h->stop;
 }
 
 enum conn_exit
@@ -335,9 +350,11 @@ session_serve(const struct listener *l, int fd, const struct conn_addrs *a)
     enum session_step step;
     enum conn_exit status;
     struct session s;
+    struct frame frame;
     int eof = 0;
 
     memset(&s, 0, sizeof(s));
+    s.frame = &frame;
     s.conn.fd = fd;
     s.idle = l->conf->idle_timeout;
     if (l->retimed)
@@ -347,16 +364,21 @@ session_serve(const struct listener *l, int fd, const struct conn_addrs *a)
     memcpy(s.conn.via, a->via, sizeof(s.conn.via));
     memcpy(s.conn.local, a->local, sizeof(s.conn.local));
     host_listener = l->conf->name;
-    frame_init(&s.frame, l->conf->max_line);
+    frame_init(&frame, l->conf->max_line);
     watchdog_start(l->conf->idle_timeout);
 
-    if (session_entry(&s, l) == -1 || session_init(&s, l) == -1)
+    if (session_entry(&s, l) == -1)
+        return CONN_MODULE;
+    session_callbacks(&s);
+    if (session_init(&s, l) == -1)
         return CONN_MODULE;
     step = session_open(&s);
     status =
         step == STEP_GO ? session_loop(&s, &eof) : session_verdict(&s, step);
     session_end(&s);
-    frame_free(&s.frame);
+    frame_free(&frame);
+    if (s.conn.taken) /* the handler's now, not ours to close */
+        return status;
     if (!eof &&
         (status == CONN_OK || status == CONN_LINE || status == CONN_HANDLER))
         session_linger(fd);

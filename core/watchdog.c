@@ -116,3 +116,15 @@ watchdog_stalled(long long since)
 {
     return watch_ms > 0 && watchdog_left(since) <= 0;
 }
+
+/* The handler took the connection over (host->take_fd): from now on its
+ * callbacks may run as long as they like, and no alarm is left pending
+ * to interrupt them, or a program it runs. */
+void
+watchdog_stop(void)
+{
+    watch_ms = 0;
+    in_handler = in_write = 0;
+    alarm(0);
+    armed_ms = 0;
+}

@@ -1,5 +1,5 @@
 /*
- * handler.h - the plugsrv handler ABI, version 1.
+ * handler.h - the plugsrv handler ABI, version 1.1.
  *
  * This is the only header a handler author needs. A handler is a shared
  * object that exports exactly one function, plugsrv_handler_v1(), and links
@@ -21,7 +21,20 @@
  * piece of input, and close() once, then fini(), and the process exits.
  * A handler therefore never sees two connections at once, may block, and
  * cannot hurt other connections by crashing or leaking. Global variables
- * are private to the connection's process.
+ * are private to the connection's process: nothing is shared between
+ * connections. The process starts with stdin and stdout on /dev/null and
+ * stderr on plugsrv's log (prefer host->log, which tags the line).
+ *
+ * Two ways to serve (ABI 1.1). A handler that only answers input (echo,
+ * a request/response protocol) needs nothing more than data() and
+ * host->write(): plugsrv waits in a plain read() for it, the fastest path.
+ * A handler that also acts on its own (pushes output, talks to a backend,
+ * runs a timer) uses the event services below, host->timer_add(),
+ * host->write_queued(), host->want_write(), host->watch() and
+ * host->pause_input(): from the first such call on, plugsrv waits in
+ * poll() for the client, the handler's timers and fds and the queued
+ * output at once, and calls back whichever is ready. Callbacks still run
+ * one at a time, never nested, never from a signal handler.
  *
  * What runs where. plugsrv's parent loads the .so (dlopen), so that every
  * connection's process starts with it loaded; its constructors, if it has
@@ -38,10 +51,15 @@
  * CPU, 1 GiB of address space, 1024 files). A callback that runs longer
  * than the listener's idle_timeout (time spent waiting in host->write()
  * for a slow client does not count) is taken to be stuck: the process is
- * ended and the parent logs reason=handler-timeout. SIGPIPE is ignored and
- * every other signal has its default action; SIGTERM, SIGALRM and SIGUSR2
- * are plugsrv's (shutdown, the watchdog, retiring prefork processes), so a
- * handler must not take them over. The watchdog's SIGALRM may go off
+ * ended and the parent logs reason=handler-timeout. The connection itself
+ * is idle, and closed (reason=idle-timeout), when for idle_timeout no byte
+ * came from the client and, in the event loop, no queued byte went out to
+ * it either: a client that stops reading a handler that pushes is closed
+ * too. SIGPIPE is ignored and every other signal has its default action;
+ * SIGTERM, SIGALRM and SIGUSR2 are plugsrv's (shutdown, the watchdog,
+ * retiring prefork processes), so a handler must not take them over; a
+ * program it runs should get every signal back at its default between
+ * fork and exec (modules/exec.c does). The watchdog's SIGALRM may go off
  * during any callback: most calls restart by themselves (SA_RESTART), but
  * waits such as nanosleep(), poll() or select() can return EINTR, which a
  * handler should treat as usual (wait again for what is left).
@@ -71,12 +89,21 @@
  *         return &handler;
  *     }
  *
+ * The bundled handlers in modules/ are short examples: echo.c (stream
+ * mode), suffix.c (line mode, options, module state), daytime.c (all in
+ * open()), chargen.c (pushing with write_queued() and want_write()),
+ * relay.c (watch(), pause_input(), eof(), shutdown_write()) and exec.c
+ * (take_fd(), watch() on a pipe and a pidfd, stop()).
+ *
  * Compatibility rules. The major version is part of the entry point's
  * name: a module built for ABI 2 exports plugsrv_handler_v2 and is refused
  * by a version-1 host with a message naming both versions. Within a major
  * version, structures only ever grow at the end; a host accepts a handler
- * whose minor version is not newer than its own, and a handler may use a
- * host service only if host->abi_minor says the host has it.
+ * whose minor version is not newer than its own (a 1.1 handler on a 1.0
+ * host is refused, naming both versions), and a handler may use a host
+ * service only if host->abi_minor says the host has it. A handler built
+ * for 1.0 keeps working unchanged on a 1.1 host: its plugsrv_handler is
+ * the smaller 1.0 one, and plugsrv reads no field past its size.
  *
  * The header is C99 and C++ compatible and has no dependencies beyond
  * <stddef.h> and <stdint.h>.
@@ -93,7 +120,7 @@ extern "C" {
 
 /* The ABI this header describes. */
 #define PLUGSRV_ABI_MAJOR 1
-#define PLUGSRV_ABI_MINOR 0
+#define PLUGSRV_ABI_MINOR 1
 
 /*
  * Marks the entry point as exported even when the handler is compiled with
@@ -118,10 +145,21 @@ extern "C" {
  *                  successful end (the process exits with status 0).
  *   PLUGSRV_ERROR  something failed: plugsrv calls close() and ends the
  *                  connection; the parent logs the exit as a handler error.
+ *   PLUGSRV_AGAIN  (host->write_queued only, ABI 1.1) the output queue is
+ *                  full: nothing was taken; ask host->want_write() to be
+ *                  called back when it has drained.
  */
 #define PLUGSRV_OK    0
 #define PLUGSRV_CLOSE 1
 #define PLUGSRV_ERROR (-1)
+#define PLUGSRV_AGAIN 2
+
+/* Events of host->watch() and its callback (ABI 1.1): a bit mask. */
+#define PLUGSRV_READABLE 1 /* also set on end of file, hangup and error */
+#define PLUGSRV_WRITABLE 2
+
+/* The bytes host->write_queued() keeps before it says PLUGSRV_AGAIN. */
+#define PLUGSRV_QUEUE_MAX (256 * 1024)
 
 /*
  * How input reaches data().
@@ -156,10 +194,34 @@ typedef struct plugsrv_conn plugsrv_conn;
 /*
  * The "options" object of the listener, as written in server.json. Opaque:
  * owned by plugsrv, valid from init() until fini() returns. Option values
- * are strings, integers or booleans (plugsrv refuses other JSON types in
- * its config); read them with the opt_* services.
+ * are strings, integers, booleans, arrays of strings and objects whose
+ * values are strings (plugsrv refuses other JSON types in its config);
+ * read them with the opt_* services.
  */
 typedef struct plugsrv_options plugsrv_options;
+
+/*
+ * A timer of host->timer_add() (ABI 1.1). Opaque: owned by plugsrv, valid
+ * until host->timer_cancel() or until close() returns, whichever is first.
+ */
+typedef struct plugsrv_timer plugsrv_timer;
+
+/*
+ * The event callbacks (ABI 1.1). They return what data() returns:
+ * PLUGSRV_OK to go on, PLUGSRV_CLOSE to end the connection normally (the
+ * queued output is sent first), PLUGSRV_ERROR to end it as failed. arg is
+ * the handler's, given when the callback was asked for.
+ *
+ *   plugsrv_timer_fn  a timer went off; it is disarmed, and may be re-armed
+ *                     (host->timer_set) or cancelled from inside.
+ *   plugsrv_conn_fn   the client can take more output (host->want_write).
+ *   plugsrv_fd_fn     a watched fd is ready; events is a PLUGSRV_READABLE /
+ *                     PLUGSRV_WRITABLE mask of what it is ready for.
+ */
+typedef int (*plugsrv_timer_fn)(plugsrv_conn *conn, void *arg);
+typedef int (*plugsrv_conn_fn)(plugsrv_conn *conn, void *arg);
+typedef int (*plugsrv_fd_fn)(plugsrv_conn *conn, int fd, int events,
+                             void *arg);
 
 /*
  * The host's services. plugsrv hands a pointer to this table to the entry
@@ -234,6 +296,161 @@ typedef struct plugsrv_host {
      */
     void (*log)(plugsrv_conn *conn, int level, const char *fmt, ...)
         PLUGSRV_PRINTF(3, 4);
+
+    /* ================= ABI 1.1: use only if abi_minor >= 1 ============ */
+    /*
+     * Unless said otherwise, the services below that take a conn may be
+     * called from open() until close() is called (not from init(), close()
+     * or fini()), and return PLUGSRV_ERROR when called outside that span,
+     * after the connection has failed, or when plugsrv has no memory.
+     */
+
+    /*
+     * Timers. timer_add() arms a one-shot timer that calls fn(conn, arg)
+     * after ms milliseconds (0: as soon as plugsrv's loop runs again, after
+     * the current callback); input, fd and write callbacks are still
+     * delivered while it waits. Returns the timer, or NULL on failure.
+     * timer_set() re-arms it for ms from now (also from inside its own
+     * callback: that is how a periodic timer is made), whether it went off
+     * or not; ms < 0 disarms it and keeps it for later. timer_cancel()
+     * disarms and frees it: the pointer is invalid afterwards; it may be
+     * called from inside its own callback. Timers left when the connection
+     * ends are freed by plugsrv, after close() returns; none goes off during
+     * close(). Timers are measured on the monotonic clock, to the
+     * millisecond; one fires no earlier than asked, later if a callback ran
+     * long. At most 4096 timers exist at once.
+     */
+    plugsrv_timer *(*timer_add)(plugsrv_conn *conn, long long ms,
+                                plugsrv_timer_fn fn, void *arg);
+    int (*timer_set)(plugsrv_conn *conn, plugsrv_timer *t, long long ms);
+    void (*timer_cancel)(plugsrv_conn *conn, plugsrv_timer *t);
+
+    /*
+     * Queued output: copies all len bytes of buf into plugsrv's output
+     * queue and returns at once; plugsrv sends them in order from its loop,
+     * after what was queued before and before what is written later
+     * (host->write() sends the queue first). Returns PLUGSRV_OK when the
+     * bytes were taken: always when fewer than PLUGSRV_QUEUE_MAX bytes were
+     * waiting, whatever len; PLUGSRV_AGAIN, taking nothing, when the queue
+     * already holds PLUGSRV_QUEUE_MAX bytes or more (call want_write() and
+     * try again from its callback); PLUGSRV_ERROR when the client has gone
+     * (the callback should then return PLUGSRV_ERROR). Never blocks, never
+     * raises SIGPIPE. A client that reads none of the queue for idle_timeout
+     * is closed (reason=idle-timeout). queued() says how many bytes wait.
+     */
+    int (*write_queued)(plugsrv_conn *conn, const void *buf, size_t len);
+    size_t (*queued)(plugsrv_conn *conn);
+
+    /*
+     * Asks for fn(conn, arg) once, as soon as the output queue is empty and
+     * the client's socket can take more bytes: a pushing handler writes
+     * until PLUGSRV_AGAIN, asks this, and is called back when the client
+     * has read, using no CPU meanwhile. One-shot: ask again from fn to keep
+     * going. A new call replaces the last; fn NULL cancels. Returns
+     * PLUGSRV_OK or PLUGSRV_ERROR.
+     */
+    int (*want_write)(plugsrv_conn *conn, plugsrv_conn_fn fn, void *arg);
+
+    /*
+     * Stops (paused = 1) or resumes (0) reading from the client, so that a
+     * handler whose output goes somewhere slow (a relay's backend) can hold
+     * the client back: while paused, data() is not called and the kernel's
+     * buffers fill up until the client waits. A paused client is not idle
+     * while output still moves. Returns PLUGSRV_OK or PLUGSRV_ERROR.
+     */
+    int (*pause_input)(plugsrv_conn *conn, int paused);
+
+    /*
+     * Sends the client a FIN (shutdown(SHUT_WR)) once the queued output has
+     * gone: the client sees end of file, and may still send; input is still
+     * delivered. Later writes fail. For relays that pass a half-close on.
+     * Returns PLUGSRV_OK or PLUGSRV_ERROR.
+     */
+    int (*shutdown_write)(plugsrv_conn *conn);
+
+    /*
+     * Watches an fd of the handler's own (a backend's socket, a pipe, a
+     * pidfd): fn(conn, fd, ready, arg) is called whenever fd is ready for
+     * one of events (PLUGSRV_READABLE and/or PLUGSRV_WRITABLE; level
+     * triggered: it is called again while the fd stays ready). Watching an
+     * fd already watched replaces its events, fn and arg; events 0, or
+     * unwatch(), stops watching. The fd stays the handler's: plugsrv never
+     * reads, writes or closes it; unwatch it before closing it. Watches
+     * left are dropped when the connection ends, after close(). Returns
+     * PLUGSRV_OK, or PLUGSRV_ERROR (fd < 0, the connection's own fd while
+     * plugsrv still has it, more than 1024 fds, no memory). unwatch() of
+     * an fd not watched does nothing. Another fd watched by a callback of
+     * the same wait may be reported in that wait or the next.
+     */
+    int (*watch)(plugsrv_conn *conn, int fd, int events, plugsrv_fd_fn fn,
+                 void *arg);
+    void (*unwatch)(plugsrv_conn *conn, int fd);
+
+    /*
+     * Takes the connection over: returns the connection's socket, which is
+     * the handler's from then on (to exec a program on it, run its own
+     * loop, hand it to a library; the handler closes it, or the process's
+     * exit does), or -1 if it cannot be taken (taken already, output still
+     * queued, called outside open()/data()/a 1.1 callback). Input plugsrv
+     * has read and not yet delivered is dropped: from open(), or from data()
+     * in stream mode, none is. Afterwards plugsrv
+     *   - never reads, writes, shuts down or closes the socket again; its
+     *     write(), write_queued(), want_write(), pause_input() and
+     *     shutdown_write() fail; data() and eof() are not called again;
+     *   - disarms the watchdog: callbacks may then run as long as they
+     *     like (no reason=handler-timeout);
+     *   - no longer enforces idle_timeout: the socket keeps the receive and
+     *     send timeouts (SO_RCVTIMEO/SO_SNDTIMEO) of idle_timeout that
+     *     plugsrv set, so a blocking read or write on it that waits that
+     *     long fails with EAGAIN; clear them with setsockopt() if unwanted;
+     *   - still runs timers and fd watches, still delivers SIGTERM (a wait
+     *     in the handler returns EINTR; host->stopping() then says 1, and
+     *     stop() is called when a callback has returned), and the parent
+     *     still SIGKILLs the process shutdown_timeout seconds after
+     *     SIGTERM; what the process started ends with it;
+     *   - ends the connection, calling close() and fini(), as soon as the
+     *     callback that took it has returned and no timer is armed and no
+     *     fd is watched, or when a callback returns PLUGSRV_CLOSE or
+     *     PLUGSRV_ERROR; the process then exits, closing the socket if the
+     *     handler has not.
+     */
+    int (*take_fd)(plugsrv_conn *conn);
+
+    /*
+     * 1 once plugsrv has been told to stop (SIGTERM), else 0. For a handler
+     * that runs a loop of its own (after take_fd()). May be called at any
+     * time, with conn NULL too.
+     */
+    int (*stopping)(plugsrv_conn *conn);
+
+    /*
+     * The listener's "name" from server.json (conn may be NULL, e.g. in
+     * init()); the numeric peer and local addresses without brackets or
+     * port ("127.0.0.1", "::1") and their ports. Strings are owned by
+     * plugsrv, valid until close() returns (the name: until fini()). Never
+     * NULL; "unknown" and port 0 if the system could not say.
+     */
+    const char *(*listener_name)(plugsrv_conn *conn);
+    const char *(*peer_ip)(plugsrv_conn *conn);
+    int (*peer_port)(plugsrv_conn *conn);
+    const char *(*local_ip)(plugsrv_conn *conn);
+    int (*local_port)(plugsrv_conn *conn);
+
+    /*
+     * Options that are arrays of strings ("argv": ["/bin/cat", "-u"]) and
+     * objects whose values are strings ("env": { "LANG": "C" }). opt_list
+     * sets *out to a NULL-terminated array of *count strings; opt_map sets
+     * *keys and *values, two arrays of *count strings each (NULL-terminated
+     * too), in the order of the file. Absent: NULL arrays, a count of 0 and
+     * PLUGSRV_OK. Present with another type: the same, and PLUGSRV_ERROR,
+     * so that init() can refuse it. Everything is owned by plugsrv, valid
+     * until fini() returns. count may be NULL.
+     */
+    int (*opt_list)(const plugsrv_options *opts, const char *key,
+                    const char *const **out, size_t *count);
+    int (*opt_map)(const plugsrv_options *opts, const char *key,
+                   const char *const **keys, const char *const **values,
+                   size_t *count);
 } plugsrv_host;
 
 /*
@@ -256,11 +473,14 @@ typedef struct plugsrv_handler {
     int mode;
 
     /*
-     * Called once, before any connection, with the listener's options.
-     * plugsrv also calls it when it checks the config at start, reload and
-     * `plugsrv -t`, in a throwaway process, so that a bad option fails the
-     * start rather than a connection. Put whatever the connections share in
-     * *module_state (NULL to start with), to be freed by fini().
+     * Called once in each connection's process, before open(), with the
+     * listener's options. plugsrv also calls it when it checks the config
+     * at start, reload and `plugsrv -t`, in a throwaway process, so that a
+     * bad option fails the start rather than a connection. Nothing is
+     * shared between connections: each has its own process, and its own
+     * init(). Put what init() prepares from the options (parsed settings,
+     * tables) in *module_state (NULL to start with); it is handed to
+     * open() and freed by fini().
      * Returns PLUGSRV_OK, or PLUGSRV_ERROR with a one-line, NUL-terminated
      * reason written into err (errlen bytes, at least 256), e.g.
      * "option \"suffix\" must be a string". plugsrv reports that reason with
@@ -298,6 +518,38 @@ typedef struct plugsrv_handler {
     /* Called once after the last close(), or after init() succeeded in a
      * check. Free module_state here. */
     void (*fini)(void *module_state);
+
+    /* ================= ABI 1.1: a 1.0 handler has none of these ======== */
+
+    /*
+     * Called once when the client has sent its end of file (a half-close
+     * or a close), after the last data(). NULL (and for 1.0 handlers): the
+     * connection ends, as in ABI 1.0, once the queued output is sent. Else
+     * the connection goes on: output still reaches a client that only
+     * half-closed, timers and watches go on, until a callback returns
+     * PLUGSRV_CLOSE or PLUGSRV_ERROR (or host->close() is called); with no
+     * timer armed, no fd watched, no output queued and no want_write()
+     * asked after eof(), nothing can happen any more and the connection
+     * ends normally. Returns PLUGSRV_OK, PLUGSRV_CLOSE or PLUGSRV_ERROR.
+     */
+    int (*eof)(plugsrv_conn *conn, void *conn_state);
+
+    /*
+     * Called once when the connection's process gets SIGTERM: plugsrv is
+     * stopping, or the listener's max_duration has passed. Called from
+     * plugsrv's loop, never from the signal handler.
+     * Input is no longer read from then on. The handler may say goodbye
+     * (queued output is still sent, to a client that reads: after
+     * PLUGSRV_CLOSE plugsrv waits at most a second for it to make progress)
+     * and returns PLUGSRV_CLOSE to end now, or PLUGSRV_OK to finish on its
+     * own with its timers, watches and queued output; the parent SIGKILLs
+     * the process if it is still there shutdown_timeout seconds (10 by
+     * default) after a shutdown's SIGTERM, 2 s after max_duration's. NULL
+     * (and for 1.0 handlers): the connection ends at once. Either way the
+     * exit is logged as reason=shutdown (reason=max-duration for the
+     * latter).
+     */
+    int (*stop)(plugsrv_conn *conn, void *conn_state);
 } plugsrv_handler;
 
 /* The first fields of every plugsrv_handler built against this header. */
@@ -305,7 +557,7 @@ typedef struct plugsrv_handler {
     {                                                                         \
         (uint32_t)sizeof(plugsrv_handler), PLUGSRV_ABI_MAJOR,                 \
             PLUGSRV_ABI_MINOR, NULL, PLUGSRV_MODE_STREAM, NULL, NULL, NULL,   \
-            NULL, NULL                                                        \
+            NULL, NULL, NULL, NULL                                            \
     }
 
 /*

@@ -1,8 +1,9 @@
 /*
  * peeraddr.c - a test handler that says who plugsrv says the client is: on
- * open it writes "peer=<host->peer_addr()> local=<host->local_addr()>\n"
- * and logs the same through host->log, then echoes what it gets. Behind a
- * PROXY header, both must be the header's addresses.
+ * open it writes "peer=<host->peer_addr()> local=<host->local_addr()>
+ * ip=<peer_ip()> port=<peer_port()> lip=<local_ip()> lport=<local_port()>\n"
+ * and logs it through host->log, then echoes what it gets. Behind a PROXY
+ * header, all of them must be the header's addresses.
  */
 #include <stdio.h>
 
@@ -18,8 +19,10 @@ peeraddr_open(plugsrv_conn *conn, void *module_state, void **conn_state)
 
     (void)module_state;
     *conn_state = NULL;
-    n = snprintf(line, sizeof(line), "peer=%s local=%s\n",
-                 host->peer_addr(conn), host->local_addr(conn));
+    n = snprintf(
+        line, sizeof(line), "peer=%s local=%s ip=%s port=%d lip=%s lport=%d\n",
+        host->peer_addr(conn), host->local_addr(conn), host->peer_ip(conn),
+        host->peer_port(conn), host->local_ip(conn), host->local_port(conn));
     host->log(conn, PLUGSRV_LOG_INFO, "peeraddr %.*s", n - 1, line);
     return host->write(conn, line, (size_t)n);
 }

@@ -97,14 +97,18 @@ test_v1_v2(void **state)
     start(h, port, "");
     /* The header and the first data in one segment. */
     expect_served(port, v1, strlen(v1), 0,
-                  "peer=192.0.2.1:5000 local=198.51.100.2:80\n");
+                  "peer=192.0.2.1:5000 local=198.51.100.2:80 ip=192.0.2.1 "
+                  "port=5000 lip=198.51.100.2 lport=80\n");
     expect_served(port, v16, strlen(v16), 3,
-                  "peer=[2001:db8::5]:7 local=[2001:db8::6]:8\n");
+                  "peer=[2001:db8::5]:7 local=[2001:db8::6]:8 ip=2001:db8::5 "
+                  "port=7 lip=2001:db8::6 lport=8\n");
     /* v2, one byte per write, TLVs skipped. */
     n = v2_tcp4(v2, "203.0.113.9", 40000, "127.0.0.1", port, tlvs,
                 sizeof(tlvs) - 1);
-    snprintf(line, sizeof(line), "peer=203.0.113.9:40000 local=127.0.0.1:%d\n",
-             port);
+    snprintf(line, sizeof(line),
+             "peer=203.0.113.9:40000 local=127.0.0.1:%d ip=203.0.113.9 "
+             "port=40000 lip=127.0.0.1 lport=%d\n",
+             port, port);
     expect_served(port, v2, n, 1, line);
 
     /* The log names the client, and the balancer as via=, on every line. */

@@ -177,13 +177,17 @@ static const struct bad_case bad_cases[] = {
     { LST("\"options\": []"), ": listeners[0].options: must be an object" },
     { LST("\"options\": \"x=1\""), ": listeners[0].options: must be an" },
     { LST("\"options\": {\"x\": [1]}"),
-      ": listeners[0].options.x: must be a string, integer or boolean" },
-    { LST("\"options\": {\"ok\": 1, \"x\": {}}"),
-      ": listeners[0].options.x: must be a string, integer or boolean" },
+      ": listeners[0].options.x: [0] must be a string" },
+    { LST("\"options\": {\"x\": [\"a\", [\"b\"]]}"),
+      ": listeners[0].options.x: [1] must be a string" },
+    { LST("\"options\": {\"ok\": 1, \"x\": {\"A\": 1}}"),
+      ": listeners[0].options.x: \"A\" must be a string" },
     { LST("\"options\": {\"x\": null}"),
-      ": listeners[0].options.x: must be a string, integer or boolean" },
+      ": listeners[0].options.x: must be a string, integer, boolean, array "
+      "of strings or object of strings" },
     { LST("\"options\": {\"x\": 1.5}"),
-      ": listeners[0].options.x: must be a string, integer or boolean" },
+      ": listeners[0].options.x: must be a string, integer, boolean, array "
+      "of strings or object of strings" },
     /* two listeners on one socket */
     { "{\"listeners\": [" L0 ", " L1 ", " L0 "]}",
       ": listeners[2]: duplicate of listeners[0] (127.0.0.1:9999)" },
@@ -506,6 +510,48 @@ test_options(void **state)
     assert_int_equal(b, 0);
 }
 
+/* ABI 1.1: arrays of strings and objects of strings. */
+static void
+test_option_lists(void **state)
+{
+    struct config *c = parse_good(
+        TFILE, LST("\"options\": {\"argv\": [\"/bin/cat\", \"-u\"], "
+                   "\"none\": [], \"env\": {\"B\": \"2\", \"A\": \"1\"}, "
+                   "\"s\": \"x\"}"));
+    const plugsrv_options *o = &c->listeners[0].options;
+    const char *const *list, *const *keys, *const *vals;
+    size_t n;
+
+    (void)state;
+    assert_int_equal(options_list(o, "argv", &list, &n), PLUGSRV_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(list[0], "/bin/cat");
+    assert_string_equal(list[1], "-u");
+    assert_null(list[2]);
+    assert_int_equal(options_list(o, "none", &list, &n), PLUGSRV_OK);
+    assert_int_equal(n, 0);
+    assert_null(list[0]);
+    assert_int_equal(options_map(o, "env", &keys, &vals, &n), PLUGSRV_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(keys[0], "B"); /* file order */
+    assert_string_equal(vals[0], "2");
+    assert_string_equal(keys[1], "A");
+    assert_string_equal(vals[1], "1");
+    assert_null(keys[2]);
+    /* absent: NULL and 0; the wrong type: the same and an error */
+    assert_int_equal(options_list(o, "x", &list, &n), PLUGSRV_OK);
+    assert_null(list);
+    assert_int_equal(n, 0);
+    assert_int_equal(options_list(o, "env", &list, &n), PLUGSRV_ERROR);
+    assert_null(list);
+    assert_int_equal(options_map(o, "argv", &keys, &vals, &n),
+                     PLUGSRV_ERROR);
+    assert_null(keys);
+    assert_null(vals);
+    assert_int_equal(options_list(o, "s", &list, NULL), PLUGSRV_ERROR);
+    config_free(c);
+}
+
 static void
 test_many_listeners(void **state)
 {
@@ -728,6 +774,7 @@ main(void)
         cmocka_unit_test(test_everything_set),
         cmocka_unit_test(test_paths),
         cmocka_unit_test(test_options),
+        cmocka_unit_test(test_option_lists),
         cmocka_unit_test(test_many_listeners),
         cmocka_unit_test(test_files_bad),
         cmocka_unit_test(test_files_relative),

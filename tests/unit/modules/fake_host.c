@@ -143,6 +143,168 @@ fake_log(plugsrv_conn *conn, int level, const char *fmt, ...)
     conn->logs++;
 }
 
+/* ---- ABI 1.1 ---- */
+
+static plugsrv_timer *
+fake_timer_add(plugsrv_conn *conn, long long ms, plugsrv_timer_fn fn,
+               void *arg)
+{
+    size_t i;
+
+    for (i = 0; i < FAKE_TIMERS; i++) {
+        if (!conn->timers[i].used) {
+            conn->timers[i] = (struct plugsrv_timer){
+                .used = 1, .armed = ms >= 0, .ms = ms, .fn = fn, .arg = arg
+            };
+            return &conn->timers[i];
+        }
+    }
+    return NULL;
+}
+
+static int
+fake_timer_set(plugsrv_conn *conn, plugsrv_timer *t, long long ms)
+{
+    (void)conn;
+    if (t == NULL || !t->used)
+        return PLUGSRV_ERROR;
+    t->armed = ms >= 0;
+    t->ms = ms;
+    return PLUGSRV_OK;
+}
+
+static void
+fake_timer_cancel(plugsrv_conn *conn, plugsrv_timer *t)
+{
+    (void)conn;
+    if (t != NULL)
+        memset(t, 0, sizeof(*t));
+}
+
+static int
+fake_write_queued(plugsrv_conn *conn, const void *buf, size_t len)
+{
+    if (conn->room > 0 && conn->queued >= conn->room) {
+        conn->agains++;
+        return PLUGSRV_AGAIN;
+    }
+    if (fake_write(conn, buf, len) != PLUGSRV_OK)
+        return PLUGSRV_ERROR;
+    conn->queued += len;
+    return PLUGSRV_OK;
+}
+
+static size_t
+fake_queued(plugsrv_conn *conn)
+{
+    return conn->queued;
+}
+
+static int
+fake_want_write(plugsrv_conn *conn, plugsrv_conn_fn fn, void *arg)
+{
+    conn->want_fn = fn;
+    conn->want_arg = arg;
+    return PLUGSRV_OK;
+}
+
+static int
+fake_pause_input(plugsrv_conn *conn, int paused)
+{
+    conn->paused = paused;
+    return PLUGSRV_OK;
+}
+
+static int
+fake_shutdown_write(plugsrv_conn *conn)
+{
+    (void)conn;
+    return PLUGSRV_OK;
+}
+
+static int
+fake_watch(plugsrv_conn *conn, int fd, int events, plugsrv_fd_fn fn,
+           void *arg)
+{
+    (void)conn, (void)fd, (void)events, (void)fn, (void)arg;
+    return PLUGSRV_ERROR; /* no fds in the fake */
+}
+
+static void
+fake_unwatch(plugsrv_conn *conn, int fd)
+{
+    (void)conn, (void)fd;
+}
+
+static int
+fake_take_fd(plugsrv_conn *conn)
+{
+    (void)conn;
+    return -1;
+}
+
+static int
+fake_stopping(plugsrv_conn *conn)
+{
+    return conn != NULL && conn->stopping;
+}
+
+static const char *
+fake_listener_name(plugsrv_conn *conn)
+{
+    (void)conn;
+    return "fake";
+}
+
+static const char *
+fake_ip(plugsrv_conn *conn)
+{
+    (void)conn;
+    return "127.0.0.1";
+}
+
+static int
+fake_peer_port(plugsrv_conn *conn)
+{
+    (void)conn;
+    return 50112;
+}
+
+static int
+fake_local_port(plugsrv_conn *conn)
+{
+    (void)conn;
+    return 7000;
+}
+
+static int
+fake_opt_list(const plugsrv_options *opts, const char *key,
+              const char *const **out, size_t *count)
+{
+    const struct fake_opt *o = fake_find(opts, key);
+    int ok = o != NULL && o->type == FAKE_LIST;
+
+    *out = ok ? o->list : NULL;
+    if (count != NULL)
+        *count = ok ? o->n : 0;
+    return o == NULL || ok ? PLUGSRV_OK : PLUGSRV_ERROR;
+}
+
+static int
+fake_opt_map(const plugsrv_options *opts, const char *key,
+             const char *const **keys, const char *const **values,
+             size_t *count)
+{
+    const struct fake_opt *o = fake_find(opts, key);
+    int ok = o != NULL && o->type == FAKE_MAP;
+
+    *keys = ok ? o->list : NULL;
+    *values = ok ? o->vals : NULL;
+    if (count != NULL)
+        *count = ok ? o->n : 0;
+    return o == NULL || ok ? PLUGSRV_OK : PLUGSRV_ERROR;
+}
+
 const plugsrv_host fake_host = {
     sizeof(plugsrv_host),
     PLUGSRV_ABI_MAJOR,
@@ -157,7 +319,63 @@ const plugsrv_host fake_host = {
     fake_opt_count,
     fake_opt_key,
     fake_log,
+    fake_timer_add,
+    fake_timer_set,
+    fake_timer_cancel,
+    fake_write_queued,
+    fake_queued,
+    fake_want_write,
+    fake_pause_input,
+    fake_shutdown_write,
+    fake_watch,
+    fake_unwatch,
+    fake_take_fd,
+    fake_stopping,
+    fake_listener_name,
+    fake_ip,
+    fake_peer_port,
+    fake_ip,
+    fake_local_port,
+    fake_opt_list,
+    fake_opt_map,
 };
+
+int
+fake_fire(struct fake_session *s)
+{
+    size_t i;
+    int rc;
+
+    for (i = 0; i < FAKE_TIMERS; i++) {
+        if (!s->conn.timers[i].used || !s->conn.timers[i].armed)
+            continue;
+        s->conn.timers[i].armed = 0;
+        rc = s->conn.timers[i].fn(&s->conn, s->conn.timers[i].arg);
+        if (rc != PLUGSRV_OK)
+            return rc;
+    }
+    return PLUGSRV_OK;
+}
+
+size_t
+fake_armed(const struct fake_session *s)
+{
+    size_t i, n = 0;
+
+    for (i = 0; i < FAKE_TIMERS; i++)
+        n += s->conn.timers[i].used && s->conn.timers[i].armed;
+    return n;
+}
+
+int
+fake_drain(struct fake_session *s)
+{
+    plugsrv_conn_fn fn = s->conn.want_fn;
+
+    s->conn.queued = 0;
+    s->conn.want_fn = NULL;
+    return fn == NULL ? PLUGSRV_OK : fn(&s->conn, s->conn.want_arg);
+}
 
 int
 fake_start(struct fake_session *s, const plugsrv_handler *handler,

@@ -13,15 +13,29 @@
 enum fake_opt_type {
     FAKE_STRING,
     FAKE_INT,
-    FAKE_BOOL
+    FAKE_BOOL,
+    FAKE_LIST, /* an array of strings */
+    FAKE_MAP   /* an object of strings */
 };
 
 /* One option of a listener's "options" object. */
 struct fake_opt {
     const char *key;
     enum fake_opt_type type;
-    const char *str; /* FAKE_STRING */
-    long long num;   /* FAKE_INT, FAKE_BOOL */
+    const char *str;               /* FAKE_STRING */
+    long long num;                 /* FAKE_INT, FAKE_BOOL */
+    const char *const *list;       /* FAKE_LIST, FAKE_MAP's keys */
+    const char *const *vals;       /* FAKE_MAP's values */
+    size_t n;                      /* FAKE_LIST, FAKE_MAP */
+};
+
+/* ABI 1.1 timers: the fake fires them when the test says (fake_fire). */
+#define FAKE_TIMERS 8
+struct plugsrv_timer {
+    int used, armed;
+    long long ms; /* as last armed */
+    plugsrv_timer_fn fn;
+    void *arg;
 };
 
 /* Opaque to handlers; the real core defines it its own way. */
@@ -40,6 +54,15 @@ struct plugsrv_conn {
     int closed;  /* host->close was called */
     size_t logs; /* host->log calls, and the last line */
     char last_log[512];
+    /* ABI 1.1 */
+    struct plugsrv_timer timers[FAKE_TIMERS];
+    size_t room;    /* bytes write_queued takes before AGAIN; 0: any */
+    size_t queued;  /* bytes "in the queue" (taken since the last drain) */
+    size_t agains;  /* PLUGSRV_AGAIN answers */
+    plugsrv_conn_fn want_fn; /* want_write()'s, until fake_drain() */
+    void *want_arg;
+    int paused;
+    int stopping; /* what host->stopping() says */
 };
 
 extern const plugsrv_host fake_host;
@@ -68,6 +91,12 @@ int fake_lines(struct fake_session *s, const char *in, size_t len);
 /* Hands in to data() in pieces of at most piece bytes (stream mode). */
 int
 fake_stream(struct fake_session *s, const char *in, size_t len, size_t piece);
+/* Fires every armed timer once, in order; the first non-OK result. */
+int fake_fire(struct fake_session *s);
+/* The client read everything queued: want_write()'s callback, if any. */
+int fake_drain(struct fake_session *s);
+/* Armed timers. */
+size_t fake_armed(const struct fake_session *s);
 /* close() and fini() as far as started, and frees what was recorded. */
 void fake_stop(struct fake_session *s);
 
