@@ -1,9 +1,7 @@
 /*
- * child.c - the parent's table of its children, and their reaping. The
- * SIGCHLD handler only reaps and records (waitpid is async-signal-safe,
- * logging is not); children_collect() turns the records into log lines from
- * the main loop. Signals reach the parent only inside ppoll(), so the
- * handler and the main loop never touch the records at the same time.
+ * children.c - the parent's table of its children, and their reaping.
+ * children_reap() (on SIGCHLD, read by signals.c) only reaps and records;
+ * children_collect() turns the records into log lines and table updates.
  */
 #include <errno.h>
 #include <signal.h>
@@ -84,19 +82,17 @@ children_grow(void)
 }
 
 void
-children_sigchld(int sig)
+children_reap(void)
 {
-    int saved = errno, status;
+    int status;
     pid_t pid;
 
-    (void)sig;
     while (nexits < EXITS_MAX && (pid = waitpid(-1, &status, WNOHANG)) > 0) {
         exits[nexits].pid = pid;
         exits[nexits].status = status;
         exits[nexits].when = clock_ms();
         nexits++;
     }
-    errno = saved;
 }
 
 struct child *
@@ -368,7 +364,7 @@ children_collect(void)
             children_exited(&exits[i]);
         nexits = 0;
         if (n == EXITS_MAX)
-            children_sigchld(SIGCHLD); /* the records were full */
+            children_reap(); /* the records were full */
     } while (nexits > 0);
 }
 

@@ -124,22 +124,40 @@ connproc_keep_fds(const int *keep, int n)
     close_range(lo, ~0U, 0);
 }
 
+/* Set by the parent once its fd 0 is /dev/null, opened read-write. */
+int connproc_stdin_null;
+
+static int
+connproc_kept(const int *keep, int n, int fd)
+{
+    int i;
+
+    for (i = 0; i < n; i++)
+        if (keep[i] == fd)
+            return 1;
+    return 0;
+}
+
 /* stdin and stdout on /dev/null, not the parent's terminal or pipe (a
  * handler's stray printf, a program it runs); stderr stays the log. An fd
- * the process keeps is left alone, should it be 0 or 1. */
+ * the process keeps is left alone, should it be 0 or 1. Usually fd 0 is
+ * the parent's /dev/null already: one dup2() instead of an open() that
+ * walks the path on every connection. */
 static void
 connproc_null_stdio(const int *keep, int n)
 {
-    int fd, i, null, kept;
+    int fd, null;
 
+    if (connproc_stdin_null && !connproc_kept(keep, n, 0) &&
+        !connproc_kept(keep, n, 1)) {
+        dup2(STDIN_FILENO, STDOUT_FILENO);
+        return;
+    }
     if ((null = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1)
         return;
-    for (fd = 0; fd <= 1; fd++) {
-        for (kept = 0, i = 0; i < n; i++)
-            kept |= keep[i] == fd;
-        if (!kept && null != fd)
+    for (fd = 0; fd <= 1; fd++)
+        if (!connproc_kept(keep, n, fd) && null != fd)
             dup2(null, fd);
-    }
     if (null > 1)
         close(null);
 }

@@ -19,7 +19,8 @@ frame_init(struct frame *f, size_t max)
 void
 frame_free(struct frame *f)
 {
-    free(f->buf);
+    if (f->buf != NULL) /* free()'s code is one more page to fault in */
+        free(f->buf);
     f->buf = NULL;
     f->len = f->cap = 0;
 }

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -45,8 +46,30 @@ static struct {
     int changing; /* a reload changes log.file */
 } lb = { .fd = STDERR_FILENO, .starter_fd = -1, .next_fd = -1 };
 
-/* Apart from lb: 64 KiB of zeros cost nothing until used. */
-static char logbuf_data[LOGBUF_SIZE];
+/* The parent's waiting lines, LOGBUF_SIZE bytes, kept out of its children
+ * (MADV_DONTFORK): the parent writes here after every fork, and each
+ * write to a page a child still shared was a copy (2 page faults per
+ * connection, bench/README.md). NULL: lines are written at once. */
+static char *logbuf_data;
+
+static int
+logbuf_map(void)
+{
+    void *p;
+
+    if (logbuf_data != NULL)
+        return 0;
+    p = mmap(NULL, LOGBUF_SIZE, PROT_READ | PROT_WRITE,
+             MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return -1;
+    if (madvise(p, LOGBUF_SIZE, MADV_DONTFORK) == -1) {
+        munmap(p, LOGBUF_SIZE);
+        return -1;
+    }
+    logbuf_data = p;
+    return 0;
+}
 
 /* systemd sets $JOURNAL_STREAM to the "dev:ino" of the stream it gives as
  * stdout and stderr; a fd 2 redirected since is not the journal. */
@@ -85,7 +108,7 @@ logbuf_setup(void)
     int fd;
 
     logbuf_close_own();
-    lb.parent = 1;
+    lb.parent = logbuf_map() == 0;
     lb.kind = LOGBUF_WAIT;
     lb.blocked = 0;
     lb.journal = 0;
@@ -174,6 +197,8 @@ logbuf_flush(void)
     int saved = errno;
 
     lb.blocked = 0;
+    if (logbuf_data == NULL)
+        return;
     while (off < lb.len) {
         w = logbuf_write(logbuf_data + off, logbuf_chunk(off));
         if (w > 0) {
@@ -203,9 +228,9 @@ logbuf_put(const char *line, size_t len)
         }
         return;
     }
-    if (len > sizeof(logbuf_data) - lb.len && !lb.blocked)
+    if (len > LOGBUF_SIZE - lb.len && !lb.blocked)
         logbuf_flush();
-    if (len > sizeof(logbuf_data) - lb.len) {
+    if (len > LOGBUF_SIZE - lb.len) {
         lb.dropped++;
         return;
     }
@@ -225,7 +250,7 @@ logbuf_take_dropped(void)
 {
     size_t n = lb.dropped;
 
-    if (n == 0 || sizeof(logbuf_data) - lb.len < LOG_LINE_MAX)
+    if (n == 0 || LOGBUF_SIZE - lb.len < LOG_LINE_MAX)
         return 0;
     lb.dropped = 0;
     return n;

@@ -1,8 +1,8 @@
 /*
- * server.c - the parent: binds the listeners, accepts, forks one process
- * per connection, and handles SIGTERM/SIGINT (stop) and SIGHUP (reload).
- * It never runs handler code on a connection. Signals are blocked except
- * inside ppoll(), so every handler runs at one known point of the loop.
+ * parent.c - the parent: binds the listeners, accepts, forks one process
+ * per connection, and stops (SIGTERM, SIGINT, SIGQUIT) or reloads
+ * (SIGHUP) when signals.c says so. It never runs handler code on a
+ * connection.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,7 +24,8 @@
 #define TAIL_NOTIFY  0 /* prefork spares' reports */
 #define TAIL_PROXY   1 /* PROXY headers read (proxyparent.c) */
 #define TAIL_METRICS 2 /* the metrics endpoint, or -1 (metrics.c) */
-#define TAIL         3
+#define TAIL_SIGNALS 3 /* signals, read as data (signals.c) */
+#define TAIL         4
 
 struct parent {
     struct config *conf;
@@ -38,45 +39,7 @@ struct parent {
     int retry;        /* a prefork refill failed */
     int prefork;      /* a listener was ever in prefork mode */
     pid_t pid;
-    sigset_t waitmask; /* the mask inside ppoll(): ours let through */
 };
-
-static volatile sig_atomic_t parent_term, parent_termsig, parent_hup,
-    parent_usr1;
-/* Signals with no job of their own that arrived: logged, then forgotten. */
-static volatile sig_atomic_t parent_idle[_NSIG], parent_idle_any;
-
-static void
-parent_on_signal(int sig)
-{
-    if (sig == SIGHUP) {
-        parent_hup = 1;
-    } else if (sig == SIGUSR1) {
-        parent_usr1 = 1;
-    } else if (sig == SIGTERM || sig == SIGINT || sig == SIGQUIT) {
-        parent_term++;
-        parent_termsig = sig;
-    } else {
-        parent_idle[sig] = 1;
-        parent_idle_any = 1;
-    }
-}
-
-/* Says which idle signals came: none of them may end the parent without
- * its stop line, or do anything an admin did not ask for. */
-static void
-parent_log_idle(void)
-{
-    int sig;
-
-    parent_idle_any = 0;
-    for (sig = 1; sig < _NSIG; sig++) {
-        if (!parent_idle[sig])
-            continue;
-        parent_idle[sig] = 0;
-        log_event("signal name=%s action=ignored", log_signame(sig));
-    }
-}
 
 /* ---- listeners and modules, at start and on reload ---- */
 
@@ -86,8 +49,8 @@ static void
 parent_fail(char *err, size_t errlen, const struct config *conf, size_t i,
             const char *key, const char *why)
 {
-    int n = snprintf(err, errlen, "%s: listeners[%zu]%s: ", conf->path, i,
-                     key);
+    int n =
+        snprintf(err, errlen, "%s: listeners[%zu]%s: ", conf->path, i, key);
     size_t len = strlen(why);
 
     if (n < 0 || (size_t)n >= errlen)
@@ -276,11 +239,14 @@ parent_pollset(struct parent *s, struct pollfd *p)
         else
             s->prefork = 1;
     }
-    p[n + TAIL_NOTIFY] = (struct pollfd){ .fd = s->notify[0], .events = POLLIN };
-    p[n + TAIL_PROXY] = (struct pollfd){ .fd = proxyparent_fd(),
-                                         .events = POLLIN };
-    p[n + TAIL_METRICS] = (struct pollfd){ .fd = metrics_fd(),
-                                           .events = POLLIN };
+    p[n + TAIL_NOTIFY] =
+        (struct pollfd){ .fd = s->notify[0], .events = POLLIN };
+    p[n + TAIL_PROXY] =
+        (struct pollfd){ .fd = proxyparent_fd(), .events = POLLIN };
+    p[n + TAIL_METRICS] =
+        (struct pollfd){ .fd = metrics_fd(), .events = POLLIN };
+    p[n + TAIL_SIGNALS] =
+        (struct pollfd){ .fd = signals_fd_get(), .events = POLLIN };
     s->npfds = n + TAIL;
 }
 
@@ -307,8 +273,10 @@ parent_child(struct parent *s, struct listener *l, int fd, const char *peer,
              int verdict)
 {
     int keep[3] = { fd, verdict, proxyparent_report_fd() };
-    struct connproc_setup cs = { .parent = s->pid, .conn_fd = fd,
-                                 .keep = keep, .nkeep = verdict == -1 ? 1 : 3,
+    struct connproc_setup cs = { .parent = s->pid,
+                                 .conn_fd = fd,
+                                 .keep = keep,
+                                 .nkeep = verdict == -1 ? 1 : 3,
                                  .as = l->conf };
     struct proxyconn pc = { fd, keep[2], verdict };
     struct conn_addrs a = { .via = "", .local = "" };
@@ -316,7 +284,7 @@ parent_child(struct parent *s, struct listener *l, int fd, const char *peer,
 
     if (connproc_init(&cs) == -1)
         _exit(CONN_SETUP);
-    snprintf(a.peer, sizeof(a.peer), "%s", peer);
+    lean_copy(a.peer, sizeof(a.peer), peer);
     if (verdict != -1) {
         if ((rc = proxyconn_run(l, &pc, &a)) != CONN_OK)
             _exit(rc);
@@ -367,7 +335,7 @@ parent_fork(struct parent *s, struct listener *l, int fd,
         s->paused = clock_ms() + PAUSE_MS;
         return;
     }
-    if ((pid = fork()) == -1) {
+    if ((pid = lean_fork()) == -1) {
         log_warn("error what=fork listener=%s peer=%s", parent_name(l), peer);
         sources_release(ref.source);
         close(fd);
@@ -563,23 +531,6 @@ parent_reload(struct parent *s)
 
 /* ---- the loop ---- */
 
-/*
- * ppoll() runs the handlers of pending signals only when it has nothing
- * else to report: under a steady load, with a listener always readable,
- * SIGCHLD would wait for ever. So when it returns with work, let through
- * what is pending.
- */
-static void
-parent_deliver(struct parent *s)
-{
-    sigset_t pending, old;
-
-    if (sigpending(&pending) == -1 || sigisemptyset(&pending))
-        return;
-    sigprocmask(SIG_SETMASK, &s->waitmask, &old);
-    sigprocmask(SIG_SETMASK, &old, NULL);
-}
-
 /* How long the loop may sleep: -1 for as long as nothing happens. */
 static long long
 parent_timeout(const struct parent *s, long long paused)
@@ -616,8 +567,8 @@ parent_wait(struct parent *s)
      * for it to take more. */
     log_flush();
     p[n++] = (struct pollfd){ .fd = log_pending_fd(), .events = POLLOUT };
-    if (ppoll(p, n, tsp, &s->waitmask) > 0)
-        parent_deliver(s);
+    ppoll(p, n, tsp, NULL);
+    signals_read();
 }
 
 static void
@@ -635,14 +586,12 @@ parent_tick(struct parent *s)
     lifetime_tick(clock_ms());
     children_strays();
     notify_status(children_serving());
-    if (parent_idle_any)
-        parent_log_idle();
-    if (parent_usr1) {
-        parent_usr1 = 0;
+    if (signals_got.usr1) {
+        signals_got.usr1 = 0;
         log_reopen();
     }
-    if (parent_hup) {
-        parent_hup = 0;
+    if (signals_got.hup) {
+        signals_got.hup = 0;
         parent_reload(s);
         return;
     }
@@ -659,15 +608,17 @@ static void
 parent_reap_until(const struct parent *s, long long deadline)
 {
     /* PROXY'd connections still wait for their verdicts. */
-    struct pollfd p[2] = { { .fd = proxyparent_fd(), .events = POLLIN } };
+    struct pollfd p[3] = { { .fd = proxyparent_fd(), .events = POLLIN },
+                           { .fd = signals_fd_get(), .events = POLLIN } };
     struct timespec ts;
     long long ms;
 
     while (children_count() > 0 && (ms = deadline - clock_ms()) > 0 &&
-           parent_term < 2) {
+           signals_got.term < 2) {
         log_flush();
-        p[1] = (struct pollfd){ .fd = log_pending_fd(), .events = POLLOUT };
-        ppoll(p, 2, clock_wait(ms, &ts), &s->waitmask);
+        p[2] = (struct pollfd){ .fd = log_pending_fd(), .events = POLLOUT };
+        ppoll(p, 3, clock_wait(ms, &ts), NULL);
+        signals_read();
         prefork_read(s->notify[0]);
         proxyparent_read();
         children_collect();
@@ -689,13 +640,13 @@ parent_shutdown(struct parent *s)
     for (i = 0; i < s->nls; i++)
         listen_close(&s->ls[i]);
     notify_send("STOPPING=1");
-    log_event("shutdown signal=%s children=%zu", log_signame(parent_termsig),
-              children_count());
+    log_event("shutdown signal=%s children=%zu",
+              log_signame(signals_got.termsig), children_count());
     children_signal_all(SIGTERM);
     parent_reap_until(s, clock_ms() + s->conf->shutdown_timeout * 1000LL);
     if (children_count() > 0) {
         children_signal_all(SIGKILL);
-        parent_term = 1;
+        signals_got.term = 1;
         parent_reap_until(s, clock_ms() + KILL_WAIT_MS);
     }
     /* Orphans the killed ones left behind, adopted by the parent. */
@@ -704,70 +655,26 @@ parent_shutdown(struct parent *s)
     log_flush(); /* once, without waiting: what cannot go is lost */
 }
 
-/*
- * Every signal an admin might send has a defined effect: TERM, INT and
- * QUIT stop, HUP reloads, CHLD reaps, PIPE is ignored, and the others
- * whose default would end the parent silently (USR1, USR2, ALRM, the
- * real-time ones...) are logged and ignored. Faults (SEGV, BUS, ILL, FPE,
- * ABRT, TRAP, SYS) keep their default: they mean a bug. All are blocked
- * but inside ppoll(), and a spare inherits USR2 blocked until it is ready.
- */
-static const int parent_handled[] = {
-    SIGTERM,   SIGINT,  SIGQUIT, SIGHUP, SIGUSR1,   SIGUSR2, SIGALRM,
-    SIGVTALRM, SIGPROF, SIGIO,   SIGPWR, SIGSTKFLT, SIGXCPU, SIGXFSZ,
-};
-
-static void
-parent_catch(int sig, sigset_t *block)
-{
-    struct sigaction sa;
-
-    memset(&sa, 0, sizeof(sa));
-    sigfillset(&sa.sa_mask);
-    sa.sa_handler = parent_on_signal;
-    sigaction(sig, &sa, NULL);
-    sigaddset(block, sig);
-}
-
-static int
-parent_signals(struct parent *s)
-{
-    struct sigaction sa;
-    sigset_t block;
-    size_t i;
-    int sig;
-
-    sigemptyset(&block);
-    sigaddset(&block, SIGCHLD);
-    for (i = 0; i < sizeof(parent_handled) / sizeof(parent_handled[0]); i++)
-        parent_catch(parent_handled[i], &block);
-    for (sig = SIGRTMIN; sig <= SIGRTMAX; sig++)
-        parent_catch(sig, &block);
-    if (sigprocmask(SIG_BLOCK, &block, NULL) == -1)
-        return -1;
-    sigemptyset(&s->waitmask);
-    memset(&sa, 0, sizeof(sa));
-    sigfillset(&sa.sa_mask);
-    sa.sa_handler = SIG_IGN;
-    sigaction(SIGPIPE, &sa, NULL);
-    sa.sa_handler = children_sigchld;
-    sa.sa_flags = SA_NOCLDSTOP;
-    sigaction(SIGCHLD, &sa, NULL);
-    connproc_snapshot();
-    return 0;
-}
-
 /* Handlers must not read the terminal, or anything else plugsrv's
- * starter left on fd 0. */
+ * starter left on fd 0. Read-write: a connection's process puts its
+ * stdout on it too (connproc_null_stdio). */
 static void
 parent_stdin(void)
 {
-    int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 
-    if (fd != -1 && fd != STDIN_FILENO) {
-        dup2(fd, STDIN_FILENO);
+    if (fd == -1)
+        return;
+    if (fd != STDIN_FILENO) {
+        if (dup2(fd, STDIN_FILENO) == -1) {
+            close(fd);
+            return;
+        }
         close(fd);
+    } else {
+        fcntl(fd, F_SETFD, 0); /* fd 0 is inherited */
     }
+    connproc_stdin_null = 1;
 }
 
 /* Binds and loads: everything before the first accept. */
@@ -782,7 +689,7 @@ parent_start(struct parent *s)
     metrics_start();
     reaper_init();
     notify_init();
-    if (children_init() == -1 || parent_signals(s) == -1 ||
+    if (children_init() == -1 || signals_init() == -1 ||
         proxyparent_init() == -1 || pipe2(s->notify, O_CLOEXEC) == -1 ||
         fcntl(s->notify[0], F_SETFL, O_NONBLOCK) == -1) {
         log_stderr(strerror(errno));
@@ -851,7 +758,7 @@ parent_run(struct config *conf)
     s.pid = getpid();
     s.notify[0] = s.notify[1] = s.reserve = -1;
     if ((rc = parent_start(&s)) == 0) {
-        while (!parent_term)
+        while (!signals_got.term)
             parent_tick(&s);
         parent_shutdown(&s);
     }

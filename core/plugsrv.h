@@ -475,7 +475,8 @@ struct child {
 
 int children_init(void);
 /* The SIGCHLD handler: reaps without blocking, records, logs nothing. */
-void children_sigchld(int sig);
+/* Reaps what has ended, into records for children_collect(). */
+void children_reap(void);
 /* Logs and forgets the children reaped since the last call. */
 void children_collect(void);
 struct child *children_add(pid_t pid, struct listener *l, enum child_state st);
@@ -600,6 +601,21 @@ long long lifetime_timeout(long long ms);
  * the grace. */
 void lifetime_tick(long long now);
 
+/* ---- signals.c: the parent's signals, blocked and read from a signalfd ---- */
+struct signals_got {
+    int term;    /* TERM, INT or QUIT: how many */
+    int termsig; /* the last of them */
+    int hup;     /* reload */
+    int usr1;    /* reopen the log file */
+};
+extern struct signals_got signals_got;
+/* Blocks them, opens the fd: 0, or -1 with errno. */
+int signals_init(void);
+int signals_fd_get(void);
+/* Acts on what came: SIGCHLD reaps, TERM/HUP/USR1 set signals_got, the
+ * others are logged as ignored. */
+void signals_read(void);
+
 /* ---- parent.c: the parent's loop ---- */
 /* Serves conf until SIGTERM or SIGINT; takes ownership of conf. */
 int parent_run(struct config *conf);
@@ -609,6 +625,12 @@ int parent_run(struct config *conf);
 int parent_check(struct config *conf, int bind, char *err, size_t errlen);
 
 /* ================= a connection's process ================= */
+
+/* ---- lean.c: the connection's path kept short (parent and connection) ---- */
+/* fork() without its atfork work: only in the single-threaded parent. */
+pid_t lean_fork(void);
+/* src into dst[cap], cut to fit, without snprintf(). */
+void lean_copy(char *dst, size_t cap, const char *src);
 
 /* ---- connproc.c: a fork of the parent made into a connection's process ---- */
 #define CONNPROC_KEEP_MAX 260 /* fds a new process may keep: modules and 4 */
@@ -630,6 +652,8 @@ struct connproc_setup {
 #define CONNPROC_DRAIN_MS     100
 #define CONNPROC_DRAIN_MAX_MS 1000
 
+/* The parent's fd 0 is /dev/null, read-write (parent.c sets it). */
+extern int connproc_stdin_null;
 extern volatile sig_atomic_t connproc_stop, connproc_retire, connproc_conn_fd,
     connproc_accepting;
 /* A pipe's write end SIGTERM writes a byte to, to wake conn_loop's poll(). */

@@ -89,7 +89,7 @@ prefork_spawn(struct listener *l, int notify)
     static char name[LOG_VALUE_MAX]; /* not in the frame a spare starts from */
     pid_t parent = getpid(), pid;
 
-    if ((pid = fork()) == -1) {
+    if ((pid = lean_fork()) == -1) {
         log_warn("error what=fork listener=%s",
                  log_value(name, sizeof(name), l->conf->name));
         return -1;

@@ -340,7 +340,7 @@ session_run(const struct listener *l, int fd, const char *peer)
 {
     struct conn_addrs a = { .via = "", .local = "" };
 
-    snprintf(a.peer, sizeof(a.peer), "%s", peer);
+    lean_copy(a.peer, sizeof(a.peer), peer);
     return session_serve(l, fd, &a);
 }
 
