@@ -157,13 +157,23 @@ log_stamp(char *buf, size_t len)
                             (long)(tv.tv_usec / 1000), log_name, log_pid);
 }
 
+/* err="..." at line + n (not in log_format's frame: LOG_VALUE_MAX more
+ * bytes of stack for every line). */
+static __attribute__((noinline)) size_t
+log_format_err(char *line, size_t n, size_t cap, const char *errstr)
+{
+    char v[LOG_VALUE_MAX];
+
+    return n + (size_t)snprintf(line + n, cap - n, " err=%s",
+                                log_value(v, sizeof(v), errstr));
+}
+
 /* Formats one line, the journal's priority prefix first if stderr is the
  * journal; errstr, when not NULL, is added as err="...". */
 static size_t
 log_format(char *line, size_t len, int prio, const char *fmt, va_list ap,
            const char *errstr)
 {
-    char v[LOG_VALUE_MAX];
     size_t n = 0, cap = len - 1;
     int r;
 
@@ -173,8 +183,7 @@ log_format(char *line, size_t len, int prio, const char *fmt, va_list ap,
     if (n < cap && (r = vsnprintf(line + n, cap - n, fmt, ap)) > 0)
         n += (size_t)r;
     if (n < cap && errstr != NULL)
-        n += (size_t)snprintf(line + n, cap - n, " err=%s",
-                              log_value(v, sizeof(v), errstr));
+        n = log_format_err(line, n, cap, errstr);
     if (n > cap - 1)
         n = cap - 1;
     line[n++] = '\n';
@@ -200,16 +209,32 @@ log_dropped(void)
     return 1;
 }
 
-static void
-log_vline(int prio, const char *fmt, va_list ap, const char *errstr)
+/* A connection's process formats on its stack: it has no log buffer. */
+static __attribute__((noinline)) void
+log_vline_stack(int prio, const char *fmt, va_list ap, const char *errstr)
 {
     char line[LOG_LINE_MAX];
     size_t n;
-    int saved = errno;
 
     n = log_format(line, sizeof(line), prio, fmt, ap, errstr);
     log_dropped();
     logbuf_put(line, n);
+}
+
+static void
+log_vline(int prio, const char *fmt, va_list ap, const char *errstr)
+{
+    char *line = logbuf_scratch(); /* the parent's, out of its children */
+    size_t n;
+    int saved = errno;
+
+    if (line == NULL) {
+        log_vline_stack(prio, fmt, ap, errstr);
+    } else {
+        n = log_format(line, LOG_LINE_MAX, prio, fmt, ap, errstr);
+        log_dropped();
+        logbuf_put(line, n);
+    }
     errno = saved;
 }
 

@@ -568,7 +568,13 @@ parent_wait(struct parent *s)
     log_flush();
     p[n++] = (struct pollfd){ .fd = log_pending_fd(), .events = POLLOUT };
     ppoll(p, n, tsp, NULL);
-    signals_read();
+}
+
+/* Whether the TAIL's fd number t has something to read. */
+static int
+parent_ready(const struct parent *s, int t)
+{
+    return (s->pfds[s->npfds - TAIL + t].revents & POLLIN) != 0;
 }
 
 static void
@@ -576,14 +582,22 @@ parent_tick(struct parent *s)
 {
     size_t i, j = 0;
 
+    long long now;
+
+    /* Each fd is read only when poll() says so: a read that finds
+     * nothing is a syscall per connection for nothing. */
     parent_wait(s);
-    if (s->prefork)
+    if (parent_ready(s, TAIL_SIGNALS))
+        signals_read();
+    if (parent_ready(s, TAIL_NOTIFY))
         prefork_read(s->notify[0]); /* before the exits it may explain */
-    proxyparent_read();
+    if (parent_ready(s, TAIL_PROXY))
+        proxyparent_read();
     children_collect();
-    if (s->pfds[s->npfds - TAIL + TAIL_METRICS].revents & POLLIN)
+    if (parent_ready(s, TAIL_METRICS))
         metrics_serve(s->conf, s->ls, s->nls);
-    lifetime_tick(clock_ms());
+    now = clock_ms();
+    lifetime_tick(now);
     children_strays();
     notify_status(children_serving());
     if (signals_got.usr1) {
@@ -595,7 +609,7 @@ parent_tick(struct parent *s)
         parent_reload(s);
         return;
     }
-    for (i = 0; i < s->nls && s->paused <= clock_ms(); i++) {
+    for (i = 0; i < s->nls && s->paused <= now; i++) {
         if (s->ls[i].conf->mode != MODE_FORK)
             continue;
         if (s->pfds[j++].revents & POLLIN)

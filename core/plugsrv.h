@@ -113,6 +113,8 @@ void log_file_commit(int take);
 void log_reopen(void);
 
 /* ---- logbuf.c (for log.c only) ---- */
+/* LOG_LINE_MAX bytes to format the parent's line in, NULL in a child. */
+char *logbuf_scratch(void);
 void logbuf_setup(void);
 void logbuf_forked(void);
 int logbuf_journal(void);
