@@ -75,6 +75,35 @@ test_text(void **unused)
     fake_stop(&s);
 }
 
+/* Eight bytes at a time, then the tail: every length and alignment, with
+ * bytes from all 256 values (neighbours in a word must not disturb each
+ * other). */
+static void
+test_words_and_tails(void **unused)
+{
+    char in[64], want[64];
+    struct fake_session s;
+    size_t off, len, i;
+    unsigned seed = 12345;
+
+    (void)unused;
+    for (off = 0; off < 8; off++) {
+        for (len = 0; len + off <= sizeof(in); len++) {
+            for (i = 0; i < len; i++) {
+                seed = seed * 1103515245u + 12345u;
+                in[off + i] = (char)(seed >> 16);
+                want[i] = expect_upper((unsigned char)in[off + i]);
+            }
+            upper_start(&s);
+            assert_int_equal(fake_stream(&s, in + off, len, len), PLUGSRV_OK);
+            assert_int_equal(s.conn.len, len);
+            if (len > 0)
+                assert_memory_equal(s.conn.out, want, len);
+            fake_stop(&s);
+        }
+    }
+}
+
 /* More than the handler's buffer in one call: written in chunks. */
 static void
 test_large(void **unused)
@@ -126,9 +155,9 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_entry),       cmocka_unit_test(test_all_bytes),
-        cmocka_unit_test(test_text),        cmocka_unit_test(test_large),
-        cmocka_unit_test(test_write_fails),
+        cmocka_unit_test(test_entry), cmocka_unit_test(test_all_bytes),
+        cmocka_unit_test(test_text),  cmocka_unit_test(test_words_and_tails),
+        cmocka_unit_test(test_large), cmocka_unit_test(test_write_fails),
     };
 
     return cmocka_run_group_tests_name("uppercase", tests, NULL, NULL);
