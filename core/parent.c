@@ -3,6 +3,7 @@
  * per connection, and handles SIGTERM/SIGINT (stop) and SIGHUP (reload).
  * It never runs handler code on a connection. Signals are blocked except
  * inside ppoll(), so every handler runs at one known point of the loop.
+ * SIGUSR2 starts the binary again and leaves once it serves (upgrade.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,10 +22,11 @@
 #define PAUSE_MS     100  /* no accepting after EMFILE or a failed fork */
 #define KILL_WAIT_MS 5000 /* for SIGKILLed children to be reaped */
 /* After the fork-mode listeners, the poll set always ends with these: */
-#define TAIL_NOTIFY  0 /* prefork spares' reports */
-#define TAIL_PROXY   1 /* PROXY headers read (proxyparent.c) */
-#define TAIL_METRICS 2 /* the metrics endpoint, or -1 (metrics.c) */
-#define TAIL         3
+#define TAIL_UPGRADE 0 /* an upgrade's new parent, or -1 (upgrade.c) */
+#define TAIL_NOTIFY  1 /* prefork spares' reports */
+#define TAIL_PROXY   2 /* PROXY headers read (proxyparent.c) */
+#define TAIL_METRICS 3 /* the metrics endpoint, or -1 (metrics.c) */
+#define TAIL         4
 
 struct parent {
     struct config *conf;
@@ -38,11 +40,12 @@ struct parent {
     int retry;        /* a prefork refill failed */
     int prefork;      /* a listener was ever in prefork mode */
     pid_t pid;
+    pid_t successor;   /* an upgrade's new parent took over */
     sigset_t waitmask; /* the mask inside ppoll(): ours let through */
 };
 
 static volatile sig_atomic_t parent_term, parent_termsig, parent_hup,
-    parent_usr1;
+    parent_usr1, parent_usr2;
 /* Signals with no job of their own that arrived: logged, then forgotten. */
 static volatile sig_atomic_t parent_idle[_NSIG], parent_idle_any;
 
@@ -53,6 +56,8 @@ parent_on_signal(int sig)
         parent_hup = 1;
     } else if (sig == SIGUSR1) {
         parent_usr1 = 1;
+    } else if (sig == SIGUSR2) {
+        parent_usr2 = 1;
     } else if (sig == SIGTERM || sig == SIGINT || sig == SIGQUIT) {
         parent_term++;
         parent_termsig = sig;
@@ -173,7 +178,8 @@ parent_prepare_one(struct listener *l, size_t i, const struct config *conf,
     }
     if (!bind)
         return 0;
-    if ((rc = parent_adopt(l, old, nold)) == 1)
+    if ((rc = parent_adopt(l, old, nold)) == 1 &&
+        (rc = activation_adopt(l, i)) == 1)
         rc = listen_open(l, why, sizeof(why));
     else if (rc == 0 && listen_changed(l, why, sizeof(why)))
         rc = -1;
@@ -276,6 +282,7 @@ parent_pollset(struct parent *s, struct pollfd *p)
         else
             s->prefork = 1;
     }
+    p[n + TAIL_UPGRADE] = (struct pollfd){ .fd = -1, .events = POLLIN };
     p[n + TAIL_NOTIFY] = (struct pollfd){ .fd = s->notify[0], .events = POLLIN };
     p[n + TAIL_PROXY] = (struct pollfd){ .fd = proxyparent_fd(),
                                          .events = POLLIN };
@@ -561,6 +568,24 @@ parent_reload(struct parent *s)
     notify_send("READY=1\nSTATUS=reloaded, serving %zu listeners", s->nls);
 }
 
+/* ---- upgrade (SIGUSR2) ---- */
+
+/* Starts a successor on SIGUSR2; once it is ready, hands systemd over to
+ * it and ends the loop (1). */
+static int
+parent_upgrade(struct parent *s)
+{
+    if (parent_usr2) {
+        parent_usr2 = 0;
+        upgrade_start(s->ls, s->nls);
+    }
+    if (upgrade_fd() == -1 || (s->successor = upgrade_check()) == 0)
+        return 0;
+    notify_handover(s->successor);
+    parent_term = 1;
+    return 1;
+}
+
 /* ---- the loop ---- */
 
 /*
@@ -606,6 +631,7 @@ parent_wait(struct parent *s)
     for (i = 0; i < n; i++)
         p[i].revents = 0; /* EINTR leaves them as they were */
     p[n - TAIL + TAIL_METRICS].fd = metrics_fd(); /* -1 while it is busy */
+    p[n - TAIL + TAIL_UPGRADE].fd = upgrade_fd();
     if (paused > 0) {
         p += n - TAIL; /* only the TAIL while paused */
         n = TAIL;
@@ -646,6 +672,8 @@ parent_tick(struct parent *s)
         parent_reload(s);
         return;
     }
+    if (parent_upgrade(s))
+        return;
     for (i = 0; i < s->nls && s->paused <= clock_ms(); i++) {
         if (s->ls[i].conf->mode != MODE_FORK)
             continue;
@@ -674,11 +702,30 @@ parent_reap_until(const struct parent *s, long long deadline)
     }
 }
 
+/*
+ * After an upgrade: the spares go (the successor accepts now), and the
+ * connections get shutdown_timeout to end by themselves before they are
+ * asked to stop. Closing the listeners lost nothing: what waits in their
+ * backlogs is the successor's to accept.
+ */
+static void
+parent_drain(struct parent *s)
+{
+    size_t i;
+
+    log_event("shutdown reason=upgrade successor=%ld children=%zu",
+              (long)s->successor, children_count());
+    for (i = 0; i < s->nls; i++)
+        children_signal_spares(&s->ls[i], SIGUSR2);
+    parent_reap_until(s, clock_ms() + s->conf->shutdown_timeout * 1000LL);
+}
+
 /* Stop accepting, let connections finish within shutdown_timeout, end the
  * rest. No child outlives the parent. */
 static void
 parent_shutdown(struct parent *s)
 {
+    long long grace = s->conf->shutdown_timeout * 1000LL;
     size_t i;
 
     /* Connections the kernel has completed are served, not reset with the
@@ -688,11 +735,17 @@ parent_shutdown(struct parent *s)
             parent_accept(s, &s->ls[i]);
     for (i = 0; i < s->nls; i++)
         listen_close(&s->ls[i]);
-    notify_send("STOPPING=1");
-    log_event("shutdown signal=%s children=%zu", log_signame(parent_termsig),
-              children_count());
+    if (s->successor > 0) {
+        parent_drain(s);
+        grace = KILL_WAIT_MS;
+    } else {
+        upgrade_abandon();
+        notify_send("STOPPING=1");
+        log_event("shutdown signal=%s children=%zu",
+                  log_signame(parent_termsig), children_count());
+    }
     children_signal_all(SIGTERM);
-    parent_reap_until(s, clock_ms() + s->conf->shutdown_timeout * 1000LL);
+    parent_reap_until(s, clock_ms() + grace);
     if (children_count() > 0) {
         children_signal_all(SIGKILL);
         parent_term = 1;
@@ -706,8 +759,9 @@ parent_shutdown(struct parent *s)
 
 /*
  * Every signal an admin might send has a defined effect: TERM, INT and
- * QUIT stop, HUP reloads, CHLD reaps, PIPE is ignored, and the others
- * whose default would end the parent silently (USR1, USR2, ALRM, the
+ * QUIT stop, HUP reloads, USR1 reopens the log, USR2 upgrades, CHLD
+ * reaps, PIPE is ignored, and the others whose default would end the
+ * parent silently (ALRM, the
  * real-time ones...) are logged and ignored. Faults (SEGV, BUS, ILL, FPE,
  * ABRT, TRAP, SYS) keep their default: they mean a bug. All are blocked
  * but inside ppoll(), and a spare inherits USR2 blocked until it is ready.
@@ -788,7 +842,9 @@ parent_start(struct parent *s)
         log_stderr(strerror(errno));
         return EXIT_CONFIG;
     }
-    if (priv_resolve(s->conf, err, sizeof(err)) == -1 ||
+    if (activation_init(err, sizeof(err)) == -1 ||
+        priv_resolve(s->conf, err, sizeof(err)) == -1 ||
+        activation_match(s->conf, err, sizeof(err)) == -1 ||
         (s->ls = parent_prepare(s->conf, NULL, 0, 1, err, sizeof(err))) ==
             NULL) {
         log_stderr(err);
@@ -811,14 +867,17 @@ parent_start(struct parent *s)
         return EXIT_CONFIG;
     }
     log_file_commit(1);
+    activation_done();
     parent_stdin();
     s->reserve = open("/dev/null", O_RDONLY | O_CLOEXEC);
     malloc_trim(0); /* every page the parent keeps, fork copies */
     parent_log_listeners(s);
     priv_log(s->conf);
-    notify_send("READY=1\nSTATUS=serving %zu listeners", s->nls);
     log_event("ready listeners=%zu config=%s", s->nls,
               log_value(path, sizeof(path), s->conf->path));
+    /* Started by an upgrade, the old parent gives systemd our pid. */
+    if (!activation_ready())
+        notify_send("READY=1\nSTATUS=serving %zu listeners", s->nls);
     return 0;
 }
 
