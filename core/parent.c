@@ -158,13 +158,34 @@ parent_unadopt(struct listener *ls, size_t n)
     }
 }
 
+/*
+ * The listener's socket, from one of three places: an old listener's on a
+ * reload (whose options must not have changed, listen_changed()), one
+ * passed in at start (activation.c), else a new one. Each source's result
+ * is checked on its own: only an adopted old socket has l->from to compare
+ * with. 0, or -1 with why.
+ */
+static int
+parent_socket(struct listener *l, size_t i, struct listener *old, size_t nold,
+              char *why, size_t whylen)
+{
+    int rc;
+
+    if ((rc = parent_adopt(l, old, nold)) == 0)
+        return listen_changed(l, why, whylen) ? -1 : 0;
+    if (rc == 1 && (rc = activation_adopt(l, i)) == 1)
+        return listen_open(l, why, whylen);
+    if (rc == -1)
+        snprintf(why, whylen, "%s: %s", l->addr, strerror(errno));
+    return rc;
+}
+
 static int
 parent_prepare_one(struct listener *l, size_t i, const struct config *conf,
                    struct listener *old, size_t nold, int bind, char *err,
                    size_t errlen)
 {
     char why[ERRBUF];
-    int rc;
 
     /* The file its probe proved; no code of the module's is called. */
     if (module_load(&l->module, 1, why, sizeof(why)) == -1) {
@@ -178,14 +199,7 @@ parent_prepare_one(struct listener *l, size_t i, const struct config *conf,
     }
     if (!bind)
         return 0;
-    if ((rc = parent_adopt(l, old, nold)) == 1 &&
-        (rc = activation_adopt(l, i)) == 1)
-        rc = listen_open(l, why, sizeof(why));
-    else if (rc == 0 && listen_changed(l, why, sizeof(why)))
-        rc = -1;
-    else if (rc == -1)
-        snprintf(why, sizeof(why), "%s: %s", l->addr, strerror(errno));
-    if (rc == -1) {
+    if (parent_socket(l, i, old, nold, why, sizeof(why)) == -1) {
         parent_fail(err, errlen, conf, i, "", why);
         return -1;
     }
@@ -283,11 +297,12 @@ parent_pollset(struct parent *s, struct pollfd *p)
             s->prefork = 1;
     }
     p[n + TAIL_UPGRADE] = (struct pollfd){ .fd = -1, .events = POLLIN };
-    p[n + TAIL_NOTIFY] = (struct pollfd){ .fd = s->notify[0], .events = POLLIN };
-    p[n + TAIL_PROXY] = (struct pollfd){ .fd = proxyparent_fd(),
-                                         .events = POLLIN };
-    p[n + TAIL_METRICS] = (struct pollfd){ .fd = metrics_fd(),
-                                           .events = POLLIN };
+    p[n + TAIL_NOTIFY] =
+        (struct pollfd){ .fd = s->notify[0], .events = POLLIN };
+    p[n + TAIL_PROXY] =
+        (struct pollfd){ .fd = proxyparent_fd(), .events = POLLIN };
+    p[n + TAIL_METRICS] =
+        (struct pollfd){ .fd = metrics_fd(), .events = POLLIN };
     s->npfds = n + TAIL;
 }
 

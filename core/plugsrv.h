@@ -441,6 +441,7 @@ int listen_open(struct listener *l, char *err, size_t errlen);
 void listen_close(struct listener *l);
 int listen_configure(struct listener *l);
 int listen_same(const struct listener_conf *a, const struct listener_conf *b);
+/* Only for a socket a reload took over: compares with l->from. */
 int listen_changed(const struct listener *l, char *why, size_t whylen);
 
 /* ---- activation.c: listening sockets passed in at start (LISTEN_FDS:
