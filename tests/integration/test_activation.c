@@ -4,8 +4,11 @@
  * (matched by address and port, or by LISTEN_FDNAMES name), binds the
  * rest itself, keeps them across a reload, lets no connection's process
  * see them, and refuses to start, naming the socket, when one fits no
- * listener.
+ * listener. One test passes the socket itself, so that activation is
+ * tested where systemd-socket-activate is missing too.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -13,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -186,6 +190,81 @@ test_activate_unmatched(void **state)
     h->passed = 1;
 }
 
+/*
+ * In the child, before exec: what systemd does for a socket unit (see
+ * sd_listen_fds(3)), a listening socket on fd 3 and the variables naming
+ * this very process. The tests above skip without systemd-socket-activate;
+ * the merge of socket activation crashed every activated start (a null
+ * l->from in listen_changed()) and no test that ran there saw it.
+ */
+static void
+activate_prep(void *arg)
+{
+    const int *port = arg;
+    struct sockaddr_in sa = { .sin_family = AF_INET,
+                              .sin_port = htons((uint16_t)*port),
+                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    char pid[32];
+    int fd, one = 1;
+
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd == -1 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
+        bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1 ||
+        listen(fd, 16) == -1 || (fd != 3 && dup2(fd, 3) == -1))
+        _exit(126);
+    if (fd != 3)
+        close(fd);
+    snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+    if (setenv("LISTEN_PID", pid, 1) == -1 ||
+        setenv("LISTEN_FDS", "1", 1) == -1 ||
+        setenv("LISTEN_FDNAMES", "web", 1) == -1)
+        _exit(126);
+}
+
+/* plugsrv started with a passed socket (no systemd-socket-activate): it
+ * serves on it and on the one it binds, a reload keeps both, and it stops
+ * cleanly. */
+static void
+test_activate_direct(void **state)
+{
+    struct hs *h = *state;
+    int p = hs_port(), q = hs_port(), c;
+
+    hs_write_config(
+        h,
+        "{ \"modules_dir\": \"%s\", \"listeners\": [\n"
+        "  { \"name\": \"upper\", \"address\": \"127.0.0.1\", \"port\": %d,"
+        " \"module\": \"uppercase\" },\n"
+        "  { \"name\": \"echo\", \"address\": \"127.0.0.1\", \"port\": %d,"
+        " \"module\": \"echo\" } ] }\n",
+        PLUGSRV_MODULE_DIR, q, p);
+    assert_int_equal(hs_start_prep(h, NULL, activate_prep, &p), 0);
+    assert_int_equal(hs_wait_log(h, 1, HS_START_MS, " ready ", NULL), 0);
+    assert_int_equal(hs_log_count(h, "activation fd=3 name=web",
+                                  "listener=echo", "from=systemd", NULL),
+                     1);
+    c = hs_connect("127.0.0.1", p, HS_IO_MS);
+    assert_true(c >= 0);
+    assert_int_equal(hs_roundtrip(c, "passed\n", "passed\n"), 0);
+    close(c);
+    c = hs_connect("127.0.0.1", q, HS_IO_MS);
+    assert_true(c >= 0);
+    assert_int_equal(hs_roundtrip(c, "bound\n", "BOUND\n"), 0);
+    close(c);
+
+    /* The reload takes both sockets over from the old listeners. */
+    assert_int_equal(hs_signal(h, SIGHUP), 0);
+    assert_int_equal(hs_wait_log(h, 1, HS_IO_MS, "reload status=ok", NULL), 0);
+    c = hs_connect("127.0.0.1", p, HS_IO_MS);
+    assert_true(c >= 0);
+    assert_int_equal(hs_roundtrip(c, "again\n", "again\n"), 0);
+    close(c);
+    assert_int_equal(hs_signal(h, SIGTERM), 0);
+    assert_int_equal(hs_wait_exit(h, HS_EXIT_MS), 0);
+    h->passed = 1;
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, hs_setup, hs_teardown)
 
 int
@@ -195,6 +274,7 @@ main(void)
         T(test_activate_by_address),
         T(test_activate_by_name),
         T(test_activate_unmatched),
+        T(test_activate_direct),
     };
 
     hs_global_init();
