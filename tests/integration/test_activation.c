@@ -27,10 +27,10 @@
 static const char *
 activate_bin(void)
 {
-    static const char *const paths[] = { "/usr/bin/systemd-socket-activate",
-                                         "/bin/systemd-socket-activate",
-                                         "/usr/lib/systemd/"
-                                         "systemd-socket-activate" };
+    static const char *const paths[] = {
+        "/usr/bin/systemd-socket-activate", "/bin/systemd-socket-activate",
+        "/usr/lib/systemd/systemd-socket-activate"
+    };
     size_t i;
 
     for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
