@@ -92,7 +92,8 @@ listen_close(struct listener *l)
 }
 
 /* A reload keeps the socket of an address it keeps: the options only a
- * new socket can take cannot change then. 1, with why, if they did. */
+ * new socket can take cannot change then. 1, with why, if they did.
+ * l->from is the old listener: a socket passed in at start has none. */
 int
 listen_changed(const struct listener *l, char *why, size_t whylen)
 {

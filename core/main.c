@@ -30,7 +30,9 @@ main_usage(FILE *out)
         "  -V       the version\n"
         "\n"
         "Signals: TERM, INT, QUIT stop (connections get shutdown_timeout);\n"
-        "HUP re-reads FILE; USR1 reopens the log file. See plugsrv(8).\n"
+        "HUP re-reads FILE; USR1 reopens the log file; USR2 starts the\n"
+        "binary again with FILE, handing it the listening sockets, and\n"
+        "leaves once it is ready. See plugsrv(8).\n"
         "Exit status: 0 ok, 1 bad config or start failure, 2 usage.\n",
         PLUGSRV_DEFAULT_CONFIG);
 }
@@ -72,6 +74,7 @@ main(int argc, char *argv[])
     int ch, check = 0, bind = 0, rc;
 
     main_std_fds();
+    upgrade_init(argc, argv); /* before anything rewrites argv */
     proctitle_init(argc, argv);
     main_long_options(argc, argv);
     while ((ch = getopt(argc, argv, "c:tThV")) != -1) {

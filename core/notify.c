@@ -19,6 +19,7 @@
 static int notify_fd = -1;
 static struct sockaddr_un notify_addr;
 static socklen_t notify_len;
+static char notify_path[sizeof(notify_addr.sun_path) + 1]; /* as given */
 
 /*
  * Reads $NOTIFY_SOCKET once and forgets it, so that no handler or program
@@ -42,6 +43,7 @@ notify_init(void)
     memset(&notify_addr, 0, sizeof(notify_addr));
     notify_addr.sun_family = AF_UNIX;
     memcpy(notify_addr.sun_path, path, len);
+    memcpy(notify_path, path, len + 1);
     if (path[0] == '@')
         notify_addr.sun_path[0] = '\0';
     notify_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
@@ -98,4 +100,27 @@ notify_status(size_t connections)
     last = connections;
     last_ms = now;
     notify_send("STATUS=serving, %zu connections open", connections);
+}
+
+/* $NOTIFY_SOCKET as plugsrv found it, for the process an upgrade starts
+ * (upgrade.c); NULL when there was none. */
+const char *
+notify_socket(void)
+{
+    return notify_fd == -1 ? NULL : notify_path;
+}
+
+/*
+ * An upgrade's new process is ready: it is the service's main process
+ * from now on (MAINPID=). This one says nothing more: its STOPPING=1 would
+ * read as the service stopping.
+ */
+void
+notify_handover(pid_t pid)
+{
+    notify_send("MAINPID=%ld\nREADY=1\nSTATUS=upgraded, serving in pid %ld",
+                (long)pid, (long)pid);
+    if (notify_fd != -1)
+        close(notify_fd);
+    notify_fd = -1;
 }

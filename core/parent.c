@@ -1,7 +1,8 @@
 /*
  * parent.c - the parent: binds the listeners, accepts, forks one process
- * per connection, and stops (SIGTERM, SIGINT, SIGQUIT) or reloads
- * (SIGHUP) when signals.c says so. It never runs handler code on a
+ * per connection, and stops (SIGTERM, SIGINT, SIGQUIT), reloads (SIGHUP)
+ * or starts the binary again and leaves once it serves (SIGUSR2,
+ * upgrade.c) when signals.c says so. It never runs handler code on a
  * connection.
  */
 #include <errno.h>
@@ -21,11 +22,12 @@
 #define PAUSE_MS     100  /* no accepting after EMFILE or a failed fork */
 #define KILL_WAIT_MS 5000 /* for SIGKILLed children to be reaped */
 /* After the fork-mode listeners, the poll set always ends with these: */
-#define TAIL_NOTIFY  0 /* prefork spares' reports */
-#define TAIL_PROXY   1 /* PROXY headers read (proxyparent.c) */
-#define TAIL_METRICS 2 /* the metrics endpoint, or -1 (metrics.c) */
-#define TAIL_SIGNALS 3 /* signals, read as data (signals.c) */
-#define TAIL         4
+#define TAIL_UPGRADE 0 /* an upgrade's new parent, or -1 (upgrade.c) */
+#define TAIL_NOTIFY  1 /* prefork spares' reports */
+#define TAIL_PROXY   2 /* PROXY headers read (proxyparent.c) */
+#define TAIL_METRICS 3 /* the metrics endpoint, or -1 (metrics.c) */
+#define TAIL_SIGNALS 4 /* signals, read as data (signals.c) */
+#define TAIL         5
 
 struct parent {
     struct config *conf;
@@ -39,6 +41,7 @@ struct parent {
     int retry;        /* a prefork refill failed */
     int prefork;      /* a listener was ever in prefork mode */
     pid_t pid;
+    pid_t successor; /* an upgrade's new parent took over */
 };
 
 /* ---- listeners and modules, at start and on reload ---- */
@@ -116,13 +119,34 @@ parent_unadopt(struct listener *ls, size_t n)
     }
 }
 
+/*
+ * The listener's socket, from one of three places: an old listener's on a
+ * reload (whose options must not have changed, listen_changed()), one
+ * passed in at start (activation.c), else a new one. Each source's result
+ * is checked on its own: only an adopted old socket has l->from to compare
+ * with. 0, or -1 with why.
+ */
+static int
+parent_socket(struct listener *l, size_t i, struct listener *old, size_t nold,
+              char *why, size_t whylen)
+{
+    int rc;
+
+    if ((rc = parent_adopt(l, old, nold)) == 0)
+        return listen_changed(l, why, whylen) ? -1 : 0;
+    if (rc == 1 && (rc = activation_adopt(l, i)) == 1)
+        return listen_open(l, why, whylen);
+    if (rc == -1)
+        snprintf(why, whylen, "%s: %s", l->addr, strerror(errno));
+    return rc;
+}
+
 static int
 parent_prepare_one(struct listener *l, size_t i, const struct config *conf,
                    struct listener *old, size_t nold, int bind, char *err,
                    size_t errlen)
 {
     char why[ERRBUF];
-    int rc;
 
     /* The file its probe proved; no code of the module's is called. */
     if (module_load(&l->module, 1, why, sizeof(why)) == -1) {
@@ -136,13 +160,7 @@ parent_prepare_one(struct listener *l, size_t i, const struct config *conf,
     }
     if (!bind)
         return 0;
-    if ((rc = parent_adopt(l, old, nold)) == 1)
-        rc = listen_open(l, why, sizeof(why));
-    else if (rc == 0 && listen_changed(l, why, sizeof(why)))
-        rc = -1;
-    else if (rc == -1)
-        snprintf(why, sizeof(why), "%s: %s", l->addr, strerror(errno));
-    if (rc == -1) {
+    if (parent_socket(l, i, old, nold, why, sizeof(why)) == -1) {
         parent_fail(err, errlen, conf, i, "", why);
         return -1;
     }
@@ -239,6 +257,7 @@ parent_pollset(struct parent *s, struct pollfd *p)
         else
             s->prefork = 1;
     }
+    p[n + TAIL_UPGRADE] = (struct pollfd){ .fd = -1, .events = POLLIN };
     p[n + TAIL_NOTIFY] =
         (struct pollfd){ .fd = s->notify[0], .events = POLLIN };
     p[n + TAIL_PROXY] =
@@ -529,6 +548,24 @@ parent_reload(struct parent *s)
     notify_send("READY=1\nSTATUS=reloaded, serving %zu listeners", s->nls);
 }
 
+/* ---- upgrade (SIGUSR2) ---- */
+
+/* Starts a successor on SIGUSR2; once it is ready, hands systemd over to
+ * it and ends the loop (1). */
+static int
+parent_upgrade(struct parent *s)
+{
+    if (signals_got.usr2) {
+        signals_got.usr2 = 0;
+        upgrade_start(s->ls, s->nls);
+    }
+    if (upgrade_fd() == -1 || (s->successor = upgrade_check()) == 0)
+        return 0;
+    notify_handover(s->successor);
+    signals_got.term = 1;
+    return 1;
+}
+
 /* ---- the loop ---- */
 
 /* How long the loop may sleep: -1 for as long as nothing happens. */
@@ -557,6 +594,7 @@ parent_wait(struct parent *s)
     for (i = 0; i < n; i++)
         p[i].revents = 0; /* EINTR leaves them as they were */
     p[n - TAIL + TAIL_METRICS].fd = metrics_fd(); /* -1 while it is busy */
+    p[n - TAIL + TAIL_UPGRADE].fd = upgrade_fd();
     if (paused > 0) {
         p += n - TAIL; /* only the TAIL while paused */
         n = TAIL;
@@ -609,6 +647,8 @@ parent_tick(struct parent *s)
         parent_reload(s);
         return;
     }
+    if (parent_upgrade(s))
+        return;
     for (i = 0; i < s->nls && s->paused <= now; i++) {
         if (s->ls[i].conf->mode != MODE_FORK)
             continue;
@@ -639,11 +679,30 @@ parent_reap_until(const struct parent *s, long long deadline)
     }
 }
 
+/*
+ * After an upgrade: the spares go (the successor accepts now), and the
+ * connections get shutdown_timeout to end by themselves before they are
+ * asked to stop. Closing the listeners lost nothing: what waits in their
+ * backlogs is the successor's to accept.
+ */
+static void
+parent_drain(struct parent *s)
+{
+    size_t i;
+
+    log_event("shutdown reason=upgrade successor=%ld children=%zu",
+              (long)s->successor, children_count());
+    for (i = 0; i < s->nls; i++)
+        children_signal_spares(&s->ls[i], SIGUSR2);
+    parent_reap_until(s, clock_ms() + s->conf->shutdown_timeout * 1000LL);
+}
+
 /* Stop accepting, let connections finish within shutdown_timeout, end the
  * rest. No child outlives the parent. */
 static void
 parent_shutdown(struct parent *s)
 {
+    long long grace = s->conf->shutdown_timeout * 1000LL;
     size_t i;
 
     /* Connections the kernel has completed are served, not reset with the
@@ -653,11 +712,17 @@ parent_shutdown(struct parent *s)
             parent_accept(s, &s->ls[i]);
     for (i = 0; i < s->nls; i++)
         listen_close(&s->ls[i]);
-    notify_send("STOPPING=1");
-    log_event("shutdown signal=%s children=%zu",
-              log_signame(signals_got.termsig), children_count());
+    if (s->successor > 0) {
+        parent_drain(s);
+        grace = KILL_WAIT_MS;
+    } else {
+        upgrade_abandon();
+        notify_send("STOPPING=1");
+        log_event("shutdown signal=%s children=%zu",
+                  log_signame(signals_got.termsig), children_count());
+    }
     children_signal_all(SIGTERM);
-    parent_reap_until(s, clock_ms() + s->conf->shutdown_timeout * 1000LL);
+    parent_reap_until(s, clock_ms() + grace);
     if (children_count() > 0) {
         children_signal_all(SIGKILL);
         signals_got.term = 1;
@@ -709,7 +774,9 @@ parent_start(struct parent *s)
         log_stderr(strerror(errno));
         return EXIT_CONFIG;
     }
-    if (priv_resolve(s->conf, err, sizeof(err)) == -1 ||
+    if (activation_init(err, sizeof(err)) == -1 ||
+        priv_resolve(s->conf, err, sizeof(err)) == -1 ||
+        activation_match(s->conf, err, sizeof(err)) == -1 ||
         (s->ls = parent_prepare(s->conf, NULL, 0, 1, err, sizeof(err))) ==
             NULL) {
         log_stderr(err);
@@ -732,14 +799,17 @@ parent_start(struct parent *s)
         return EXIT_CONFIG;
     }
     log_file_commit(1);
+    activation_done();
     parent_stdin();
     s->reserve = open("/dev/null", O_RDONLY | O_CLOEXEC);
     malloc_trim(0); /* every page the parent keeps, fork copies */
     parent_log_listeners(s);
     priv_log(s->conf);
-    notify_send("READY=1\nSTATUS=serving %zu listeners", s->nls);
     log_event("ready listeners=%zu config=%s", s->nls,
               log_value(path, sizeof(path), s->conf->path));
+    /* Started by an upgrade, the old parent gives systemd our pid. */
+    if (!activation_ready())
+        notify_send("READY=1\nSTATUS=serving %zu listeners", s->nls);
     return 0;
 }
 

@@ -144,6 +144,10 @@ void notify_init(void);
 void notify_send(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void notify_reloading(void);
 void notify_status(size_t connections);
+/* $NOTIFY_SOCKET for an upgrade's new process; NULL if none. */
+const char *notify_socket(void);
+/* MAINPID=pid and READY=1, then silence: pid speaks for the service. */
+void notify_handover(pid_t pid);
 
 /* ---- reaper.c: what connections start ends with them ---- */
 /* This process adopts its descendants' orphans (a child subreaper). */
@@ -153,6 +157,8 @@ void reaper_init(void);
 void reaper_end_descendants(void);
 /* The parent: SIGKILLs each child that known() does not claim. */
 void reaper_kill_strays(int (*known)(pid_t));
+/* The child no kill above touches (an upgrade's new parent); 0: none. */
+void reaper_exempt(pid_t pid);
 
 /* ---- addr.c: socket addresses as text ---- */
 /* "127.0.0.1:50112" or "[::1]:50112" into buf (ADDRSTRLEN bytes). */
@@ -443,7 +449,33 @@ int listen_open(struct listener *l, char *err, size_t errlen);
 void listen_close(struct listener *l);
 int listen_configure(struct listener *l);
 int listen_same(const struct listener_conf *a, const struct listener_conf *b);
+/* Only for a socket a reload took over: compares with l->from. */
 int listen_changed(const struct listener *l, char *why, size_t whylen);
+
+/* ---- activation.c: listening sockets passed in at start (LISTEN_FDS:
+ * systemd socket activation, or an old plugsrv's upgrade) ---- */
+#define ACTIVATION_MAX 256 /* passed sockets taken at most */
+/* Takes the passed sockets and clears the variables; -1 with the fd. */
+int activation_init(char *err, size_t errlen);
+/* Each passed socket to the listener with its address (or, from systemd,
+ * its name); -1 naming a socket that fits none (from systemd). */
+int activation_match(const struct config *conf, char *err, size_t errlen);
+/* Listener i takes its passed socket: 0, 1 if none, -1 with errno. */
+int activation_adopt(struct listener *l, size_t i);
+void activation_done(void);
+/* Ready: tells an upgrading old parent; 1 if there was one, else 0. */
+int activation_ready(void);
+
+/* ---- upgrade.c: SIGUSR2, the old parent starts its successor ---- */
+/* In main(): how this program was started, to start it again. */
+void upgrade_init(int argc, char **argv);
+void upgrade_start(const struct listener *ls, size_t n);
+/* The pipe to poll while a successor starts, else -1. */
+int upgrade_fd(void);
+/* The successor's pid once it is ready, else 0 (a failure is logged). */
+pid_t upgrade_check(void);
+/* Stopping for good: a successor not yet ready is given up. */
+void upgrade_abandon(void);
 
 /* ---- probe.c: modules proven in throwaway processes ---- */
 /* Prove each listener's module in a throwaway process, all at once: load,
@@ -609,13 +641,14 @@ struct signals_got {
     int termsig; /* the last of them */
     int hup;     /* reload */
     int usr1;    /* reopen the log file */
+    int usr2;    /* start the binary again (upgrade.c) */
 };
 extern struct signals_got signals_got;
 /* Blocks them, opens the fd: 0, or -1 with errno. */
 int signals_init(void);
 int signals_fd_get(void);
-/* Acts on what came: SIGCHLD reaps, TERM/HUP/USR1 set signals_got, the
- * others are logged as ignored. */
+/* Acts on what came: SIGCHLD reaps, TERM/HUP/USR1/USR2 set signals_got,
+ * the others are logged as ignored. */
 void signals_read(void);
 
 /* ---- parent.c: the parent's loop ---- */

@@ -27,6 +27,16 @@
 #define REAPER_ROUNDS  64   /* generations of descendants ended at most */
 #define REAPER_WAIT_MS 2000 /* for SIGKILLed descendants to be gone */
 
+/* The one child never to kill: the new plugsrv an upgrade started, which
+ * is the old one's child until the old one exits (upgrade.c). */
+static pid_t reaper_keep;
+
+/* What reaper_kill() is given: whom to spare, and how many it killed. */
+struct reaper_kill_arg {
+    int (*known)(pid_t);
+    int killed;
+};
+
 void
 reaper_init(void)
 {
@@ -64,13 +74,21 @@ reaper_each_child(void (*fn)(pid_t, void *), void *arg)
     return n;
 }
 
+void
+reaper_exempt(pid_t pid)
+{
+    reaper_keep = pid;
+}
+
 static void
 reaper_kill(pid_t pid, void *arg)
 {
-    int (*known)(pid_t) = *(int (**)(pid_t))arg;
+    struct reaper_kill_arg *ka = arg;
 
-    if (known == NULL || !known(pid))
-        kill(pid, SIGKILL);
+    if (pid == reaper_keep || (ka->known != NULL && ka->known(pid)))
+        return;
+    kill(pid, SIGKILL);
+    ka->killed++;
 }
 
 /* Waits, bounded, for a child to end; 0 if one was reaped. */
@@ -102,7 +120,7 @@ reaper_wait_one(long long deadline)
 void
 reaper_end_descendants(void)
 {
-    int (*all)(pid_t) = NULL;
+    struct reaper_kill_arg all = { NULL, 0 };
     long long deadline = 0;
     int round, st;
     pid_t pid;
@@ -115,7 +133,11 @@ reaper_end_descendants(void)
             continue;
         if (deadline == 0)
             deadline = clock_ms() + REAPER_WAIT_MS;
+        all.killed = 0;
         reaper_each_child(reaper_kill, &all);
+        /* Only the exempt one is left: it is not waited for. */
+        if (all.killed == 0 && reaper_keep != 0)
+            return;
         if (reaper_wait_one(deadline) == -1)
             return;
     }
@@ -126,5 +148,7 @@ reaper_end_descendants(void)
 void
 reaper_kill_strays(int (*known)(pid_t))
 {
-    reaper_each_child(reaper_kill, &known);
+    struct reaper_kill_arg ka = { known, 0 };
+
+    reaper_each_child(reaper_kill, &ka);
 }

@@ -2,9 +2,10 @@
  * signals.c - the parent's signals, read from a signalfd in its poll set.
  *
  * Every signal an admin might send has a defined effect: TERM, INT and
- * QUIT stop, HUP reloads, USR1 reopens the log file, CHLD reaps, PIPE is
- * ignored, and the others whose default would end the parent silently
- * (USR2, ALRM, the real-time ones...) are logged and ignored. Faults
+ * QUIT stop, HUP reloads, USR1 reopens the log file, USR2 upgrades
+ * (upgrade.c), CHLD reaps, PIPE is ignored, and the others whose default
+ * would end the parent silently (ALRM, the real-time ones...) are logged
+ * and ignored. Faults
  * (SEGV, BUS, ILL, FPE, ABRT, TRAP, SYS) keep their default: they mean a
  * bug.
  *
@@ -74,6 +75,9 @@ signals_one(int sig)
         break;
     case SIGUSR1:
         signals_got.usr1 = 1;
+        break;
+    case SIGUSR2:
+        signals_got.usr2 = 1;
         break;
     case SIGTERM:
     case SIGINT:

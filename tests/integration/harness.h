@@ -99,6 +99,9 @@ pid_t hs_spawn(const char *const *argv, const char *outpath,
 int hs_signal(struct hs *h, int sig);
 /* Waits for the daemon's end; its wait status, or -1 at the deadline. */
 int hs_wait_exit(struct hs *h, int timeout_ms);
+/* The daemon is now pid (a SIGUSR2 restart's new process, once the old
+ * one has ended and it was handed to us); 0, or -1 if pid is gone. */
+int hs_follow(struct hs *h, pid_t pid);
 /* Is the daemon still running (not reaped, not a zombie)? */
 int hs_alive(struct hs *h);
 

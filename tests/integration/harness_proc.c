@@ -264,6 +264,21 @@ hs_wait_exit(struct hs *h, int timeout_ms)
 }
 
 int
+hs_follow(struct hs *h, pid_t pid)
+{
+    if (h->pidfd >= 0)
+        close(h->pidfd);
+    h->pid = pid;
+    h->reaped = 0;
+    h->status = 0;
+    h->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (h->pidfd < 0)
+        return -1;
+    fcntl(h->pidfd, F_SETFD, FD_CLOEXEC);
+    return 0;
+}
+
+int
 hs_alive(struct hs *h)
 {
     if (h->pid <= 0 || h->reaped)
