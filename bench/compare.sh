@@ -35,7 +35,7 @@ STREAM_BYTES=16777216
 CLK=$(getconf CLK_TCK 2>/dev/null || echo 100)
 
 ALL_LOADS="conn1 conn32 rr32 stream4"
-ALL_GROUPS="echo exec relay"
+ALL_GROUPS="echo exec relay ops"
 
 usage() {
     cat <<EOF
@@ -46,13 +46,17 @@ usage: compare.sh [--quick] [--rows LIST] [--reps N] [--out DIR] [--port-base P]
        compare.sh --smoke          (CI: tiny counts, exit status = correctness)
        compare.sh --report DIR     (re-print the table of DIR/raw.txt)
 --rows: comma-separated groups and loads, e.g. "conn,exec" or "echo,rr32":
-  groups: echo exec relay all (default all); loads: conn1 conn32 rr32 stream4,
+  groups: echo exec relay ops all (default all); loads: conn1 conn32 rr32 stream4,
   conn (= conn1,conn32), rr, stream (default: every load of each group).
 --quick: 1 rep, conn1 -n 1000, conn32 -n 2000, rr and streams 1 s.
 servers: bare (always the reference),
   echo:  plugsrv-echo plugsrv-upper plugsrv-prefork socat tcpserver xinetd
   exec:  plugsrv-exec tcpserver-exec xinetd-exec            (conn1 conn32)
   relay: plugsrv-relay socat-relay haproxy-relay            (conn1 conn32 stream4)
+  ops:   plugsrv-user plugsrv-ops plugsrv-echo10             (conn1 conn32 rr32)
+         (plugsrv-echo with privilege separation, with ACL + per-source
+         limits + metrics, and a module built against the ABI 1.0 header;
+         plugsrv-echo runs beside them as their reference)
 Env: PLUGSRV PLUGLOAD BARE_ECHO PLUGSRV_MODULE_DIR. Results go to DIR/results.txt.
 EOF
 }
@@ -88,6 +92,7 @@ group_servers() {
     echo) echo "plugsrv-echo plugsrv-upper plugsrv-prefork socat tcpserver xinetd" ;;
     exec) echo "plugsrv-exec tcpserver-exec xinetd-exec" ;;
     relay) echo "plugsrv-relay socat-relay haproxy-relay" ;;
+    ops) echo "plugsrv-echo plugsrv-user plugsrv-ops plugsrv-echo10" ;;
     esac
 }
 
@@ -96,6 +101,7 @@ server_group() {
     bare) echo ref ;;
     *-exec) echo exec ;;
     *-relay) echo relay ;;
+    plugsrv-user|plugsrv-ops|plugsrv-echo10) echo ops ;;
     *) echo echo ;;
     esac
 }
@@ -106,6 +112,7 @@ group_loads() {
     case $1 in
     exec) echo "conn1 conn32" ;;
     relay) echo "conn1 conn32 stream4" ;;
+    ops) echo "conn1 conn32 rr32" ;;
     *) echo "$ALL_LOADS" ;;
     esac
 }
@@ -115,7 +122,7 @@ rows_parse() {
     local tok g="" l=""
     for tok in ${1//,/ }; do
         case $tok in
-        echo|exec|relay) g="$g $tok" ;;
+        echo|exec|relay|ops) g="$g $tok" ;;
         all) g="$g $ALL_GROUPS" ;;
         conn) l="$l conn1 conn32" ;;
         rr) l="$l rr32" ;;
@@ -165,7 +172,11 @@ else
     : "${RR_SECS:=3}" "${STREAM_SECS:=2}"
     rows_parse "$ROWS"
     default="bare"
-    for g in $SEL_GROUPS; do default="$default $(group_servers "$g")"; done
+    for g in $SEL_GROUPS; do
+        for s in $(group_servers "$g"); do
+            case " $default " in *" $s "*) ;; *) default="$default $s" ;; esac
+        done
+    done
     SERVERS=${ONLY:-$default}
 fi
 if [ "$PORT_BASE" -lt 1024 ] || [ "$PORT_BASE" -gt 32700 ]; then
@@ -176,6 +187,8 @@ fi
 abspath() { [ -e "$1" ] && readlink -f "$1" || echo "$1"; }
 PLUGSRV=$(abspath "$PLUGSRV"); PLUGLOAD=$(abspath "$PLUGLOAD")
 BARE=$(abspath "$BARE"); MODULES=$(abspath "$MODULES")
+# The echo module built against the ABI 1.0 header (tests/handlers/abi10).
+ECHO10=$(abspath "${PLUGSRV_ECHO10:-$(dirname "$MODULES")/test-modules/echo10.so}")
 [ -n "$REPORT" ] || [ -x "$PLUGLOAD" ] ||
     { echo "compare.sh: no plugload at $PLUGLOAD" >&2; exit 2; }
 
@@ -237,13 +250,14 @@ port_take() {
     TAKEN=$p
 }
 
-plugsrv_config() { # name port module mode options-json
+plugsrv_config() { # name port module mode options-json [listener-keys [top-keys]]
     local extra=""
     [ "$4" = prefork ] && extra=', "mode": "prefork", "spare": 8'
     [ -n "$5" ] && extra="$extra, \"options\": $5"
+    extra="$extra${6:-}"
     cat >"$TMP/run/$1.json" <<EOF
 {
-  "modules_dir": "$MODULES",
+  "modules_dir": "$MODULES",${7:-}
   "max_connections": 1024,
   "idle_timeout": 30,
   "listeners": [
@@ -323,20 +337,34 @@ needs() { # server command-or-file
 
 # Starts plugsrv server $1 on port $2 in the background; sets PID.
 plugsrv_spawn() {
-    local s=$1 p=$2 mod=echo mode=fork opts=""
+    local s=$1 p=$2 mod=echo mode=fork opts="" keys="" top="" file
     needs "$s" "$PLUGSRV" || return 1
     case $s in
     plugsrv-upper) mod=uppercase ;;
     plugsrv-prefork) mode=prefork ;;
     plugsrv-exec) mod="exec"; opts='{ "argv": ["/bin/cat"] }' ;;
     plugsrv-relay) mod=relay ;;
+    plugsrv-user)
+        # The parent stays root; each connection becomes nobody.
+        [ "$(id -u)" = 0 ] || { WHY[$s]="needs root (privilege separation)"; return 1; }
+        keys=', "user": "nobody"' ;;
+    plugsrv-ops)
+        # Every operations feature on, none of them refusing this load.
+        port_take || return 1
+        keys=', "allow": ["127.0.0.0/8", "::1"], "max_per_source": 1024,
+      "rate_per_source": { "rate": 1000000 }'
+        top="
+  \"metrics\": { \"port\": $TAKEN }," ;;
+    plugsrv-echo10) mod=$ECHO10 ;;
     esac
-    needs "$s" "$MODULES/$mod.so" || return 1
+    file=$mod
+    case $mod in /*) ;; *) file=$MODULES/$mod.so ;; esac
+    needs "$s" "$file" || return 1
     if [ "$s" = plugsrv-relay ]; then
         backend_start "$s" || return 1
         opts="{ \"to\": \"127.0.0.1:$BACKEND\" }"
     fi
-    plugsrv_config "$s" "$p" "$mod" "$mode" "$opts"
+    plugsrv_config "$s" "$p" "$mod" "$mode" "$opts" "$keys" "$top"
     "$PLUGSRV" -c "$TMP/run/$s.json" >"$OUT/$s.log" 2>&1 &
     PID[$s]=$!
 }
@@ -560,6 +588,8 @@ table() {
         if (s == "bare") return "ref"
         if (s ~ /-exec$/) return "exec"
         if (s ~ /-relay$/) return "relay"
+        if (s == "plugsrv-user" || s == "plugsrv-ops" || s == "plugsrv-echo10")
+            return "ops"
         return "echo"
     }
     {
@@ -630,6 +660,18 @@ table() {
                         ratio(R[km], R[k]), ratio(C[km], C[k])
                 else if (!said[g]++)
                     printf "%-6s %-7s %-15s (not measured: no ratios to its peers)\n", g, "-", mine
+            }
+        }
+        # Issues 8, 10, 11: each ops server against plugsrv-echo, same run.
+        for (s = 1; s <= ns; s++) {
+            if (group(sv[s]) != "ops") continue
+            for (l = 1; l <= nl; l++) {
+                k = sv[s] SUBSEP ld[l]; km = "plugsrv-echo" SUBSEP ld[l]
+                if (!(k in R) || !(km in R)) continue
+                if (!hdr++) printf "\n%-6s %-7s %-15s %-15s %8s %8s\n", "group", "load",
+                    "plugsrv", "vs peer", "rate x", "cpu x"
+                printf "%-6s %-7s %-15s %-15s %8s %8s\n", "ops", ld[l], sv[s],
+                    "plugsrv-echo", ratio(R[k], R[km]), ratio(C[k], C[km])
             }
         }
     }' "$RAW"
