@@ -187,8 +187,8 @@ fi
 abspath() { [ -e "$1" ] && readlink -f "$1" || echo "$1"; }
 PLUGSRV=$(abspath "$PLUGSRV"); PLUGLOAD=$(abspath "$PLUGLOAD")
 BARE=$(abspath "$BARE"); MODULES=$(abspath "$MODULES")
-# The echo module built against the ABI 1.0 header (tests/handlers/abi10).
-ECHO10=$(abspath "${PLUGSRV_ECHO10:-$(dirname "$MODULES")/test-modules/echo10.so}")
+# The echo module built against the ABI 1.0 header (tests/handlers/abi10/plain10.c).
+ECHO10=$(abspath "${PLUGSRV_ECHO10:-$(dirname "$MODULES")/test-modules/plain10.so}")
 [ -n "$REPORT" ] || [ -x "$PLUGLOAD" ] ||
     { echo "compare.sh: no plugload at $PLUGLOAD" >&2; exit 2; }
 
