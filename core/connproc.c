@@ -53,9 +53,12 @@ connproc_on_signal(int sig)
     errno = saved;
 }
 
-/* Signals whose disposition the parent changed (its own handlers, and any
- * a library or a sanitizer runtime installed): the ones a child resets. */
-static sigset_t connproc_changed;
+/* Signals whose disposition the parent changed (any a library or a
+ * sanitizer runtime installed, SIGINT and SIGQUIT a shell left ignored):
+ * the ones a child resets. A list, not a sigset_t: the child then calls
+ * none of libc's sigset functions, each a page to fault in (lean.c). */
+static int connproc_changed[NSIG];
+static int connproc_nchanged;
 
 void
 connproc_snapshot(void)
@@ -63,38 +66,35 @@ connproc_snapshot(void)
     struct sigaction sa;
     int sig;
 
-    sigemptyset(&connproc_changed);
+    connproc_nchanged = 0;
     for (sig = 1; sig < NSIG; sig++) {
-        if (sig == SIGKILL || sig == SIGSTOP || sig == SIGPIPE)
+        if (sig == SIGKILL || sig == SIGSTOP || sig == SIGPIPE ||
+            sig == SIGTERM)
             continue;
         if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler != SIG_DFL)
-            sigaddset(&connproc_changed, sig);
+            connproc_changed[connproc_nchanged++] = sig;
     }
 }
 
 /* Everything back to the default, except that SIGPIPE stays ignored (as
  * the parent left it: a handler writing to a client that has gone must not
  * die of it) and SIGTERM asks for a clean end; a prefork spare also hears
- * SIGUSR2, "retire". */
+ * SIGUSR2, "retire". A zeroed sigset_t is the empty set on Linux. */
 static void
 connproc_reset_signals(int spare)
 {
+    static const sigset_t none;
     struct sigaction sa;
-    sigset_t none;
-    int sig;
+    int i;
+
     memset(&sa, 0, sizeof(sa));
-    sigemptyset(&sa.sa_mask);
-    for (sig = 1; sig < NSIG; sig++) {
-        if (sig != SIGTERM && sigismember(&connproc_changed, sig) == 1) {
-            sa.sa_handler = SIG_DFL;
-            sigaction(sig, &sa, NULL);
-        }
-    }
+    sa.sa_handler = SIG_DFL;
+    for (i = 0; i < connproc_nchanged; i++)
+        sigaction(connproc_changed[i], &sa, NULL);
     sa.sa_handler = connproc_on_signal; /* no SA_RESTART: wake up a read */
     sigaction(SIGTERM, &sa, NULL);
     if (spare)
         sigaction(SIGUSR2, &sa, NULL);
-    sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
 }
 

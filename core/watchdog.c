@@ -55,10 +55,9 @@ watchdog_start(int seconds)
 
     if (seconds <= 0)
         return;
-    memset(&sa, 0, sizeof(sa));
+    memset(&sa, 0, sizeof(sa)); /* an empty sa_mask, without a libc call */
     sa.sa_handler = watchdog_on_alarm;
     sa.sa_flags = SA_RESTART; /* most of a handler's own calls carry on */
-    sigemptyset(&sa.sa_mask);
     sigaction(SIGALRM, &sa, NULL);
     watch_ms = (long)seconds * 1000;
 }
