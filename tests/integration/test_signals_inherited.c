@@ -1,0 +1,70 @@
+/*
+ * test_signals_inherited.c - the signal state plugsrv's starter leaves it
+ * (execve keeps SIG_IGN dispositions): a supervisor, a script or a
+ * language runtime that ignores SIGCHLD must not make the parent lose its
+ * children's exits (the kernel reaps them itself then, and waitpid() has
+ * nothing to report).
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+static void
+ignore_sigchld(void *arg)
+{
+    (void)arg;
+    signal(SIGCHLD, SIG_IGN);
+}
+
+static void
+test_sigchld_ignored_by_starter(void **state)
+{
+    struct hs *h = *state;
+    int port = hs_port(), fd, i, st;
+
+    hs_write_config(h,
+                    "{ \"modules_dir\": \"%s\", \"shutdown_timeout\": 20,\n"
+                    "  \"listeners\": [\n"
+                    "  { \"address\": \"127.0.0.1\", \"port\": %d, "
+                    "\"module\": \"echo\" } ] }\n",
+                    PLUGSRV_MODULE_DIR, port);
+    assert_int_equal(hs_start_prep(h, NULL, ignore_sigchld, NULL), 0);
+    assert_int_equal(hs_wait_log(h, 1, HS_START_MS, " ready ", NULL), 0);
+    for (i = 0; i < 3; i++) {
+        fd = hs_connect("127.0.0.1", port, HS_IO_MS);
+        assert_true(fd >= 0);
+        assert_int_equal(hs_roundtrip(fd, "hi\n", "hi\n"), 0);
+        close(fd);
+    }
+    /* Each connection that ended is logged, and none is left counted: a
+     * stop has nothing to wait for. */
+    assert_int_equal(hs_wait_log(h, 3, HS_IO_MS, ": exit ", NULL), 0);
+    assert_int_equal(hs_signal(h, SIGTERM), 0);
+    st = hs_wait_exit(h, 5000);
+    assert_int_not_equal(st, -1);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    assert_int_equal(hs_log_count(h, ": stop children=0", NULL), 1);
+    h->passed = 1;
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, hs_setup, hs_teardown)
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_sigchld_ignored_by_starter),
+    };
+
+    hs_global_init();
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
