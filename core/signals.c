@@ -53,6 +53,11 @@ signals_init(void)
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
+    /* A starter may have left SIGCHLD ignored (execve keeps SIG_IGN): the
+     * kernel would then reap every child itself, and no exit would ever
+     * be seen. Blocked, its default is all the signalfd needs. */
+    sa.sa_handler = SIG_DFL;
+    sigaction(SIGCHLD, &sa, NULL);
     connproc_snapshot();
     return 0;
 }
