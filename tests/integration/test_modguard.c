@@ -6,6 +6,9 @@
  *  - a constructor that ignores SIGTERM and SIGHUP and unblocks signals:
  *    the parent puts it all back, says so once per change, and still
  *    reloads on SIGHUP and stops on SIGTERM;
+ *  - a constructor that clears the signal mask while a signal is on its
+ *    way (SIGHUP just after the start, before the parent's load): the
+ *    signal is still heard as plugsrv means it, and the parent lives;
  *  - a constructor that starts a thread: refused, saying why.
  */
 #define _GNU_SOURCE
@@ -147,6 +150,35 @@ test_signals_restored(void **state)
     h->passed = 1;
 }
 
+/* The probe's load says when it starts; SIGHUP then waits, blocked, in the
+ * parent, whose own load of the module clears its mask. */
+static void
+test_signal_during_load(void **state)
+{
+    struct hs *h = *state;
+    char reply[4];
+    int port = hs_port(), st;
+
+    one_listener(h, port, TEST_MODULE("sigopen"));
+    assert_int_equal(hs_start(h), 0);
+    assert_int_equal(hs_wait_log(h, 1, HS_START_MS, "sigopen-load", NULL), 0);
+    assert_int_equal(hs_signal(h, SIGHUP), 0);
+    assert_int_equal(hs_wait_log(h, 1, HS_START_MS, " ready ", NULL), 0);
+    assert_int_equal(hs_wait_log(h, 1, HS_IO_MS, "]: reload status=ok", NULL),
+                     0);
+    assert_true(hs_alive(h));
+    assert_int_equal(hs_log_count(h, "warning what=module ",
+                                  "signal mask in the parent; restored", NULL),
+                     1);
+    exchange(port, reply);
+    assert_string_equal(reply, "hi\n");
+    assert_int_equal(hs_signal(h, SIGTERM), 0);
+    st = hs_wait_exit(h, HS_EXIT_MS);
+    assert_true(st != -1 && WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    h->passed = 1;
+}
+
 static void
 test_thread_refused(void **state)
 {
@@ -172,6 +204,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         T(test_replaced_after_probe),
         T(test_signals_restored),
+        T(test_signal_during_load),
         T(test_thread_refused),
     };
 
