@@ -49,6 +49,42 @@ modguard_get(int sig, struct sigaction *sa)
     sigaction(sig, NULL, sa);
 }
 
+/* Signals that came while a module loaded, raised again once the state
+ * is put back. */
+static volatile sig_atomic_t modguard_came[NSIG];
+
+static void
+modguard_catch(int sig)
+{
+    modguard_came[sig] = 1;
+}
+
+/*
+ * A signal that is blocked and left at its default is one the parent
+ * reads from its signalfd (signals.c). A constructor that clears the mask
+ * would let it take that default: end the parent (HUP, USR1, TERM...) or
+ * vanish (CHLD). While the module loads they are caught instead.
+ */
+static void
+modguard_hold(struct modguard *g)
+{
+    struct sigaction sa;
+    int sig;
+
+    memset(&sa, 0, sizeof(sa));
+    sigfillset(&sa.sa_mask);
+    sa.sa_handler = modguard_catch;
+    sigemptyset(&g->caught);
+    for (sig = 1; sig < NSIG; sig++) {
+        if (sig == SIGKILL || sig == SIGSTOP || !sigismember(&g->mask, sig) ||
+            g->sa[sig].sa_handler != SIG_DFL)
+            continue;
+        modguard_came[sig] = 0;
+        if (sigaction(sig, &sa, NULL) == 0)
+            sigaddset(&g->caught, sig);
+    }
+}
+
 void
 modguard_save(struct modguard *g)
 {
@@ -58,6 +94,7 @@ modguard_save(struct modguard *g)
         modguard_get(sig, &g->sa[sig]);
     sigprocmask(SIG_SETMASK, NULL, &g->mask);
     g->threads = modguard_threads();
+    modguard_hold(g);
 }
 
 static int
@@ -79,35 +116,54 @@ modguard_same(const struct sigaction *a, const struct sigaction *b)
            modguard_same_set(&a->sa_mask, &b->sa_mask);
 }
 
-/* Puts back each disposition and the mask that changed since g was
- * saved, and says so if logged. */
+/* What came while it was caught goes to the signalfd now, blocked again.
+ * SIGCHLD always: putting back its default dropped one pending. */
+static void
+modguard_release(const struct modguard *g)
+{
+    int sig;
+
+    for (sig = 1; sig < NSIG; sig++) {
+        if (sigismember(&g->caught, sig) &&
+            (modguard_came[sig] || sig == SIGCHLD))
+            raise(sig);
+    }
+}
+
+/* Puts back the mask (first: nothing then takes a default action), then
+ * each disposition that changed since g was saved, and says so if
+ * logged. */
 static void
 modguard_signals(const struct modguard *g, const char *path, int logged)
 {
     char v[LOG_VALUE_MAX];
     struct sigaction now;
     sigset_t mask;
-    int sig;
+    int sig, held, changed;
 
     log_value(v, sizeof(v), path);
+    sigprocmask(SIG_SETMASK, NULL, &mask);
+    if (!modguard_same_set(&mask, &g->mask)) {
+        sigprocmask(SIG_SETMASK, &g->mask, NULL);
+        if (logged)
+            log_event("warning what=module path=%s msg=\"changed the signal "
+                      "mask in the parent; restored\"",
+                      v);
+    }
     for (sig = 1; sig < NSIG; sig++) {
         modguard_get(sig, &now);
-        if (modguard_same(&now, &g->sa[sig]) ||
-            sigaction(sig, &g->sa[sig], NULL) == -1)
+        held = sigismember(&g->caught, sig);
+        changed = held ? now.sa_handler != modguard_catch
+                       : !modguard_same(&now, &g->sa[sig]);
+        if ((!changed && !held) || sigaction(sig, &g->sa[sig], NULL) == -1 ||
+            !changed)
             continue;
         if (logged)
             log_event("warning what=module path=%s msg=\"changed the "
                       "disposition of %s in the parent; restored\"",
                       v, log_signame(sig));
     }
-    sigprocmask(SIG_SETMASK, NULL, &mask);
-    if (modguard_same_set(&mask, &g->mask))
-        return;
-    sigprocmask(SIG_SETMASK, &g->mask, NULL);
-    if (logged)
-        log_event("warning what=module path=%s msg=\"changed the signal "
-                  "mask in the parent; restored\"",
-                  v);
+    modguard_release(g);
 }
 
 int

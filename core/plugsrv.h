@@ -374,6 +374,7 @@ int modpath_check(int fd, const char *path, char *err, size_t errlen);
 struct modguard {
     struct sigaction sa[NSIG];
     sigset_t mask;
+    sigset_t caught; /* blocked and at their default: caught meanwhile */
     long threads;
 };
 
