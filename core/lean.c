@@ -20,7 +20,7 @@
  *   signalfd (signals.c: one sigprocmask in the child instead of 45
  *   rt_sigactions), stdout dup2()ed from the parent's /dev/null on fd 0
  *   (connproc.c), the log buffer and the child table kept out of children
- *   (MADV_DONTFORK, logbuf.c and children.c).
+ *   (MADV_WIPEONFORK in logbuf.c, MADV_DONTFORK in children.c).
  */
 #include <string.h>
 #include <unistd.h>

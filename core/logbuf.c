@@ -47,10 +47,14 @@ static struct {
 } lb = { .fd = STDERR_FILENO, .starter_fd = -1, .next_fd = -1 };
 
 /* The parent's waiting lines, LOGBUF_SIZE bytes, then a line's worth of
- * room to format one in, kept out of its children (MADV_DONTFORK): the
- * parent writes here after every fork, and each write to a page a child
- * still shared was a copy (a 4 KiB line on the stack spread log_event()
- * over three stack pages). NULL: lines are written at once. */
+ * room to format one in, never shared with its children
+ * (MADV_WIPEONFORK: a child gets zeros): the parent writes here after
+ * every fork, and each write to a page a child still shared was a copy
+ * (a 4 KiB line on the stack spread log_event() over three stack pages).
+ * Wiped rather than left out (MADV_DONTFORK) so that valgrind, which
+ * does not know of either, finds readable zeros in a child, not 17 pages
+ * to fault on word by word at its exit. NULL: lines are written at
+ * once. */
 #define LOGBUF_MAP (LOGBUF_SIZE + LOG_LINE_MAX)
 static char *logbuf_data;
 
@@ -65,7 +69,7 @@ logbuf_map(void)
              MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED)
         return -1;
-    if (madvise(p, LOGBUF_MAP, MADV_DONTFORK) == -1) {
+    if (madvise(p, LOGBUF_MAP, MADV_WIPEONFORK) == -1) {
         munmap(p, LOGBUF_MAP);
         return -1;
     }

@@ -31,23 +31,42 @@ const long long metrics_le_ms[METRICS_BUCKETS] = {
 };
 
 static struct metrics_state *metrics;
+static size_t metrics_cap; /* series the mapping has room for */
 static int metrics_sock = -1;
 static struct sockaddr_storage metrics_sa;
 static pid_t metrics_pids[METRICS_SCRAPES];
 
+/* Room for twice as many series (4 at first, METRICS_SERIES at most): 0,
+ * or -1. Grown, not mapped whole at start: a child's valgrind still sees
+ * this memory and scans all of it at the child's exit. */
+static int
+metrics_grow(void)
+{
+    size_t cap = metrics_cap ? metrics_cap * 2 : 4;
+    void *p;
+
+    if (cap > METRICS_SERIES)
+        cap = METRICS_SERIES;
+    if (metrics == NULL) {
+        p = mmap(NULL, METRICS_SIZE(cap), PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (p == MAP_FAILED)
+            return -1;
+        madvise(p, METRICS_SIZE(cap), MADV_DONTFORK);
+    } else if ((p = mremap(metrics, METRICS_SIZE(metrics_cap),
+                           METRICS_SIZE(cap), MREMAP_MAYMOVE)) == MAP_FAILED) {
+        return -1;
+    }
+    metrics = p;
+    metrics_cap = cap;
+    return 0;
+}
+
 static struct metrics_state *
 metrics_state(void)
 {
-    void *p;
-
-    if (metrics != NULL)
-        return metrics;
-    p = mmap(NULL, sizeof(*metrics), PROT_READ | PROT_WRITE,
-             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (p == MAP_FAILED)
+    if (metrics == NULL && metrics_grow() == -1)
         return NULL;
-    madvise(p, sizeof(*metrics), MADV_DONTFORK);
-    metrics = p;
     return metrics;
 }
 
@@ -70,7 +89,8 @@ metrics_series(const char *listener)
         if (strcmp(metrics->series[i].listener, listener) == 0)
             return &metrics->series[i];
     }
-    if (metrics->nseries == METRICS_SERIES)
+    if (metrics->nseries == METRICS_SERIES ||
+        (metrics->nseries == metrics_cap && metrics_grow() == -1))
         return NULL; /* counted nowhere: the log still has it */
     s = &metrics->series[metrics->nseries++];
     snprintf(s->listener, sizeof(s->listener), "%s", listener);

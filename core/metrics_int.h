@@ -33,7 +33,7 @@ struct metrics_state {
     long long start;               /* the parent's start, Unix seconds */
     unsigned long long reloads[2]; /* error, ok */
     size_t nseries;
-    struct metrics_series series[METRICS_SERIES];
+    struct metrics_series series[]; /* room for as many as metrics.c mapped */
 };
 
 /* The bytes of a state with n series: what a snapshot copies. */

@@ -155,8 +155,10 @@ modguard_signals(const struct modguard *g, const char *path, int logged)
         held = sigismember(&g->caught, sig);
         changed = held ? now.sa_handler != modguard_catch
                        : !modguard_same(&now, &g->sa[sig]);
-        if ((!changed && !held) || sigaction(sig, &g->sa[sig], NULL) == -1 ||
-            !changed)
+        if (!held && !changed)
+            continue;
+        /* A held one is put back whether or not the module changed it. */
+        if (sigaction(sig, &g->sa[sig], NULL) == -1 || !changed)
             continue;
         if (logged)
             log_event("warning what=module path=%s msg=\"changed the "
