@@ -515,6 +515,7 @@ mem_sample() { # server pid load
     for i in $(seq 6); do
         m=$(children_mem "$2")
         n=${m%% *}
+        [ -n "$n" ] || continue # the server's children changed as awk read them
         if [ "$n" -gt "$best" ]; then best=$n; MEM[$1]=$m; fi
         [ "$n" -ge "$conc" ] && return
         sleep 0.1
