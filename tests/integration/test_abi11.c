@@ -541,6 +541,35 @@ test_exec_stderr_and_status(void **state)
     h->passed = 1;
 }
 
+/* A program that cannot be started: the connection is closed, the reason
+ * logged with the program's name, and the server serves on. */
+static void
+test_exec_missing(void **state)
+{
+    struct hs *h = *state;
+    int port = hs_port(), fd, i;
+    char buf[64];
+
+    assert_int_equal(
+        start_exec(h, "127.0.0.1", port, 30,
+                   "{ \"argv\": [\"/nonexistent/prog\", \"x\"] }"),
+        0);
+    for (i = 0; i < 2; i++) {
+        fd = hs_connect("127.0.0.1", port, HS_IO_MS);
+        assert_true(fd >= 0);
+        assert_int_equal(hs_recv_eof(fd, buf, sizeof(buf), HS_IO_MS), 0);
+        close(fd);
+    }
+    assert_int_equal(
+        hs_wait_log(h, 2, HS_IO_MS, ": exit ", "reason=handler-error", NULL),
+        0);
+    assert_int_equal(hs_log_count(h, "handler listener=exec", "level=error",
+                                  "exec /nonexistent/prog",
+                                  "No such file or directory", NULL),
+                     2);
+    h->passed = 1;
+}
+
 /* idle_timeout for a program: its read of a silent client fails after
  * idle_timeout (the socket's receive timeout), and cat ends. */
 static void
@@ -745,6 +774,7 @@ main(void)
         T(test_exec_cat),
         T(test_exec_environment),
         T(test_exec_stderr_and_status),
+        T(test_exec_missing),
         T(test_exec_idle),
         T(test_exec_sigterm),
         T(test_exec_max_duration),
