@@ -321,3 +321,25 @@ hs_exchange(int fd, struct hs_xfer *x)
     }
     return (ssize_t)got;
 }
+
+/* One echo exchange on a new connection, all within timeout_ms. */
+int
+hs_echo_once(const char *addr, int port, int timeout_ms)
+{
+    long long deadline = hs_now_ms() + timeout_ms;
+    char buf[8];
+    int fd, rc = -1;
+    long long left;
+
+    fd = hs_connect(addr, port, timeout_ms);
+    if (fd < 0)
+        return -1;
+    if (hs_send_str(fd, "hi\n") == 0) {
+        left = deadline - hs_now_ms();
+        if (left > 0 && hs_recv_n(fd, buf, 3, (int)left) == 3 &&
+            memcmp(buf, "hi\n", 3) == 0)
+            rc = 0;
+    }
+    close(fd);
+    return rc;
+}

@@ -24,28 +24,6 @@
 
 #include "harness.h"
 
-/* One echo exchange on a new connection, all within timeout_ms. */
-static int
-echo_once(const char *addr, int port, int timeout_ms)
-{
-    long long deadline = hs_now_ms() + timeout_ms;
-    char buf[8];
-    int fd, rc = -1;
-    long long left;
-
-    fd = hs_connect(addr, port, timeout_ms);
-    if (fd < 0)
-        return -1;
-    if (hs_send_str(fd, "hi\n") == 0) {
-        left = deadline - hs_now_ms();
-        if (left > 0 && hs_recv_n(fd, buf, 3, (int)left) == 3 &&
-            memcmp(buf, "hi\n", 3) == 0)
-            rc = 0;
-    }
-    close(fd);
-    return rc;
-}
-
 /* Runs plugsrv with args; it must exit 1 within 5 s, its stderr holding
  * every one of the strings (NULL-terminated). */
 static void
@@ -124,7 +102,7 @@ test_fifo_config_reload(void **state)
                      0);
     assert_non_null(strstr(line, "status=error"));
     assert_non_null(strstr(line, "not a regular file"));
-    assert_int_equal(echo_once("127.0.0.1", port, 5000), 0);
+    assert_int_equal(hs_echo_once("127.0.0.1", port, 5000), 0);
     h->passed = 1;
 }
 

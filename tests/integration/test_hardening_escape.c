@@ -22,29 +22,6 @@
 
 #include "harness.h"
 
-
-/* One echo exchange on a new connection, all within timeout_ms. */
-static int
-echo_once(const char *addr, int port, int timeout_ms)
-{
-    long long deadline = hs_now_ms() + timeout_ms;
-    char buf[8];
-    int fd, rc = -1;
-    long long left;
-
-    fd = hs_connect(addr, port, timeout_ms);
-    if (fd < 0)
-        return -1;
-    if (hs_send_str(fd, "hi\n") == 0) {
-        left = deadline - hs_now_ms();
-        if (left > 0 && hs_recv_n(fd, buf, 3, (int)left) == 3 &&
-            memcmp(buf, "hi\n", 3) == 0)
-            rc = 0;
-    }
-    close(fd);
-    return rc;
-}
-
 /* A config with one badtext listener (option "what"), plus extra
  * options. */
 static void
@@ -158,7 +135,7 @@ test_init_error_newline(void **state)
     not_forged("the log", log);
     assert_int_equal(event_count(log, "reload status=ok"), 0);
     free(log);
-    assert_int_equal(echo_once("127.0.0.1", port, 5000), 0);
+    assert_int_equal(hs_echo_once("127.0.0.1", port, 5000), 0);
     h->passed = 1;
 }
 
@@ -221,12 +198,11 @@ test_init_error_no_nul(void **state)
     assert_int_equal(
         hs_wait_log(h, 1, HS_IO_MS, "]: reload status=error", NULL), 0);
     assert_int_equal(
-        hs_log_last(h, line, sizeof(line), "]: reload status=error", NULL),
-        0);
+        hs_log_last(h, line, sizeof(line), "]: reload status=error", NULL), 0);
     assert_true(longest_run(line, 'A') >= 64);
     assert_true(longest_run(line, 'A') <= (size_t)errlen);
     assert_int_equal(has_raw_control(line), 0);
-    assert_int_equal(echo_once("127.0.0.1", port, 5000), 0);
+    assert_int_equal(hs_echo_once("127.0.0.1", port, 5000), 0);
     h->passed = 1;
 }
 
@@ -246,13 +222,11 @@ test_handler_log_escaped(void **state)
     assert_int_equal(hs_wait_log(h, 1, HS_IO_MS, "]: exit ", NULL), 0);
     /* One line, and it is the handler's. */
     assert_int_equal(hs_log_count(h, "key=value", NULL), 1);
-    assert_int_equal(hs_log_last(h, line, sizeof(line), "key=value", NULL),
-                     0);
+    assert_int_equal(hs_log_last(h, line, sizeof(line), "key=value", NULL), 0);
     fprintf(stderr, "%s\n", line);
     assert_non_null(strstr(line, "]: handler "));
-    assert_non_null(
-        strstr(line, "msg=\"say \\\"hi\\\"\\nkey=value tab\\there "
-                     "back\\\\slash\""));
+    assert_non_null(strstr(line, "msg=\"say \\\"hi\\\"\\nkey=value tab\\there "
+                                 "back\\\\slash\""));
     h->passed = 1;
 }
 

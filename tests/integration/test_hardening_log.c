@@ -142,28 +142,6 @@ pipe_whole_lines(struct pipebuf *pb)
     return bad ? -1 : n;
 }
 
-/* One echo exchange on a new connection, all within timeout_ms. */
-static int
-echo_once(const char *addr, int port, int timeout_ms)
-{
-    long long deadline = hs_now_ms() + timeout_ms;
-    char buf[8];
-    int fd, rc = -1;
-    long long left;
-
-    fd = hs_connect(addr, port, timeout_ms);
-    if (fd < 0)
-        return -1;
-    if (hs_send_str(fd, "hi\n") == 0) {
-        left = deadline - hs_now_ms();
-        if (left > 0 && hs_recv_n(fd, buf, 3, (int)left) == 3 &&
-            memcmp(buf, "hi\n", 3) == 0)
-            rc = 0;
-    }
-    close(fd);
-    return rc;
-}
-
 /* Starts plugsrv with stdout and stderr the FIFO dir/err.fifo, whose read
  * end pb gets; reads its start (up to "ready"), then stops reading. */
 static void
@@ -199,8 +177,8 @@ serve_unread(int port)
     for (i = 0; i < n; i++) {
         long long left = deadline - hs_now_ms();
 
-        if (left <= 0 || echo_once("127.0.0.1", port,
-                                   (int)(left < 5000 ? left : 5000)) != 0) {
+        if (left <= 0 || hs_echo_once("127.0.0.1", port,
+                                      (int)(left < 5000 ? left : 5000)) != 0) {
             fprintf(stderr,
                     "connection %d of %d not served (stderr a full pipe)\n",
                     i + 1, n);
@@ -211,8 +189,7 @@ serve_unread(int port)
 }
 
 /* stderr full: SIGTERM still ends the parent, at once and with 0. */
-static void __attribute__((unused))
-test_full_stderr_sigterm(void **state)
+static void __attribute__((unused)) test_full_stderr_sigterm(void **state)
 {
     struct hs *h = *state;
     struct pipebuf pb;
@@ -234,8 +211,7 @@ test_full_stderr_sigterm(void **state)
 }
 
 /* stderr full, then drained: the parent says how many lines it dropped. */
-static void __attribute__((unused))
-test_full_stderr_dropped(void **state)
+static void __attribute__((unused)) test_full_stderr_dropped(void **state)
 {
     struct hs *h = *state;
     struct pipebuf pb;
@@ -247,7 +223,7 @@ test_full_stderr_dropped(void **state)
     serve_unread(port);
     /* Drain, then one more connection: the count is written. */
     pipe_read(&pb, 0);
-    assert_int_equal(echo_once("127.0.0.1", port, 5000), 0);
+    assert_int_equal(hs_echo_once("127.0.0.1", port, 5000), 0);
     assert_int_equal(pipe_wait_for(&pb, "log-dropped lines=", 5000), 0);
     p = strstr(pb.data, "log-dropped lines=");
     nl = strchr(p, '\n');

@@ -26,28 +26,6 @@
 
 #include "harness.h"
 
-/* One echo exchange on a new connection, all within timeout_ms. */
-static int
-echo_once(const char *addr, int port, int timeout_ms)
-{
-    long long deadline = hs_now_ms() + timeout_ms;
-    char buf[8];
-    int fd, rc = -1;
-    long long left;
-
-    fd = hs_connect(addr, port, timeout_ms);
-    if (fd < 0)
-        return -1;
-    if (hs_send_str(fd, "hi\n") == 0) {
-        left = deadline - hs_now_ms();
-        if (left > 0 && hs_recv_n(fd, buf, 3, (int)left) == 3 &&
-            memcmp(buf, "hi\n", 3) == 0)
-            rc = 0;
-    }
-    close(fd);
-    return rc;
-}
-
 /* A config with max_connections 4 and one listener on module. */
 static void
 one_listener(struct hs *h, int port, const char *module)
@@ -86,7 +64,7 @@ served_and_reaped(struct hs *h, int port, int n)
     int i, before = hs_log_count(h, "]: exit ", NULL);
 
     for (i = 0; i < n; i++) {
-        if (echo_once("127.0.0.1", port, 5000) != 0) {
+        if (hs_echo_once("127.0.0.1", port, 5000) != 0) {
             fprintf(stderr, "connection %d of %d not served\n", i + 1, n);
             fail();
         }
@@ -121,7 +99,7 @@ test_sigchld_ignored_after_reload(void **state)
 
     one_listener(h, port, "echo");
     assert_int_equal(hs_start_ready(h), 0);
-    assert_int_equal(echo_once("127.0.0.1", port, 5000), 0);
+    assert_int_equal(hs_echo_once("127.0.0.1", port, 5000), 0);
     /* Its exit line first: served_and_reaped() counts those after it. */
     assert_int_equal(hs_wait_log(h, 1, HS_IO_MS, "]: exit ", NULL), 0);
     one_listener(h, port, TEST_MODULE("sigchld_ign"));
@@ -149,9 +127,9 @@ test_entry_called_once(void **state)
     assert_int_equal(WEXITSTATUS(st), 0);
     assert_non_null(strstr(h->out, "configuration OK"));
     assert_int_equal(hs_start_ready(h), 0);
-    assert_int_equal(echo_once("127.0.0.1", p1, 5000), 0);
-    assert_int_equal(echo_once("::1", p2, 5000), 0);
-    assert_int_equal(echo_once("127.0.0.1", p1, 5000), 0);
+    assert_int_equal(hs_echo_once("127.0.0.1", p1, 5000), 0);
+    assert_int_equal(hs_echo_once("::1", p2, 5000), 0);
+    assert_int_equal(hs_echo_once("127.0.0.1", p1, 5000), 0);
     assert_int_equal(hs_wait_log(h, 3, HS_IO_MS, "]: exit ", NULL), 0);
     assert_int_equal(hs_log_count(h, "]: exit ", " reason=ok", NULL), 3);
     h->passed = 1;
@@ -201,7 +179,7 @@ test_slow_second_entry(void **state)
     assert_int_equal(hs_log_last(h, line, sizeof(line), "]: reload ", NULL),
                      0);
     assert_non_null(strstr(line, "status=ok"));
-    assert_int_equal(echo_once("::1", p2, 5000), 0);
+    assert_int_equal(hs_echo_once("::1", p2, 5000), 0);
     h->passed = 1;
 }
 

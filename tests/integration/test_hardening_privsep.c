@@ -27,28 +27,6 @@
 
 #include "harness.h"
 
-/* One echo exchange on a new connection, all within timeout_ms. */
-static int
-echo_once(const char *addr, int port, int timeout_ms)
-{
-    long long deadline = hs_now_ms() + timeout_ms;
-    char buf[8];
-    int fd, rc = -1;
-    long long left;
-
-    fd = hs_connect(addr, port, timeout_ms);
-    if (fd < 0)
-        return -1;
-    if (hs_send_str(fd, "hi\n") == 0) {
-        left = deadline - hs_now_ms();
-        if (left > 0 && hs_recv_n(fd, buf, 3, (int)left) == 3 &&
-            memcmp(buf, "hi\n", 3) == 0)
-            rc = 0;
-    }
-    close(fd);
-    return rc;
-}
-
 /* Copies from into dir/name (root's, 0644), where every user can read
  * it, and opens dir to all (mkdtemp made it 0700). */
 static void
@@ -295,7 +273,7 @@ test_handler_cannot_kill_parent(void **state)
     assert_string_equal(buf, "rc=-1 errno=1\n"); /* EPERM */
     assert_int_equal(hs_wait_log(h, 1, HS_IO_MS, "]: exit ", NULL), 0);
     assert_true(hs_alive(h));
-    assert_int_equal(echo_once("127.0.0.1", pe, 5000), 0);
+    assert_int_equal(hs_echo_once("127.0.0.1", pe, 5000), 0);
     /* The parent is root, the connections are nobody. */
     assert_int_equal(status_ids(h->pid, "Uid:", &eff), 0);
     assert_int_equal(eff, 0);

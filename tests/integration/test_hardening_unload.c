@@ -25,28 +25,6 @@
 #define UPGRADES 40
 #define FD_SLACK 20 /* the lead's bound is 16 stuck copies */
 
-/* One echo exchange on a new connection, all within timeout_ms. */
-static int
-echo_once(const char *addr, int port, int timeout_ms)
-{
-    long long deadline = hs_now_ms() + timeout_ms;
-    char buf[8];
-    int fd, rc = -1;
-    long long left;
-
-    fd = hs_connect(addr, port, timeout_ms);
-    if (fd < 0)
-        return -1;
-    if (hs_send_str(fd, "hi\n") == 0) {
-        left = deadline - hs_now_ms();
-        if (left > 0 && hs_recv_n(fd, buf, 3, (int)left) == 3 &&
-            memcmp(buf, "hi\n", 3) == 0)
-            rc = 0;
-    }
-    close(fd);
-    return rc;
-}
-
 /* `cp from tmp && mv tmp to`: a new inode at to. */
 static void
 install_copy(const char *from, const char *tmp, const char *to)
@@ -105,7 +83,7 @@ test_nodelete_upgrades(void **state)
                         mods, port),
         0);
     assert_int_equal(hs_start_ready(h), 0);
-    assert_int_equal(echo_once("127.0.0.1", port, 5000), 0);
+    assert_int_equal(hs_echo_once("127.0.0.1", port, 5000), 0);
     fd0 = maxfds = hs_fd_count(h->pid);
     assert_true(fd0 > 0);
 
@@ -140,13 +118,13 @@ test_nodelete_upgrades(void **state)
     assert_true(errors >= 1);
     assert_non_null(strstr(first_error, "status=error"));
     assert_non_null(strstr(first_error, "cannot be unloaded"));
-    assert_int_equal(echo_once("127.0.0.1", port, 5000), 0);
+    assert_int_equal(hs_echo_once("127.0.0.1", port, 5000), 0);
 
     /* The loaded file back in place: nothing new to load, so ok. */
     assert_int_equal(rename(good, mod), 0);
     reload(h, UPGRADES + 1, line, sizeof(line));
     assert_non_null(strstr(line, "status=ok"));
-    assert_int_equal(echo_once("127.0.0.1", port, 5000), 0);
+    assert_int_equal(hs_echo_once("127.0.0.1", port, 5000), 0);
     assert_true(hs_fd_count(h->pid) <= fd0 + FD_SLACK);
     h->passed = 1;
 }

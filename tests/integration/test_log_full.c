@@ -130,21 +130,6 @@ whole_lines(const struct logpipe *lp)
     return bad ? -1 : n;
 }
 
-static int
-echo_once(int port, int timeout_ms)
-{
-    char buf[4];
-    int fd = hs_connect("127.0.0.1", port, timeout_ms), rc = -1;
-
-    if (fd < 0)
-        return -1;
-    if (hs_send_str(fd, "hi\n") == 0 &&
-        hs_recv_n(fd, buf, 3, timeout_ms) == 3 && memcmp(buf, "hi\n", 3) == 0)
-        rc = 0;
-    close(fd);
-    return rc;
-}
-
 /* n connections, one after the other, all served in TOTAL_MS. */
 static void
 serve_unread(int port, int n)
@@ -154,8 +139,8 @@ serve_unread(int port, int n)
 
     for (i = 0; i < n; i++) {
         left = deadline - hs_now_ms();
-        if (left <= 0 ||
-            echo_once(port, (int)(left < 5000 ? left : 5000)) != 0) {
+        if (left <= 0 || hs_echo_once("127.0.0.1", port,
+                                      (int)(left < 5000 ? left : 5000)) != 0) {
             fprintf(stderr, "connection %d of %d not served (log unread)\n",
                     i + 1, n);
             fail();
@@ -228,7 +213,7 @@ test_full_pipe(void **state)
 
     /* The reader comes back: one more connection, and the count. */
     pipe_read(&lp, 0);
-    assert_int_equal(echo_once(port, HS_IO_MS), 0);
+    assert_int_equal(hs_echo_once("127.0.0.1", port, HS_IO_MS), 0);
     assert_int_equal(pipe_wait_for(&lp, "]: log-dropped lines=", HS_IO_MS), 0);
     p = strstr(lp.data, "]: log-dropped lines=");
     dropped = strtol(p + strlen("]: log-dropped lines="), NULL, 10);
