@@ -155,6 +155,9 @@ ssize_t hs_recv_n(int fd, void *buf, size_t n, int timeout_ms);
 /* "hi\n" and its echo on a new connection, all within timeout_ms: 0, or
  * -1. */
 int hs_echo_once(const char *addr, int port, int timeout_ms);
+/* Lines of text whose event (what follows the first "]: ") begins with
+ * ev. */
+int hs_event_count(const char *text, const char *ev);
 /* Receives until EOF into buf (at most cap bytes); the bytes received, or
  * -1 if no EOF came before the deadline or cap was reached. */
 ssize_t hs_recv_eof(int fd, void *buf, size_t cap, int timeout_ms);

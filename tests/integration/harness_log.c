@@ -176,3 +176,20 @@ hs_dump_log(struct hs *h)
             text ? text : "");
     free(text);
 }
+
+/* Lines whose event (the text after the first "]: ") begins with ev. */
+int
+hs_event_count(const char *text, const char *ev)
+{
+    const char *p, *nl, *e;
+    int n = 0;
+
+    for (p = text; p != NULL && *p != '\0'; p = nl ? nl + 1 : NULL) {
+        nl = strchr(p, '\n');
+        e = strstr(p, "]: ");
+        if (e != NULL && (nl == NULL || e < nl) &&
+            strncmp(e + 3, ev, strlen(ev)) == 0)
+            n++;
+    }
+    return n;
+}

@@ -78,23 +78,6 @@ not_forged(const char *what, const char *text)
     assert_int_equal(holders, 1);
 }
 
-/* Lines whose event (the text after the first "]: ") begins with ev. */
-static int
-event_count(const char *text, const char *ev)
-{
-    const char *p, *nl, *e;
-    int n = 0;
-
-    for (p = text; p != NULL && *p != '\0'; p = nl ? nl + 1 : NULL) {
-        nl = strchr(p, '\n');
-        e = strstr(p, "]: ");
-        if (e != NULL && (nl == NULL || e < nl) &&
-            strncmp(e + 3, ev, strlen(ev)) == 0)
-            n++;
-    }
-    return n;
-}
-
 static void
 test_init_error_newline(void **state)
 {
@@ -133,7 +116,7 @@ test_init_error_newline(void **state)
         assert_true(n > 0);
     }
     not_forged("the log", log);
-    assert_int_equal(event_count(log, "reload status=ok"), 0);
+    assert_int_equal(hs_event_count(log, "reload status=ok"), 0);
     free(log);
     assert_int_equal(hs_echo_once("127.0.0.1", port, 5000), 0);
     h->passed = 1;

@@ -60,23 +60,6 @@ slurp_log(struct hs *h)
     return text;
 }
 
-/* Lines whose event (the text after the first "]: ") begins with ev. */
-static int
-event_count(const char *text, const char *ev)
-{
-    const char *p, *nl, *e;
-    int n = 0;
-
-    for (p = text; p != NULL && *p != '\0'; p = nl ? nl + 1 : NULL) {
-        nl = strchr(p, '\n');
-        e = strstr(p, "]: ");
-        if (e != NULL && (nl == NULL || e < nl) &&
-            strncmp(e + 3, ev, strlen(ev)) == 0)
-            n++;
-    }
-    return n;
-}
-
 static void
 test_handler_message(void **state)
 {
@@ -146,8 +129,8 @@ test_connection_init_forged(void **state)
                                  ".000Z plugsrv[1]: accept listener=forged "
                                  "peer=1.2.3.4:5 pid=1\""));
     log = slurp_log(h);
-    assert_int_equal(event_count(log, "accept listener=forged"), 0);
-    assert_int_equal(event_count(log, "error what=init"), 1);
+    assert_int_equal(hs_event_count(log, "accept listener=forged"), 0);
+    assert_int_equal(hs_event_count(log, "error what=init"), 1);
     free(log);
     h->passed = 1;
 }
