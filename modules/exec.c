@@ -44,7 +44,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
-#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -363,18 +362,23 @@ exec_on_stderr(plugsrv_conn *conn, int fd, int events, void *arg)
 static int
 exec_start(plugsrv_conn *conn, struct exec_conn *ec, int sock)
 {
-    char **envp = NULL;
-    int p[2], rc = 0;
+    char **envp;
+    int p[2], rc;
 
     if (pipe2(p, O_CLOEXEC) == -1) {
         exec_host->log(conn, PLUGSRV_LOG_ERROR, "pipe: %s", strerror(errno));
         return -1;
     }
-    if ((envp = exec_environment(conn)) == NULL ||
-        (sock = exec_high(sock)) == -1 ||
-        (rc = exec_spawn(&ec->pid, sock, exec_high(p[1]), envp)) != 0) {
+    /* The pipe's write end is above 2 already: 0, 1 and 2 are open. */
+    if ((envp = exec_environment(conn)) == NULL)
+        rc = ENOMEM;
+    else if ((sock = exec_high(sock)) == -1)
+        rc = errno;
+    else
+        rc = exec_spawn(&ec->pid, sock, p[1], envp);
+    if (rc != 0) {
         exec_host->log(conn, PLUGSRV_LOG_ERROR, "exec %s: %s", exec_argv[0],
-                       strerror(envp == NULL || sock == -1 ? ENOMEM : rc));
+                       strerror(rc));
         close(p[0]);
         close(p[1]);
         ec->pid = -1;
