@@ -71,17 +71,29 @@ admit_pool(const struct listener *l)
     return total + 1 + admit_reserved(l) <= admit.max;
 }
 
+/* An address that is not IP (a unix socket) matches no block. */
+static void
+admit_addr(const struct sockaddr *sa, struct acl_addr *a)
+{
+    if (acl_from_sockaddr(sa, a) == -1)
+        memset(a, 0, sizeof(*a));
+}
+
+static int
+admit_allowed(const struct access_conf *ac, const struct acl_addr *a)
+{
+    if (acl_match(&ac->deny, a))
+        return 0;
+    return !ac->allow.set || acl_match(&ac->allow, a);
+}
+
 int
 admit_acl(const struct listener_conf *lc, const struct sockaddr *sa)
 {
-    const struct access_conf *ac = &lc->access;
     struct acl_addr a;
 
-    if (acl_from_sockaddr(sa, &a) == -1)
-        memset(&a, 0, sizeof(a)); /* not IP: matches no block */
-    if (acl_match(&ac->deny, &a))
-        return 0;
-    return !ac->allow.set || acl_match(&ac->allow, &a);
+    admit_addr(sa, &a);
+    return admit_allowed(&lc->access, &a);
 }
 
 /* The source key of an address: cut to the listener's prefix. */
@@ -127,24 +139,41 @@ admit_source(struct listener *l, struct source *e, struct admit_ref *ref)
     return NULL;
 }
 
-const char *
-admit_peer(struct listener *l, const struct sockaddr *sa,
-           struct admit_ref *ref)
+/* The listener's rules on who the peer is: its deny and allow lists. */
+static const char *
+admit_rules(struct listener *l, const struct sockaddr *sa,
+            struct admit_ref *ref)
 {
-    const struct access_conf *ac = &l->conf->access;
-    struct source *e;
-
     ref->source = NULL;
-    if (acl_from_sockaddr(sa, &ref->addr) == -1)
-        memset(&ref->addr, 0, sizeof(ref->addr));
-    if (acl_match(&ac->deny, &ref->addr) ||
-        (ac->allow.set && !acl_match(&ac->allow, &ref->addr)))
+    admit_addr(sa, &ref->addr);
+    if (!admit_allowed(&l->conf->access, &ref->addr))
         return stats_refusals[STATS_ACL];
-    e = admit_lookup(l, &ref->addr);
+    return NULL;
+}
+
+/* Room for one more process: in the server's pool and the listener's. */
+static const char *
+admit_room(struct listener *l)
+{
     if (!admit_pool(l))
         return stats_refusals[STATS_MAX_CONNECTIONS];
     if (l->conf->max_connections > 0 && l->active >= l->conf->max_connections)
         return stats_refusals[STATS_LISTENER_MAX];
+    return NULL;
+}
+
+const char *
+admit_peer(struct listener *l, const struct sockaddr *sa,
+           struct admit_ref *ref)
+{
+    struct source *e;
+    const char *why;
+
+    if ((why = admit_rules(l, sa, ref)) != NULL)
+        return why;
+    e = admit_lookup(l, &ref->addr);
+    if ((why = admit_room(l)) != NULL)
+        return why;
     return admit_source(l, e, ref);
 }
 
@@ -154,11 +183,7 @@ const char *
 admit_capacity(struct listener *l, struct admit_ref *ref)
 {
     memset(ref, 0, sizeof(*ref));
-    if (!admit_pool(l))
-        return stats_refusals[STATS_MAX_CONNECTIONS];
-    if (l->conf->max_connections > 0 && l->active >= l->conf->max_connections)
-        return stats_refusals[STATS_LISTENER_MAX];
-    return NULL;
+    return admit_room(l);
 }
 
 /* ... and once the header named the client: the rules on who it is (its
@@ -167,14 +192,10 @@ const char *
 admit_client(struct listener *l, const struct sockaddr *sa,
              struct admit_ref *ref)
 {
-    const struct access_conf *ac = &l->conf->access;
+    const char *why;
 
-    ref->source = NULL;
-    if (acl_from_sockaddr(sa, &ref->addr) == -1)
-        memset(&ref->addr, 0, sizeof(ref->addr));
-    if (acl_match(&ac->deny, &ref->addr) ||
-        (ac->allow.set && !acl_match(&ac->allow, &ref->addr)))
-        return stats_refusals[STATS_ACL];
+    if ((why = admit_rules(l, sa, ref)) != NULL)
+        return why;
     return admit_source(l, admit_lookup(l, &ref->addr), ref);
 }
 

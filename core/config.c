@@ -17,10 +17,9 @@
 #include "config_int.h"
 
 static const char *const config_top_keys[] = {
-    "modules_dir", "max_connections",  "idle_timeout",
-    "max_line",    "shutdown_timeout", "user",
-    "group",       "rlimits",          "listeners",
-    "metrics",     "log",
+    "modules_dir", "max_connections", "idle_timeout", "max_line",
+    "shutdown_timeout", "user", "group", "rlimits", "listeners", "metrics",
+    "log",
     /* config_access.c */
     "allow", "deny", "max_per_source", "rate_per_source", "source_prefix_v4",
     "source_prefix_v6", "max_duration", NULL

@@ -429,10 +429,12 @@ loop_timeout(const struct session *s, const struct conn_ev *ev, long long now)
 {
     long long due = loop_next_due(ev), wait = -1;
 
-    if (s->idle > 0 && !s->conn.taken)
-        due = (due < 0 || ev->last_io + s->idle * 1000LL < due)
-                  ? ev->last_io + s->idle * 1000LL
-                  : due;
+    if (s->idle > 0 && !s->conn.taken) {
+        long long idle_due = ev->last_io + clock_sec_ms(s->idle);
+
+        if (due < 0 || idle_due < due)
+            due = idle_due;
+    }
     if (due >= 0)
         wait = due > now ? due - now : 0;
     return wait > 60000 ? 60000 : (int)wait;
@@ -591,7 +593,8 @@ loop_timers(struct session *s, struct conn_ev *ev, long long now)
 static int
 loop_idle(struct session *s, struct conn_ev *ev, long long now)
 {
-    if (s->idle <= 0 || s->conn.taken || now - ev->last_io < s->idle * 1000LL)
+    if (s->idle <= 0 || s->conn.taken ||
+        now - ev->last_io < clock_sec_ms(s->idle))
         return 0;
     ev->idled = 1;
     /* Unsent output would linger in the kernel after us: reset. */

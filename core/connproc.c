@@ -40,7 +40,7 @@ connproc_on_signal(int sig)
         connproc_retire = 1;
         return;
     }
-    struct timeval tv = { .tv_sec = 0, .tv_usec = CONNPROC_DRAIN_MS * 1000 };
+    struct timeval tv = clock_timeval(CONNPROC_DRAIN_MS);
 
     connproc_stop = 1;
     if (connproc_wake_fd >= 0 && write(connproc_wake_fd, "", 1) == -1) {

@@ -27,7 +27,7 @@ lifetime_arm(struct child *c, const struct listener *l)
     c->termed = 0;
     if (l->conf->access.max_duration == 0)
         return;
-    c->deadline = c->start + l->conf->access.max_duration * 1000LL;
+    c->deadline = c->start + clock_sec_ms(l->conf->access.max_duration);
     if (lifetime_next == 0 || c->deadline < lifetime_next)
         lifetime_next = c->deadline;
 }

@@ -694,7 +694,7 @@ parent_drain(struct parent *s)
               (long)s->successor, children_count());
     for (i = 0; i < s->nls; i++)
         children_signal_spares(&s->ls[i], SIGUSR2);
-    parent_reap_until(s, clock_ms() + s->conf->shutdown_timeout * 1000LL);
+    parent_reap_until(s, clock_ms() + clock_sec_ms(s->conf->shutdown_timeout));
 }
 
 /* Stop accepting, let connections finish within shutdown_timeout, end the
@@ -702,7 +702,7 @@ parent_drain(struct parent *s)
 static void
 parent_shutdown(struct parent *s)
 {
-    long long grace = s->conf->shutdown_timeout * 1000LL;
+    long long grace = clock_sec_ms(s->conf->shutdown_timeout);
     size_t i;
 
     /* Connections the kernel has completed are served, not reset with the

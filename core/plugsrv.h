@@ -22,6 +22,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -132,22 +133,14 @@ const char *logbuf_path(void);
 long long clock_ms(void);
 long long clock_coarse_ms(void);
 long long clock_us(void);
+long long clock_sec_ms(long long seconds);
+struct timeval clock_timeval(long long ms);
 struct timespec *clock_wait(long long ms, struct timespec *ts);
 
 /* ---- proctitle.c: what ps shows of a connection's process ---- */
 void proctitle_init(int argc, char **argv);
 /* "plugsrv: echo 127.0.0.1:50112" */
 void proctitle_set(const char *what, const char *who);
-
-/* ---- notify.c: sd_notify for systemd, in the parent ---- */
-void notify_init(void);
-void notify_send(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void notify_reloading(void);
-void notify_status(size_t connections);
-/* $NOTIFY_SOCKET for an upgrade's new process; NULL if none. */
-const char *notify_socket(void);
-/* MAINPID=pid and READY=1, then silence: pid speaks for the service. */
-void notify_handover(pid_t pid);
 
 /* ---- reaper.c: what connections start ends with them ---- */
 /* This process adopts its descendants' orphans (a child subreaper). */
@@ -651,6 +644,16 @@ int signals_fd_get(void);
 /* Acts on what came: SIGCHLD reaps, TERM/HUP/USR1/USR2 set signals_got,
  * the others are logged as ignored. */
 void signals_read(void);
+
+/* ---- notify.c: sd_notify for systemd, in the parent ---- */
+void notify_init(void);
+void notify_send(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void notify_reloading(void);
+void notify_status(size_t connections);
+/* $NOTIFY_SOCKET for an upgrade's new process; NULL if none. */
+const char *notify_socket(void);
+/* MAINPID=pid and READY=1, then silence: pid speaks for the service. */
+void notify_handover(pid_t pid);
 
 /* ---- parent.c: the parent's loop ---- */
 /* Serves conf until SIGTERM or SIGINT; takes ownership of conf. */

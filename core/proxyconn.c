@@ -132,7 +132,7 @@ proxyconn_run(const struct listener *l, const struct proxyconn *pc,
     enum conn_exit rc;
 
     rc = proxyconn_read(pc->fd, l->conf->proxy,
-                        clock_ms() + l->conf->proxy_timeout * 1000LL, &h);
+                        clock_ms() + clock_sec_ms(l->conf->proxy_timeout), &h);
     if (rc != CONN_OK)
         return rc;
     memset(&r, 0, sizeof(r));

@@ -106,8 +106,7 @@ static int
 session_interrupted(struct session *s, long long since)
 {
     long long left = watchdog_left(since);
-    struct timeval tv = { .tv_sec = (time_t)(left / 1000),
-                          .tv_usec = (suseconds_t)(left % 1000) * 1000 };
+    struct timeval tv = clock_timeval(left);
 
     if (s->idle == 0)
         return 0;
@@ -148,7 +147,7 @@ session_whole_timeout(struct session *s)
 static int
 session_drained(struct session *s)
 {
-    struct timeval tv = { .tv_sec = 0, .tv_usec = CONNPROC_DRAIN_MS * 1000 };
+    struct timeval tv = clock_timeval(CONNPROC_DRAIN_MS);
 
     if (s->drain_until == 0) {
         s->drain_until = clock_ms() + CONNPROC_DRAIN_MAX_MS;
@@ -212,7 +211,7 @@ session_loop(struct session *s, int *eof)
 static void
 session_linger(int fd)
 {
-    struct timeval tv = { .tv_sec = 0, .tv_usec = 200 * 1000 };
+    struct timeval tv = clock_timeval(200);
     long long end;
     size_t total = 0;
     ssize_t n;

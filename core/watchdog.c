@@ -59,7 +59,7 @@ watchdog_start(int seconds)
     sa.sa_handler = watchdog_on_alarm;
     sa.sa_flags = SA_RESTART; /* most of a handler's own calls carry on */
     sigaction(SIGALRM, &sa, NULL);
-    watch_ms = (long)seconds * 1000;
+    watch_ms = (long)clock_sec_ms(seconds);
 }
 
 void
