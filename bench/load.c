@@ -1,6 +1,12 @@
 /* plugload: the benchmark's load generator. One process, non-blocking sockets
  * on epoll, libc only. Three loads (conn, rr, stream) against a loopback line
- * server; every reply byte is checked against the expected transformation. */
+ * server; every reply byte is checked against the expected transformation.
+ *
+ * With -P, conn alternates its connections between two servers, one each
+ * in turn, and reports each on its own: on a machine whose speed drifts
+ * by 10% from one second to the next (a shared VM), two servers measured
+ * one after the other cannot be told apart within 3%; measured connection
+ * by connection, both see the same drift. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -54,8 +60,10 @@ static const char *fail_names[F_NKINDS] = { "refused", "reset", "timeout",
 struct load_cfg {
     enum load_mode mode;
     enum load_xform xform;
-    struct sockaddr_storage addr;
-    socklen_t addrlen;
+    struct sockaddr_storage addr[2]; /* -p, and -P's second server */
+    socklen_t addrlen[2];
+    int ports[2];
+    int targets; /* 2 with -P */
     int conc;
     long total; /* ops to attempt; 0 = run for secs */
     double secs;
@@ -86,6 +94,7 @@ struct conn {
     uint64_t sent, rcvd;
     double t_start, deadline, retry_at;
     uint32_t events; /* current epoll interest */
+    int t;           /* the target of the current op: 0, or 1 (-P) */
 };
 
 struct load_stats {
@@ -93,12 +102,12 @@ struct load_stats {
     char first_err[F_NKINDS][128];
     uint32_t *samples;
     size_t nsamples, cap, dropped;
-    double t_first, t_last;
+    double t_first, t_last, sum_us;
 };
 
 static struct load_cfg cfg;
 static struct load_expect exp_;
-static struct load_stats st;
+static struct load_stats stats[2]; /* one per target */
 static struct conn *conns;
 static int epfd = -1;
 static long launched;
@@ -123,21 +132,25 @@ die(const char *msg)
 static void
 usage(FILE *f)
 {
-    fprintf(
-        f, "usage: plugload -m conn|rr|stream -p PORT -c CONC (-n TOTAL | -d "
-           "SECONDS)\n"
-           "                [-H 127.0.0.1|::1] [-b BYTES] [-x "
-           "echo|upper|suffix:SUFFIX]\n"
-           "                [-l LINE] [-t OP_TIMEOUT_S] [-D HARD_DEADLINE_S]\n"
-           "  conn:   each client connects, sends one line, reads the reply, "
-           "closes\n"
-           "  rr:     persistent connections, one line per round trip\n"
-           "  stream: each connection pushes BYTES (default 1 MiB) of lines "
-           "while\n"
-           "          reading the reply; -n counts streams (default CONC)\n"
-           "  Prints one 'RESULT ...' line. Exit 0 clean, 1 a wrong reply,\n"
-           "  2 usage, 3 other failures (refused/reset/timeout/eof) or "
-           "deadline.\n");
+    fprintf(f,
+            "usage: plugload -m conn|rr|stream -p PORT -c CONC (-n TOTAL | -d "
+            "SECONDS)\n"
+            "                [-H 127.0.0.1|::1] [-b BYTES] [-x "
+            "echo|upper|suffix:SUFFIX]\n"
+            "                [-l LINE] [-t OP_TIMEOUT_S] [-D HARD_DEADLINE_S] "
+            "[-P PORT2]\n"
+            "  conn:   each client connects, sends one line, reads the reply, "
+            "closes\n"
+            "  rr:     persistent connections, one line per round trip\n"
+            "  stream: each connection pushes BYTES (default 1 MiB) of lines "
+            "while\n"
+            "          reading the reply; -n counts streams (default CONC)\n"
+            "  -P:     conn only: connections alternate between PORT and "
+            "PORT2,\n"
+            "          each reported on its own RESULT line (port=)\n"
+            "  Prints one 'RESULT ...' line. Exit 0 clean, 1 a wrong reply,\n"
+            "  2 usage, 3 other failures (refused/reset/timeout/eof) or "
+            "deadline.\n");
 }
 
 /* ---- the expected reply ---------------------------------------------- */
@@ -209,31 +222,32 @@ expect_match(uint64_t off, const char *buf, size_t len)
 /* ---- statistics ------------------------------------------------------ */
 
 static void
-stats_sample(double secs)
+stats_sample(struct load_stats *st, double secs)
 {
     double us = secs * 1e6;
 
-    if (st.nsamples == st.cap) {
-        size_t ncap = st.cap ? st.cap * 2 : 65536;
+    st->sum_us += us;
+    if (st->nsamples == st->cap) {
+        size_t ncap = st->cap ? st->cap * 2 : 65536;
         uint32_t *p;
 
         if (ncap > MAX_SAMPLES ||
-            !(p = realloc(st.samples, ncap * sizeof(*p)))) {
-            st.dropped++;
+            !(p = realloc(st->samples, ncap * sizeof(*p)))) {
+            st->dropped++;
             return;
         }
-        st.samples = p;
-        st.cap = ncap;
+        st->samples = p;
+        st->cap = ncap;
     }
-    st.samples[st.nsamples++] = us > 4e9 ? 4000000000u : (uint32_t)us;
+    st->samples[st->nsamples++] = us > 4e9 ? 4000000000u : (uint32_t)us;
 }
 
 static void
-stats_fail(enum fail_kind k, const char *why)
+stats_fail(struct load_stats *st, enum fail_kind k, const char *why)
 {
-    st.fails[k]++;
-    if (!st.first_err[k][0])
-        snprintf(st.first_err[k], sizeof(st.first_err[k]), "%s", why);
+    st->fails[k]++;
+    if (!st->first_err[k][0])
+        snprintf(st->first_err[k], sizeof(st->first_err[k]), "%s", why);
 }
 
 static int
@@ -245,14 +259,14 @@ cmp_u32(const void *a, const void *b)
 }
 
 static uint32_t
-stats_pct(double p)
+stats_pct(const struct load_stats *st, double p)
 {
     size_t i;
 
-    if (st.nsamples == 0)
+    if (st->nsamples == 0)
         return 0;
-    i = (size_t)(p * (double)(st.nsamples - 1) + 0.5);
-    return st.samples[i];
+    i = (size_t)(p * (double)(st->nsamples - 1) + 0.5);
+    return st->samples[i];
 }
 
 /* ---- one connection -------------------------------------------------- */
@@ -280,12 +294,14 @@ conn_close(struct conn *c)
     c->state = ST_IDLE;
 }
 
-/* One more op may start: within the count, the duration and the deadline. */
+/* One more op may start on c: within the count, the duration and the
+ * deadline. Its target is the next in turn. */
 static int
-slot_take(double now)
+slot_take(struct conn *c, double now)
 {
     if (cfg.total > 0 ? launched >= cfg.total : now >= t_stop_launch)
         return 0;
+    c->t = (int)(launched % cfg.targets);
     launched++;
     return 1;
 }
@@ -297,7 +313,7 @@ conn_fail(struct conn *c, enum fail_kind k, const char *why)
 
     snprintf(msg, sizeof(msg), "%s (after %llu sent, %llu received)", why,
              (unsigned long long)c->sent, (unsigned long long)c->rcvd);
-    stats_fail(k, msg);
+    stats_fail(&stats[c->t], k, msg);
     conn_close(c);
     c->state = ST_WAIT;
     c->retry_at = now_s() + RETRY_DELAY;
@@ -366,14 +382,15 @@ conn_request(struct conn *c, double now)
 static int
 conn_open(struct conn *c)
 {
-    c->fd = socket(cfg.addr.ss_family,
+    c->fd = socket(cfg.addr[c->t].ss_family,
                    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (c->fd < 0) {
         conn_fail_errno(c, "socket", errno);
         return -1;
     }
-    if (connect(c->fd, (struct sockaddr *)&cfg.addr, cfg.addrlen) == 0) {
-        st.conns++;
+    if (connect(c->fd, (struct sockaddr *)&cfg.addr[c->t],
+                cfg.addrlen[c->t]) == 0) {
+        stats[c->t].conns++;
         return 0;
     }
     if (errno == EINPROGRESS) {
@@ -389,15 +406,15 @@ conn_open(struct conn *c)
 static void
 conn_start(struct conn *c, double now)
 {
-    if (!slot_take(now)) {
+    if (!slot_take(c, now)) {
         conn_close(c);
         return;
     }
     c->sent = c->rcvd = 0;
     c->t_start = now;
     c->deadline = now + cfg.op_timeout;
-    if (st.t_first == 0)
-        st.t_first = now;
+    if (stats[c->t].t_first == 0)
+        stats[c->t].t_first = now;
     if (c->fd >= 0 && cfg.mode == MODE_RR) {
         conn_request(c, now);
         return;
@@ -409,10 +426,12 @@ conn_start(struct conn *c, double now)
 static void
 conn_done(struct conn *c, double now)
 {
-    stats_sample(now - c->t_start);
-    st.ops++;
-    st.bytes += exp_.send_total;
-    st.t_last = now;
+    struct load_stats *st = &stats[c->t];
+
+    stats_sample(st, now - c->t_start);
+    st->ops++;
+    st->bytes += exp_.send_total;
+    st->t_last = now;
     if (cfg.mode != MODE_RR)
         conn_close(c);
     conn_start(c, now);
@@ -430,7 +449,7 @@ conn_connected(struct conn *c)
         conn_fail_errno(c, "connect", err);
         return;
     }
-    st.conns++;
+    stats[c->t].conns++;
     conn_request(c, now_s());
 }
 
@@ -548,24 +567,25 @@ run(void)
 /* ---- setup and report ------------------------------------------------ */
 
 static void
-parse_addr(const char *host, int port)
+parse_addr(const char *host, int port, int t)
 {
-    struct sockaddr_in *s4 = (struct sockaddr_in *)&cfg.addr;
-    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&cfg.addr;
+    struct sockaddr_in *s4 = (struct sockaddr_in *)&cfg.addr[t];
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&cfg.addr[t];
 
-    memset(&cfg.addr, 0, sizeof(cfg.addr));
+    memset(&cfg.addr[t], 0, sizeof(cfg.addr[t]));
+    cfg.ports[t] = port;
     if (port < 1 || port > 65535)
         die("-p: port must be 1-65535");
     if (strcmp(host, "127.0.0.1") == 0) {
         s4->sin_family = AF_INET;
         s4->sin_port = htons((uint16_t)port);
         inet_pton(AF_INET, host, &s4->sin_addr);
-        cfg.addrlen = sizeof(*s4);
+        cfg.addrlen[t] = sizeof(*s4);
     } else if (strcmp(host, "::1") == 0) {
         s6->sin6_family = AF_INET6;
         s6->sin6_port = htons((uint16_t)port);
         inet_pton(AF_INET6, host, &s6->sin6_addr);
-        cfg.addrlen = sizeof(*s6);
+        cfg.addrlen[t] = sizeof(*s6);
     } else {
         die("-H: loopback only (127.0.0.1 or ::1)");
     }
@@ -637,13 +657,13 @@ static void
 parse_args(int argc, char **argv)
 {
     const char *host = "127.0.0.1", *line = NULL;
-    int opt, port = 0;
+    int opt, port = 0, port2 = 0;
 
     cfg.conc = 1;
     cfg.op_timeout = 5;
     cfg.stream_bytes = 1 << 20;
     cfg.suffix = "";
-    while ((opt = getopt(argc, argv, "m:H:p:c:n:d:b:x:l:t:D:h")) != -1) {
+    while ((opt = getopt(argc, argv, "m:H:p:P:c:n:d:b:x:l:t:D:h")) != -1) {
         switch (opt) {
         case 'm':
             parse_mode(optarg);
@@ -653,6 +673,9 @@ parse_args(int argc, char **argv)
             break;
         case 'p':
             port = atoi(optarg);
+            break;
+        case 'P':
+            port2 = atoi(optarg);
             break;
         case 'c':
             cfg.conc = atoi(optarg);
@@ -690,7 +713,14 @@ parse_args(int argc, char **argv)
         usage(stderr);
         exit(2);
     }
-    parse_addr(host, port);
+    parse_addr(host, port, 0);
+    cfg.targets = 1;
+    if (port2 != 0) {
+        if (cfg.mode != MODE_CONN)
+            die("-P: conn only (rr and stream keep their connections)");
+        parse_addr(host, port2, 1);
+        cfg.targets = 2;
+    }
     if (cfg.conc < 1 || cfg.conc > MAX_CONC)
         die("-c: concurrency must be 1-10000");
     if (cfg.mode == MODE_STREAM && cfg.total == 0 && cfg.secs <= 0)
@@ -730,47 +760,64 @@ mode_name(void)
                                  : "stream";
 }
 
+/* One RESULT line for a target; port= only when there are two. */
+static void
+report_target(struct load_stats *st, int t, int deadline_hit)
+{
+    double secs = st->t_last > st->t_first ? st->t_last - st->t_first : 0;
+    int k;
+
+    if (st->nsamples > 1)
+        qsort(st->samples, st->nsamples, sizeof(*st->samples), cmp_u32);
+    for (k = 0; k < F_NKINDS; k++)
+        if (st->fails[k])
+            fprintf(stderr, "plugload: port %d: %llu %s, first: %s\n",
+                    cfg.ports[t], (unsigned long long)st->fails[k],
+                    fail_names[k], st->first_err[k]);
+    printf("RESULT mode=%s conc=%d ops=%llu secs=%.3f rate=%.1f p50_us=%u "
+           "p90_us=%u p99_us=%u max_us=%u mean_us=%.1f mbps=%.2f",
+           mode_name(), cfg.conc, (unsigned long long)st->ops, secs,
+           secs > 0 ? (double)st->ops / secs : 0, stats_pct(st, 0.50),
+           stats_pct(st, 0.90), stats_pct(st, 0.99),
+           st->nsamples ? st->samples[st->nsamples - 1] : 0,
+           st->nsamples ? st->sum_us / (double)st->nsamples : 0,
+           secs > 0 ? (double)st->bytes / secs / 1e6 : 0);
+    for (k = 0; k < F_NKINDS; k++)
+        printf(" %s=%llu", fail_names[k], (unsigned long long)st->fails[k]);
+    printf(" deadline=%d conns=%llu", deadline_hit,
+           (unsigned long long)st->conns);
+    if (cfg.targets > 1)
+        printf(" port=%d", cfg.ports[t]);
+    printf("\n");
+}
+
 static void
 report(int deadline_hit)
 {
-    double secs = st.t_last > st.t_first ? st.t_last - st.t_first : 0;
-    int k;
+    int t;
 
-    if (st.nsamples > 1)
-        qsort(st.samples, st.nsamples, sizeof(*st.samples), cmp_u32);
-    for (k = 0; k < F_NKINDS; k++)
-        if (st.fails[k])
-            fprintf(stderr, "plugload: %llu %s, first: %s\n",
-                    (unsigned long long)st.fails[k], fail_names[k],
-                    st.first_err[k]);
     if (deadline_hit)
         fprintf(stderr, "plugload: hard deadline of %.0f s reached\n",
                 cfg.hard_secs);
-    printf("RESULT mode=%s conc=%d ops=%llu secs=%.3f rate=%.1f p50_us=%u "
-           "p90_us=%u p99_us=%u max_us=%u mbps=%.2f",
-           mode_name(), cfg.conc, (unsigned long long)st.ops, secs,
-           secs > 0 ? (double)st.ops / secs : 0, stats_pct(0.50),
-           stats_pct(0.90), stats_pct(0.99),
-           st.nsamples ? st.samples[st.nsamples - 1] : 0,
-           secs > 0 ? (double)st.bytes / secs / 1e6 : 0);
-    for (k = 0; k < F_NKINDS; k++)
-        printf(" %s=%llu", fail_names[k], (unsigned long long)st.fails[k]);
-    printf(" deadline=%d conns=%llu\n", deadline_hit,
-           (unsigned long long)st.conns);
+    for (t = 0; t < cfg.targets; t++)
+        report_target(&stats[t], t, deadline_hit);
     fflush(stdout);
 }
 
 static int
 exit_status(int deadline_hit)
 {
-    int k;
+    int k, t, wrong = 0, other = 0;
 
-    if (st.fails[F_WRONG])
+    for (t = 0; t < cfg.targets; t++) {
+        wrong |= stats[t].fails[F_WRONG] != 0;
+        for (k = 0; k < F_NKINDS; k++)
+            other |= stats[t].fails[k] != 0;
+        other |= stats[t].ops == 0;
+    }
+    if (wrong)
         return 1;
-    for (k = 0; k < F_NKINDS; k++)
-        if (st.fails[k])
-            return 3;
-    return deadline_hit || st.ops == 0 ? 3 : 0;
+    return deadline_hit || other ? 3 : 0;
 }
 
 int
