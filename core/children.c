@@ -30,15 +30,20 @@ struct exit_rec {
  * Memory only the parent uses is kept out of its children (MADV_DONTFORK):
  * a page the parent writes while a child still shares it is copied, and the
  * parent writes these on every connection. Measured: 8 page faults per
- * connection in the parent before, 5 after.
+ * connection in the parent before, 5 after; the counts joined the exit
+ * records in round 3 (bench/README.md), one fault fewer.
  */
-static struct exit_rec *exits; /* EXITS_MAX of them */
-static size_t nexits;
+struct children_tab {
+    size_t n, cap;  /* children[]: in use, room */
+    size_t serving; /* of them, serving a connection */
+    size_t nexits;  /* exits[] recorded since the last collect */
+    /* When to look for orphans adopted from ended children (reaper.c), in
+     * clock_ms(); 0: nothing to look for. */
+    long long strays_due;
+    struct exit_rec exits[EXITS_MAX];
+};
+static struct children_tab *tab;
 static struct child *children;
-static size_t nchildren, capchildren, nserving;
-/* When to look for orphans adopted from ended children (reaper.c), in
- * clock_ms(); 0: nothing to look for. */
-static long long strays_due;
 
 static void *
 children_map(size_t len)
@@ -58,8 +63,7 @@ children_map(size_t len)
 int
 children_init(void)
 {
-    if (exits == NULL &&
-        (exits = children_map(EXITS_MAX * sizeof(*exits))) == NULL)
+    if (tab == NULL && (tab = lean_parent_alloc(sizeof(*tab))) == NULL)
         return -1;
     return 0;
 }
@@ -68,8 +72,8 @@ static int
 children_grow(void)
 {
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    size_t cap = capchildren ? capchildren * 2 : page / sizeof(struct child);
-    size_t old = capchildren * sizeof(struct child);
+    size_t cap = tab->cap ? tab->cap * 2 : page / sizeof(struct child);
+    size_t old = tab->cap * sizeof(struct child);
     size_t len = cap * sizeof(struct child);
     void *p;
 
@@ -80,7 +84,7 @@ children_grow(void)
     if (p == NULL)
         return -1;
     children = p;
-    capchildren = cap;
+    tab->cap = cap;
     return 0;
 }
 
@@ -90,11 +94,12 @@ children_reap(void)
     int status;
     pid_t pid;
 
-    while (nexits < EXITS_MAX && (pid = waitpid(-1, &status, WNOHANG)) > 0) {
-        exits[nexits].pid = pid;
-        exits[nexits].status = status;
-        exits[nexits].when = clock_ms();
-        nexits++;
+    while (tab->nexits < EXITS_MAX &&
+           (pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        tab->exits[tab->nexits].pid = pid;
+        tab->exits[tab->nexits].status = status;
+        tab->exits[tab->nexits].when = clock_ms();
+        tab->nexits++;
     }
 }
 
@@ -103,9 +108,9 @@ children_add(pid_t pid, struct listener *l, enum child_state st)
 {
     struct child *c;
 
-    if (nchildren == capchildren && children_grow() == -1)
+    if (tab->n == tab->cap && children_grow() == -1)
         return NULL;
-    c = &children[nchildren++];
+    c = &children[tab->n++];
     memset(c, 0, sizeof(*c));
     c->pid = pid;
     c->state = st;
@@ -115,7 +120,7 @@ children_add(pid_t pid, struct listener *l, enum child_state st)
     c->verdict = -1;
     if (st == CHILD_SERVING) {
         l->active++;
-        nserving++;
+        tab->serving++;
     } else {
         l->spare++;
     }
@@ -127,7 +132,7 @@ children_find(pid_t pid)
 {
     size_t i;
 
-    for (i = 0; i < nchildren; i++) {
+    for (i = 0; i < tab->n; i++) {
         if (children[i].pid == pid)
             return &children[i];
     }
@@ -143,13 +148,13 @@ children_at(size_t i)
 size_t
 children_count(void)
 {
-    return nchildren;
+    return tab->n;
 }
 
 size_t
 children_serving(void)
 {
-    return nserving;
+    return tab->serving;
 }
 
 /* A spare prefork child took a connection. */
@@ -157,7 +162,7 @@ void
 children_serve(struct child *c, const char *peer)
 {
     c->state = CHILD_SERVING;
-    nserving++;
+    tab->serving++;
     snprintf(c->peer, sizeof(c->peer), "%s", peer);
     c->start = clock_ms(); /* not the time it waited */
     if (c->listener != NULL) {
@@ -281,7 +286,7 @@ static void
 children_forget(struct child *c)
 {
     if (c->state == CHILD_SERVING) {
-        nserving--;
+        tab->serving--;
         sources_release(c->ref.source); /* admit.c counted it */
     }
     if (c->verdict != -1)
@@ -292,7 +297,7 @@ children_forget(struct child *c)
         else
             c->listener->spare--;
     }
-    *c = children[--nchildren];
+    *c = children[--tab->n];
 }
 
 /* Ended through connproc_exit(), which ends what it started: only
@@ -322,9 +327,9 @@ children_exited(const struct exit_rec *e)
     /* A handler may have ended the process itself (exit(0) too): look
      * again a second from now; at once if it surely left orphans. */
     if (!children_clean(e->status))
-        strays_due = e->when;
-    else if (strays_due == 0)
-        strays_due = e->when + 1000;
+        tab->strays_due = e->when;
+    else if (tab->strays_due == 0)
+        tab->strays_due = e->when + 1000;
 }
 
 static int
@@ -339,9 +344,9 @@ children_strays_in(void)
 {
     long long ms;
 
-    if (strays_due == 0)
+    if (tab->strays_due == 0)
         return -1;
-    ms = strays_due - clock_ms();
+    ms = tab->strays_due - clock_ms();
     return ms > 0 ? ms : 0;
 }
 
@@ -350,9 +355,9 @@ children_strays_in(void)
 void
 children_strays(void)
 {
-    if (strays_due == 0 || strays_due > clock_ms())
+    if (tab->strays_due == 0 || tab->strays_due > clock_ms())
         return;
-    strays_due = 0;
+    tab->strays_due = 0;
     reaper_kill_strays(children_known);
 }
 
@@ -362,13 +367,13 @@ children_collect(void)
     size_t i, n;
 
     do {
-        n = nexits;
+        n = tab->nexits;
         for (i = 0; i < n; i++)
-            children_exited(&exits[i]);
-        nexits = 0;
+            children_exited(&tab->exits[i]);
+        tab->nexits = 0;
         if (n == EXITS_MAX)
             children_reap(); /* the records were full */
-    } while (nexits > 0);
+    } while (tab->nexits > 0);
 }
 
 void
@@ -376,7 +381,7 @@ children_signal_all(int sig)
 {
     size_t i;
 
-    for (i = 0; i < nchildren; i++) {
+    for (i = 0; i < tab->n; i++) {
         if (sig == SIGKILL)
             children[i].killed = 1;
         kill(children[i].pid, sig);
@@ -389,7 +394,7 @@ children_signal_spares(const struct listener *l, int sig)
 {
     size_t i;
 
-    for (i = 0; i < nchildren; i++) {
+    for (i = 0; i < tab->n; i++) {
         if (children[i].state == CHILD_SPARE && children[i].listener == l)
             kill(children[i].pid, sig);
     }
@@ -405,7 +410,7 @@ children_relink(struct listener *ls, size_t n)
 
     for (j = 0; j < n; j++)
         ls[j].active = ls[j].spare = 0;
-    for (i = 0; i < nchildren; i++) {
+    for (i = 0; i < tab->n; i++) {
         old = children[i].listener;
         children[i].listener = NULL;
         for (j = 0; old != NULL && j < n; j++) {
@@ -427,8 +432,8 @@ void
 children_free(void)
 {
     if (children != NULL)
-        munmap(children, capchildren * sizeof(struct child));
+        munmap(children, tab->cap * sizeof(struct child));
     children = NULL;
-    nserving = 0;
-    nchildren = capchildren = 0;
+    tab->serving = 0;
+    tab->n = tab->cap = 0;
 }

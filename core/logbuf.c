@@ -36,9 +36,6 @@ static struct {
     int fd;              /* fd 2, or our own description of it */
     int journal;         /* fd 2 is $JOURNAL_STREAM */
     int starter_journal; /* ... the one plugsrv was started with */
-    int blocked;         /* the last write would have blocked */
-    size_t len;          /* bytes waiting in logbuf_data */
-    size_t dropped;      /* lines lost since the last report */
     int starter_fd;      /* a copy of the first fd 2, once replaced */
     char *path;          /* the log file now fd 2, or NULL */
     int next_fd;         /* opened by a reload, not yet taken */
@@ -55,8 +52,19 @@ static struct {
  * does not know of either, finds readable zeros in a child, not 17 pages
  * to fault on word by word at its exit. NULL: lines are written at
  * once. */
-#define LOGBUF_MAP (LOGBUF_SIZE + LOG_LINE_MAX)
+#define LOGBUF_HEAD 64
+#define LOGBUF_MAP  (LOGBUF_HEAD + LOGBUF_SIZE + LOG_LINE_MAX)
 static char *logbuf_data;
+
+/* What changes with every line: at the head of the same map, for the same
+ * reason (a page of static data the parent wrote per connection was one
+ * more copy). Zeros where there is no map, and in a child. */
+static struct logbuf_state {
+    int blocked;    /* the last write would have blocked */
+    size_t len;     /* bytes waiting in logbuf_data */
+    size_t dropped; /* lines lost since the last report */
+} lb_none, *lbs = &lb_none;
+_Static_assert(sizeof(struct logbuf_state) <= LOGBUF_HEAD, "LOGBUF_HEAD");
 
 static int
 logbuf_map(void)
@@ -73,7 +81,8 @@ logbuf_map(void)
         munmap(p, LOGBUF_MAP);
         return -1;
     }
-    logbuf_data = p;
+    lbs = p;
+    logbuf_data = (char *)p + LOGBUF_HEAD;
     return 0;
 }
 
@@ -116,7 +125,7 @@ logbuf_setup(void)
     logbuf_close_own();
     lb.parent = logbuf_map() == 0;
     lb.kind = LOGBUF_WAIT;
-    lb.blocked = 0;
+    lbs->blocked = 0;
     lb.journal = 0;
     if (fstat(STDERR_FILENO, &st) == -1)
         return;
@@ -150,7 +159,7 @@ logbuf_forked(void)
         close(lb.next_fd);
     lb.starter_fd = lb.next_fd = -1;
     lb.parent = 0;
-    lb.len = lb.dropped = 0;
+    lbs = &lb_none; /* the map's are wiped: zeros, but a write would fault */
 }
 
 int
@@ -173,7 +182,7 @@ logbuf_write(const char *p, size_t n)
 static size_t
 logbuf_chunk(size_t off)
 {
-    size_t n = lb.len - off;
+    size_t n = lbs->len - off;
     const char *nl;
 
     if (lb.kind == LOGBUF_FILE || n <= PIPE_BUF)
@@ -202,24 +211,24 @@ logbuf_flush(void)
     ssize_t w;
     int saved = errno;
 
-    lb.blocked = 0;
+    lbs->blocked = 0;
     if (logbuf_data == NULL)
         return;
-    while (off < lb.len) {
+    while (off < lbs->len) {
         w = logbuf_write(logbuf_data + off, logbuf_chunk(off));
         if (w > 0) {
             off += (size_t)w;
         } else if (w == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            lb.blocked = 1;
+            lbs->blocked = 1;
             break;
         } else if (!(w == -1 && errno == EINTR)) {
             /* The reader has gone or the disk is full: lost. */
-            lb.dropped += logbuf_lines(logbuf_data + off, lb.len - off);
-            off = lb.len;
+            lbs->dropped += logbuf_lines(logbuf_data + off, lbs->len - off);
+            off = lbs->len;
         }
     }
-    memmove(logbuf_data, logbuf_data + off, lb.len - off);
-    lb.len -= off;
+    memmove(logbuf_data, logbuf_data + off, lbs->len - off);
+    lbs->len -= off;
     errno = saved;
 }
 
@@ -234,14 +243,14 @@ logbuf_put(const char *line, size_t len)
         }
         return;
     }
-    if (len > LOGBUF_SIZE - lb.len && !lb.blocked)
+    if (len > LOGBUF_SIZE - lbs->len && !lbs->blocked)
         logbuf_flush();
-    if (len > LOGBUF_SIZE - lb.len) {
-        lb.dropped++;
+    if (len > LOGBUF_SIZE - lbs->len) {
+        lbs->dropped++;
         return;
     }
-    memcpy(logbuf_data + lb.len, line, len);
-    lb.len += len;
+    memcpy(logbuf_data + lbs->len, line, len);
+    lbs->len += len;
 }
 
 char *
@@ -253,18 +262,18 @@ logbuf_scratch(void)
 int
 logbuf_pending_fd(void)
 {
-    return lb.parent && lb.len > 0 && lb.blocked ? lb.fd : -1;
+    return lb.parent && lbs->len > 0 && lbs->blocked ? lb.fd : -1;
 }
 
 /* The count of lines lost, once there is room to say so (then reset). */
 size_t
 logbuf_take_dropped(void)
 {
-    size_t n = lb.dropped;
+    size_t n = lbs->dropped;
 
-    if (n == 0 || LOGBUF_SIZE - lb.len < LOG_LINE_MAX)
+    if (n == 0 || LOGBUF_SIZE - lbs->len < LOG_LINE_MAX)
         return 0;
-    lb.dropped = 0;
+    lbs->dropped = 0;
     return n;
 }
 

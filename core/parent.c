@@ -249,7 +249,7 @@ parent_pollset(struct parent *s, struct pollfd *p)
 {
     size_t i, n = 0;
 
-    free(s->pfds);
+    lean_parent_free(s->pfds);
     s->pfds = p;
     for (i = 0; i < s->nls; i++) {
         if (s->ls[i].conf->mode == MODE_FORK)
@@ -314,15 +314,16 @@ parent_child(struct parent *s, struct listener *l, int fd, const char *peer,
     connproc_exit(session_serve(l, fd, &a));
 }
 
-/* A listener's name as a log value, in a static buffer rather than on the
- * stack: a connection's process starts from parent_fork's frame, and each
- * stack page it touches is a page copied. */
+/* A listener's name as a log value, escaped once: not on the stack, where
+ * a connection's process starting from parent_fork's frame would copy each
+ * page it touches, and not rewritten per connection, which would copy the
+ * page it is in while a child shares it. */
 static const char *
-parent_name(const struct listener *l)
+parent_name(struct listener *l)
 {
-    static char buf[LOG_VALUE_MAX];
-
-    return log_value(buf, sizeof(buf), l->conf->name);
+    if (l->logname[0] == '\0')
+        log_value(l->logname, sizeof(l->logname), l->conf->name);
+    return l->logname;
 }
 
 static void
@@ -499,7 +500,7 @@ parent_reload(struct parent *s)
             config_free(conf);
         return;
     }
-    pfds = calloc(conf->nlisteners + TAIL + 1, sizeof(*pfds));
+    pfds = lean_parent_alloc((conf->nlisteners + TAIL + 1) * sizeof(*pfds));
     if (pfds == NULL)
         snprintf(err, sizeof(err), "out of memory");
     else if (log_file_prepare(conf, err, sizeof(err)) == 0)
@@ -514,7 +515,7 @@ parent_reload(struct parent *s)
         log_file_commit(0);
         connproc_limits_prepare(&s->conf->rlimits); /* the old ones again */
         notify_send("READY=1\nSTATUS=reload failed, old config kept");
-        free(pfds);
+        lean_parent_free(pfds);
         config_free(conf);
         return;
     }
@@ -788,7 +789,8 @@ parent_start(struct parent *s)
         log_stderr(err);
         return EXIT_CONFIG;
     }
-    if ((pfds = calloc(s->nls + TAIL + 1, sizeof(*pfds))) == NULL) {
+    if ((pfds = lean_parent_alloc((s->nls + TAIL + 1) * sizeof(*pfds))) ==
+        NULL) {
         log_stderr(strerror(errno));
         return EXIT_CONFIG;
     }
@@ -817,7 +819,7 @@ static void
 parent_free(struct parent *s)
 {
     parent_discard(s->ls, s->nls);
-    free(s->pfds);
+    lean_parent_free(s->pfds);
     if (s->notify[0] != -1) {
         close(s->notify[0]);
         close(s->notify[1]);

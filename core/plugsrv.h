@@ -436,6 +436,7 @@ struct listener {
     int retimed;             /* a reload changed its idle_timeout */
     struct sources *sources; /* admit.c: NULL without per-source limits */
     struct stats stats;
+    char logname[LOG_VALUE_MAX]; /* parent.c: the name as a log value */
 };
 
 /* Bind and listen; -1 with "address: why" in err. */
@@ -670,6 +671,9 @@ int parent_check(struct config *conf, int bind, char *err, size_t errlen);
 pid_t lean_fork(void);
 /* src into dst[cap], cut to fit, without snprintf(). */
 void lean_copy(char *dst, size_t cap, const char *src);
+/* Zeroed memory no fork shares (the parent's alone); NULL if none. */
+void *lean_parent_alloc(size_t size);
+void lean_parent_free(void *mem);
 
 /* ---- connproc.c: a fork of the parent made into a connection's process ---- */
 #define CONNPROC_KEEP_MAX 260 /* fds a new process may keep: modules and 4 */
