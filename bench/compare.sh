@@ -53,10 +53,14 @@ servers: bare (always the reference),
   echo:  plugsrv-echo plugsrv-upper plugsrv-prefork socat tcpserver xinetd
   exec:  plugsrv-exec tcpserver-exec xinetd-exec            (conn1 conn32)
   relay: plugsrv-relay socat-relay haproxy-relay            (conn1 conn32 stream4)
-  ops:   plugsrv-user plugsrv-ops plugsrv-echo10             (conn1 conn32 rr32)
+  ops:   plugsrv-user plugsrv-ops plugsrv-echo10 plugsrv-echo2 (conn1 conn32 rr32)
          (plugsrv-echo with privilege separation, with ACL + per-source
-         limits + metrics, and a module built against the ABI 1.0 header;
-         plugsrv-echo runs beside them as their reference)
+         limits + metrics, a module built against the ABI 1.0 header, and
+         plugsrv-echo again; plugsrv-echo runs beside them as their
+         reference). Then each is paired with plugsrv-echo (conn1 conn32):
+         connections alternate between the two (plugload -P), in both
+         orders; plugsrv-echo2 shows what the pairing sees between two
+         servers that differ in nothing (DIR/pairs.txt).
 Env: PLUGSRV PLUGLOAD BARE_ECHO PLUGSRV_MODULE_DIR. Results go to DIR/results.txt.
 EOF
 }
@@ -92,7 +96,7 @@ group_servers() {
     echo) echo "plugsrv-echo plugsrv-upper plugsrv-prefork socat tcpserver xinetd" ;;
     exec) echo "plugsrv-exec tcpserver-exec xinetd-exec" ;;
     relay) echo "plugsrv-relay socat-relay haproxy-relay" ;;
-    ops) echo "plugsrv-echo plugsrv-user plugsrv-ops plugsrv-echo10" ;;
+    ops) echo "plugsrv-echo plugsrv-user plugsrv-ops plugsrv-echo10 plugsrv-echo2" ;;
     esac
 }
 
@@ -101,7 +105,7 @@ server_group() {
     bare) echo ref ;;
     *-exec) echo exec ;;
     *-relay) echo relay ;;
-    plugsrv-user|plugsrv-ops|plugsrv-echo10) echo ops ;;
+    plugsrv-user|plugsrv-ops|plugsrv-echo10|plugsrv-echo2) echo ops ;;
     *) echo echo ;;
     esac
 }
@@ -196,8 +200,10 @@ TMP=$(mktemp -d /tmp/plugsrv-bench.XXXXXX)
 [ -n "$OUT" ] || OUT=$TMP/out
 mkdir -p "$OUT"
 RAW=$OUT/raw.txt
+PAIRS=$OUT/pairs.txt
 RESULTS=$OUT/results.txt
 [ -n "$REPORT" ] || : >"$RAW"
+[ -n "$REPORT" ] || : >"$PAIRS"
 declare -A PID PORT XFORM STATE MEM RSS0 WHY
 FAILED=0
 
@@ -572,6 +578,128 @@ run_all() {
 
 # ---- report ---------------------------------------------------------------
 
+# ---- pairs: two servers under one load, connection by connection --------
+#
+# On a shared VM the machine's speed drifts by 10% within seconds, so two
+# servers measured one after the other differ by that much with nothing
+# between them. plugload -P alternates connections between two servers:
+# both see the same drift, and the ratio of their mean latencies (and of
+# their CPU over the run) is what differs between them. Each pair runs in
+# both orders, so neither server always follows the other.
+
+# Server $1 against reference $2 under load $3, repetition $4, in order $5
+# (ab: the reference takes the first connection; ba: the server does).
+measure_pair() {
+    local s=$1 ref=$2 load=$3 rep=$4 order=$5 out=$TMP/run/pair.out
+    local first=$2 second=$1 rc n0s n0r s0 r0 s1 r1 ls lr
+    [ "$order" = ba ] && { first=$1; second=$2; }
+    n0s=$(children_count "${PID[$s]}"); n0r=$(children_count "${PID[$ref]}")
+    read -r -a s0 <<<"$(proc_cpu "${PID[$s]}")"
+    read -r -a r0 <<<"$(proc_cpu "${PID[$ref]}")"
+    timeout -k 2 120 "$PLUGLOAD" $(load_args "$load") -p "${PORT[$first]}" \
+        -P "${PORT[$second]}" -x echo -D 100 >"$out" 2>"$TMP/run/pair.err"
+    rc=$?
+    children_settle "${PID[$s]}" "$n0s"; children_settle "${PID[$ref]}" "$n0r"
+    read -r -a s1 <<<"$(proc_cpu "${PID[$s]}")"
+    read -r -a r1 <<<"$(proc_cpu "${PID[$ref]}")"
+    ls=$(grep "^RESULT .* port=${PORT[$s]}\$" "$out")
+    lr=$(grep "^RESULT .* port=${PORT[$ref]}\$" "$out")
+    echo "pair=$s ref=$ref load=$load rep=$rep order=$order rc=$rc" \
+        "mean_s=$(kv_of mean_us "$ls") mean_ref=$(kv_of mean_us "$lr")" \
+        "conns_s=$(kv_of conns "$ls") conns_ref=$(kv_of conns "$lr")" \
+        "ticks_s=$((s1[2] + s1[3] - s0[2] - s0[3])) ticks_ref=$((r1[2] + r1[3] - r0[2] - r0[3]))" \
+        "flt_s=$((s1[0] - s0[0])) flt_ref=$((r1[0] - r0[0]))" >>"$PAIRS"
+    if [ $rc != 0 ]; then
+        [ $rc = 1 ] && FAILED=1
+        log "pair $s/$ref $load: rc=$rc $(tr '\n' ' ' <"$TMP/run/pair.err")"
+    fi
+}
+
+kv_of() { # key "k=v k=v ..." -> v
+    local f
+    for f in $2; do
+        [ "${f%%=*}" = "$1" ] && { echo "${f#*=}"; return; }
+    done
+    echo 0
+}
+
+run_pairs() {
+    local rep load s order
+    [ "${STATE[plugsrv-echo]}" = ok ] || return 0
+    for rep in $(seq "$REPS"); do
+        for load in conn1 conn32; do
+            case " $SEL_LOADS " in *" $load "*) ;; *) continue ;; esac
+            for s in $SERVERS; do
+                [ "$(server_group "$s")" = ops ] && [ "${STATE[$s]}" = ok ] || continue
+                for order in ab ba; do
+                    if [ "$SECONDS" -ge "$BUDGET" ]; then
+                        log "time budget of $BUDGET s spent; skipping the rest of the pairs"
+                        return
+                    fi
+                    measure_pair "$s" plugsrv-echo "$load" "$rep" "$order"
+                done
+            done
+        done
+    done
+}
+
+# Per server and load: the geometric mean of the two orders' latency
+# ratios (plugsrv-echo's mean over the server's: above 1, the server is
+# faster), the server's CPU over plugsrv-echo's (both orders summed), and
+# the parents' page faults per connection; median and range over reps.
+pair_table() {
+    [ -s "$PAIRS" ] || return 0
+    awk '
+    function med(str,   a, n, i, j, t) {
+        n = split(str, a, " ")
+        for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
+            if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+        if (n == 0) return ""
+        lo = a[1]; hi = a[n]
+        return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+    }
+    {
+        delete kv
+        for (i = 1; i <= NF; i++) { split($i, kvp, "="); kv[kvp[1]] = kvp[2] }
+        if (kv["rc"] != 0 || kv["mean_s"] <= 0 || kv["mean_ref"] <= 0) next
+        k = kv["pair"] SUBSEP kv["load"]; r = k SUBSEP kv["rep"]
+        if (!(k in seen)) { seen[k] = 1; keys[++nk] = k }
+        x = kv["mean_ref"] / kv["mean_s"]
+        lat[r] = half[r]++ ? lat[r] * x : x
+        ts[r] += kv["ticks_s"]; tr[r] += kv["ticks_ref"]
+        fs[r] += kv["flt_s"]; fr[r] += kv["flt_ref"]
+        cs[r] += kv["conns_s"]; cr[r] += kv["conns_ref"]
+        reps[k] = reps[k] " " kv["rep"]
+    }
+    END {
+        printf "paired with plugsrv-echo, connection by connection, both orders (rate x: plugsrv-echo\047s\n"
+        printf "mean latency over the server\047s; cpu x: the server\047s CPU over plugsrv-echo\047s; median\n"
+        printf "(min-max) over reps; flt_par: parent page faults per connection, server/echo):\n"
+        printf "%-15s %-7s %-15s %-18s %-18s %-11s %s\n", "server", "load", "vs", "rate x",
+            "cpu x", "flt_par", "reps"
+        for (i = 1; i <= nk; i++) {
+            k = keys[i]; split(k, kk, SUBSEP)
+            lr = ""; cx = ""; f1 = ""; f2 = ""; n = 0; split("", done)
+            m = split(reps[k], rl, " ")
+            for (j = 1; j <= m; j++) {
+                r = k SUBSEP rl[j]
+                if (half[r] != 2 || (r in done)) continue
+                done[r] = 1; n++
+                lr = lr " " sqrt(lat[r])
+                if (tr[r] > 0) cx = cx " " ts[r] / tr[r]
+                if (cs[r] > 0 && cr[r] > 0) { f1 = f1 " " fs[r] / cs[r]; f2 = f2 " " fr[r] / cr[r] }
+            }
+            if (n == 0) continue
+            a = med(lr); la = lo; ha = hi
+            b = med(cx); lb = lo; hb = hi
+            printf "%-15s %-7s %-15s %-18s %-18s %-11s %d\n", kk[1], kk[2], "plugsrv-echo",
+                sprintf("%.3f (%.3f-%.3f)", a, la, ha),
+                b == "" ? "-" : sprintf("%.3f (%.3f-%.3f)", b, lb, hb),
+                sprintf("%.1f/%.1f", med(f1), med(f2)), n
+        }
+    }' "$PAIRS"
+}
+
 # Medians per server and load from raw.txt, with ratios to bare; then, for
 # the exec and relay groups, plugsrv's row against each peer's.
 table() {
@@ -589,7 +717,8 @@ table() {
         if (s == "bare") return "ref"
         if (s ~ /-exec$/) return "exec"
         if (s ~ /-relay$/) return "relay"
-        if (s == "plugsrv-user" || s == "plugsrv-ops" || s == "plugsrv-echo10")
+        if (s == "plugsrv-user" || s == "plugsrv-ops" || s == "plugsrv-echo10" ||
+            s == "plugsrv-echo2")
             return "ops"
         return "echo"
     }
@@ -709,7 +838,10 @@ machine() {
 
 main() {
     local s
-    if [ -n "$REPORT" ]; then RAW=$REPORT/raw.txt; SERVERS=""; table; exit 0; fi
+    if [ -n "$REPORT" ]; then
+        RAW=$REPORT/raw.txt; PAIRS=$REPORT/pairs.txt; SERVERS=""
+        table; echo; pair_table; exit 0
+    fi
     LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
     mkdir -p "$TMP/run"
     for s in $SERVERS; do server_start "$s"; done
@@ -719,12 +851,15 @@ main() {
         done
     fi
     run_all
+    run_pairs
     {
         machine
         echo "date: $(date -u +%Y-%m-%dT%H:%MZ)  loadavg before: $LOAD0, after: $(cut -d' ' -f1-3 /proc/loadavg)"
         echo "time_wait sockets now: $(ss -Htan state time-wait | wc -l)"
         echo
         table
+        echo
+        pair_table
         echo
         echo "memory (parent RSS at start and at end; children sampled during rr32, or stream4):"
         mem_table
