@@ -50,8 +50,8 @@ admit_reserved(const struct listener *l)
 
     for (i = 0; i < admit.n; i++) {
         share = admit_share(&admit.ls[i]);
-        if (&admit.ls[i] != l && (size_t)admit.ls[i].active < share)
-            sum += share - (size_t)admit.ls[i].active;
+        if (&admit.ls[i] != l && (size_t)admit.ls[i].count->active < share)
+            sum += share - (size_t)admit.ls[i].count->active;
     }
     return sum;
 }
@@ -64,7 +64,7 @@ admit_pool(const struct listener *l)
 
     if (total >= admit.max)
         return 0;
-    if ((size_t)l->active < admit_share(l))
+    if ((size_t)l->count->active < admit_share(l))
         return 1;
     if (total + 1 + (admit.n - 1) * admit.share <= admit.max)
         return 1;
@@ -157,7 +157,8 @@ admit_room(struct listener *l)
 {
     if (!admit_pool(l))
         return stats_refusals[STATS_MAX_CONNECTIONS];
-    if (l->conf->max_connections > 0 && l->active >= l->conf->max_connections)
+    if (l->conf->max_connections > 0 &&
+        l->count->active >= l->conf->max_connections)
         return stats_refusals[STATS_LISTENER_MAX];
     return NULL;
 }
@@ -208,7 +209,7 @@ admit_refuse(struct listener *l, const char *peer, const char *reason)
     log_event("refuse listener=%s peer=%s reason=%s",
               log_value(name, sizeof(name), l->conf->name),
               log_value(text, sizeof(text), peer), reason);
-    stats_refused(&l->stats, reason);
+    stats_refused(&l->count->stats, reason);
     metrics_refuse(l->conf->name, reason);
 }
 

@@ -119,10 +119,10 @@ children_add(pid_t pid, struct listener *l, enum child_state st)
     c->start = clock_ms();
     c->verdict = -1;
     if (st == CHILD_SERVING) {
-        l->active++;
+        l->count->active++;
         tab->serving++;
     } else {
-        l->spare++;
+        l->count->spare++;
     }
     return c;
 }
@@ -166,8 +166,8 @@ children_serve(struct child *c, const char *peer)
     snprintf(c->peer, sizeof(c->peer), "%s", peer);
     c->start = clock_ms(); /* not the time it waited */
     if (c->listener != NULL) {
-        c->listener->spare--;
-        c->listener->active++;
+        c->listener->count->spare--;
+        c->listener->count->active++;
     }
 }
 
@@ -224,7 +224,7 @@ children_log_proxy(const struct child *c, const struct exit_rec *e)
               log_value(name, sizeof(name), c->listener_name), c->peer, why,
               (long)e->pid);
     if (c->listener != NULL)
-        stats_refused(&c->listener->stats, why);
+        stats_refused(&c->listener->count->stats, why);
     metrics_refuse(c->listener_name, why);
     return 1;
 }
@@ -270,7 +270,7 @@ children_log_exit(const struct child *c, const struct exit_rec *e)
     if (children_log_proxy(c, e))
         return;
     if (c->listener != NULL && c->state == CHILD_SERVING)
-        stats_exited(&c->listener->stats, reason);
+        stats_exited(&c->listener->count->stats, reason);
     if (c->state == CHILD_SERVING)
         metrics_exit(c->listener_name, reason, ms);
     log_prio(
@@ -293,9 +293,9 @@ children_forget(struct child *c)
         close(c->verdict);
     if (c->listener != NULL) {
         if (c->state == CHILD_SERVING)
-            c->listener->active--;
+            c->listener->count->active--;
         else
-            c->listener->spare--;
+            c->listener->count->spare--;
     }
     *c = children[--tab->n];
 }
@@ -409,7 +409,7 @@ children_relink(struct listener *ls, size_t n)
     size_t i, j;
 
     for (j = 0; j < n; j++)
-        ls[j].active = ls[j].spare = 0;
+        ls[j].count->active = ls[j].count->spare = 0;
     for (i = 0; i < tab->n; i++) {
         old = children[i].listener;
         children[i].listener = NULL;
@@ -422,15 +422,17 @@ children_relink(struct listener *ls, size_t n)
         if (children[i].listener == NULL)
             continue;
         if (children[i].state == CHILD_SERVING)
-            ls[j].active++;
+            ls[j].count->active++;
         else
-            ls[j].spare++;
+            ls[j].count->spare++;
     }
 }
 
 void
 children_free(void)
 {
+    if (tab == NULL) /* children_init() never ran */
+        return;
     if (children != NULL)
         munmap(children, tab->cap * sizeof(struct child));
     children = NULL;

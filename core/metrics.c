@@ -250,6 +250,23 @@ metrics_reaped(pid_t pid)
     return 0;
 }
 
+/* The listeners' connections being served, into the snapshot: a series
+ * whose listener is gone (renamed by a reload) has none. */
+static void
+metrics_snap_active(struct metrics_state *snap, const struct listener *ls,
+                    size_t n)
+{
+    size_t i, j;
+
+    for (i = 0; i < snap->nseries; i++) {
+        snap->series[i].active = 0;
+        for (j = 0; j < n; j++)
+            if (strcmp(ls[j].conf->name, snap->series[i].listener) == 0)
+                snap->series[i].active =
+                    (unsigned long long)ls[j].count->active;
+    }
+}
+
 void
 metrics_serve(const struct config *conf, const struct listener *ls, size_t n)
 {
@@ -281,8 +298,9 @@ metrics_serve(const struct config *conf, const struct listener *ls, size_t n)
         return;
     }
     memcpy(snap, metrics, METRICS_SIZE(metrics->nseries));
+    metrics_snap_active(snap, ls, n);
     if ((pid = fork()) == 0)
-        scrape_run(conf, ls, n, snap, fd);
+        scrape_run(conf, snap, fd);
     free(snap);
     close(fd);
     if (pid == -1)

@@ -27,6 +27,9 @@ struct metrics_series {
     struct metrics_count exited[METRICS_REASONS];
     unsigned long long buckets[METRICS_BUCKETS]; /* not cumulative */
     unsigned long long count, sum_ms;
+    /* In a scrape's snapshot only: its connections being served then. The
+     * parent counts those in memory a fork does not share (lean.c). */
+    unsigned long long active;
 };
 
 struct metrics_state {
@@ -46,7 +49,7 @@ extern const long long metrics_le_ms[METRICS_BUCKETS];
 
 /* ---- scrape.c: the process that answers one scrape ---- */
 __attribute__((noreturn)) void
-scrape_run(const struct config *conf, const struct listener *ls, size_t n,
-           const struct metrics_state *snap, int fd);
+scrape_run(const struct config *conf, const struct metrics_state *snap,
+           int fd);
 
 #endif /* PLUGSRV_METRICS_INT_H */

@@ -74,6 +74,8 @@ parent_discard(struct listener *ls, size_t n)
         module_close(&ls[i].module);
         admit_close(&ls[i]);
     }
+    if (ls != NULL && n > 0)
+        lean_parent_free(ls[0].count); /* the array of them all */
     free(ls);
 }
 
@@ -176,17 +178,22 @@ static struct listener *
 parent_prepare(const struct config *conf, struct listener *old, size_t nold,
                int bind, char *err, size_t errlen)
 {
+    struct listener_count *count;
     struct listener *ls;
     char why[ERRBUF];
     size_t i, bad;
 
-    if ((ls = calloc(conf->nlisteners, sizeof(*ls))) == NULL) {
+    if ((ls = calloc(conf->nlisteners, sizeof(*ls))) == NULL ||
+        (count = lean_parent_alloc(conf->nlisteners * sizeof(*count))) ==
+            NULL) {
         snprintf(err, errlen, "%s: out of memory", conf->path);
+        free(ls);
         return NULL;
     }
     for (i = 0; i < conf->nlisteners; i++) {
         ls[i].conf = &conf->listeners[i];
         ls[i].fd = -1;
+        ls[i].count = &count[i];
     }
     /* Each module's file is opened before its probe forks: the probe
      * loads that very file, and so does the parent if it passes. */
@@ -386,7 +393,7 @@ parent_fork(struct parent *s, struct listener *l, int fd,
     if (c->verdict != -1)
         return; /* accepted, or not, once its header is read */
     lifetime_arm(c, l);
-    stats_accepted(&l->stats);
+    stats_accepted(&l->count->stats);
     log_event("accept listener=%s peer=%s pid=%ld", parent_name(l), peer,
               (long)pid);
     metrics_accept(l->conf->name);
@@ -525,7 +532,7 @@ parent_reload(struct parent *s)
     for (i = 0; i < conf->nlisteners; i++) {
         if (ls[i].from != NULL) {
             ls[i].from->fd = -1; /* now the new listener's */
-            ls[i].stats = ls[i].from->stats;
+            ls[i].count->stats = ls[i].from->count->stats;
             admit_carry(&ls[i], ls[i].from);
         }
         ls[i].from = NULL;

@@ -425,18 +425,25 @@ struct admit_ref {
 };
 
 /* ---- listen.c: the listening sockets ---- */
+/* What the parent counts per listener on every connection, in memory no
+ * fork shares (lean_parent_alloc): a page of it shared with a child would
+ * be copied at the parent's next write. */
+struct listener_count {
+    int active; /* children serving a connection */
+    int spare;  /* prefork children waiting */
+    struct stats stats;
+};
+
 struct listener {
     struct listener_conf *conf; /* owned by the config */
     int fd;
     struct module module;
     char addr[ADDRSTRLEN];
-    int active;              /* children serving a connection */
-    int spare;               /* prefork children waiting */
-    struct listener *from;   /* reload: whose socket this took over */
-    int retimed;             /* a reload changed its idle_timeout */
-    struct sources *sources; /* admit.c: NULL without per-source limits */
-    struct stats stats;
-    char logname[LOG_VALUE_MAX]; /* parent.c: the name as a log value */
+    struct listener *from;        /* reload: whose socket this took over */
+    int retimed;                  /* a reload changed its idle_timeout */
+    struct sources *sources;      /* admit.c: NULL without per-source limits */
+    struct listener_count *count; /* the parent's alone: none in a child */
+    char logname[LOG_VALUE_MAX];  /* parent.c: the name as a log value */
 };
 
 /* Bind and listen; -1 with "address: why" in err. */

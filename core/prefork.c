@@ -114,10 +114,11 @@ prefork_refill(struct listener *ls, size_t n, const struct config *conf,
     for (i = 0; i < n; i++) {
         if (ls[i].conf->mode != MODE_PREFORK || ls[i].fd == -1)
             continue;
-        while (ls[i].spare < ls[i].conf->spare &&
+        while (ls[i].count->spare < ls[i].conf->spare &&
                children_count() < (size_t)conf->max_connections &&
                (ls[i].conf->max_connections == 0 ||
-                ls[i].active + ls[i].spare < ls[i].conf->max_connections)) {
+                ls[i].count->active + ls[i].count->spare <
+                    ls[i].conf->max_connections)) {
             if (prefork_spawn(&ls[i], notify) == -1)
                 return -1;
         }
@@ -148,7 +149,7 @@ prefork_admit(struct child *c, const struct prefork_msg *msg)
     }
     if (c->listener != NULL) {
         lifetime_arm(c, c->listener);
-        stats_accepted(&c->listener->stats);
+        stats_accepted(&c->listener->count->stats);
     }
     log_event("accept listener=%s peer=%s pid=%ld",
               log_value(name, sizeof(name), c->listener_name),

@@ -78,7 +78,7 @@ proxyparent_refuse(struct child *c, const char *why)
               log_value(name, sizeof(name), c->listener_name), c->peer,
               c->via[0] ? " via=" : "", c->via, why);
     if (c->listener != NULL)
-        stats_refused(&c->listener->stats, why);
+        stats_refused(&c->listener->count->stats, why);
     metrics_refuse(c->listener_name, why);
 }
 
@@ -108,7 +108,7 @@ proxyparent_decide(struct child *c, const struct proxy_report *r)
     }
     if (l != NULL) {
         lifetime_arm(c, l);
-        stats_accepted(&l->stats);
+        stats_accepted(&l->count->stats);
     }
     log_event("accept listener=%s peer=%s%s%s pid=%ld",
               log_value(name, sizeof(name), c->listener_name), c->peer,

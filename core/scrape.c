@@ -149,18 +149,6 @@ scrape_sample(FILE *f, const char *name, const char *listener, const char *key,
     fprintf(f, "\"} %llu\n", n);
 }
 
-static long
-scrape_active(const struct listener *ls, size_t n, const char *name)
-{
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        if (strcmp(ls[i].conf->name, name) == 0)
-            return ls[i].active;
-    }
-    return 0;
-}
-
 static void
 scrape_counts(FILE *f, const struct metrics_state *m, const char *name,
               int refused)
@@ -200,8 +188,7 @@ scrape_histogram(FILE *f, const struct metrics_series *s)
 }
 
 static void
-scrape_connections(FILE *f, const struct metrics_state *m,
-                   const struct listener *ls, size_t n)
+scrape_connections(FILE *f, const struct metrics_state *m)
 {
     size_t i;
 
@@ -220,9 +207,8 @@ scrape_connections(FILE *f, const struct metrics_state *m,
     scrape_family(f, "plugsrv_connections_active", "gauge",
                   "Connections being served now.");
     for (i = 0; i < m->nseries; i++)
-        scrape_sample(
-            f, "plugsrv_connections_active", m->series[i].listener, NULL, NULL,
-            (unsigned long long)scrape_active(ls, n, m->series[i].listener));
+        scrape_sample(f, "plugsrv_connections_active", m->series[i].listener,
+                      NULL, NULL, m->series[i].active);
     scrape_family(f, "plugsrv_connection_duration_seconds", "histogram",
                   "How long connections lasted, from accept to exit.");
     for (i = 0; i < m->nseries; i++)
@@ -293,8 +279,8 @@ scrape_answer(int fd, int code, const char *body, size_t len, int head)
 }
 
 static void
-scrape_reply(int fd, const struct metrics_state *m, const struct listener *ls,
-             size_t n, const struct scrape_proc *p)
+scrape_reply(int fd, const struct metrics_state *m,
+             const struct scrape_proc *p)
 {
     static char req[SCRAPE_REQ];
     char *body = NULL;
@@ -310,7 +296,7 @@ scrape_reply(int fd, const struct metrics_state *m, const struct listener *ls,
     }
     if ((f = open_memstream(&body, &len)) == NULL)
         return;
-    scrape_connections(f, m, ls, n);
+    scrape_connections(f, m);
     scrape_process(f, m, p);
     if (fclose(f) == 0)
         scrape_answer(fd, 200, body, len, req[0] == 'H');
@@ -318,8 +304,7 @@ scrape_reply(int fd, const struct metrics_state *m, const struct listener *ls,
 }
 
 void
-scrape_run(const struct config *conf, const struct listener *ls, size_t n,
-           const struct metrics_state *snap, int fd)
+scrape_run(const struct config *conf, const struct metrics_state *snap, int fd)
 {
     struct scrape_proc p = { .fds = scrape_fds(),
                              .rss = scrape_rss(getppid()) };
@@ -334,7 +319,7 @@ scrape_run(const struct config *conf, const struct listener *ls, size_t n,
     alarm(SCRAPE_SECONDS); /* the whole scrape, whatever the scraper does */
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    scrape_reply(fd, snap, ls, n, &p);
+    scrape_reply(fd, snap, &p);
     shutdown(fd, SHUT_WR);
     close(fd);
     _exit(CONN_OK);

@@ -22,6 +22,7 @@
 
 static struct config *conf;
 static struct listener ls[2];
+static struct listener_count counts[2]; /* lean_parent_alloc's, in plugsrv */
 
 /* Two listeners A and B of the config text's top level T and keys of A. */
 static void
@@ -41,8 +42,11 @@ setup(const char *top, const char *akeys)
         print_error("%s\n", err);
     assert_non_null(conf);
     memset(ls, 0, sizeof(ls));
+    memset(counts, 0, sizeof(counts));
+    assert_int_equal(children_init(), 0);
     for (i = 0; i < 2; i++) {
         ls[i].conf = &conf->listeners[i];
+        ls[i].count = &counts[i];
         assert_int_equal(admit_open(&ls[i], conf), 0);
     }
     admit_configure(conf, ls, 2);
