@@ -575,7 +575,7 @@ parse_addr(const char *host, int port, int t)
     memset(&cfg.addr[t], 0, sizeof(cfg.addr[t]));
     cfg.ports[t] = port;
     if (port < 1 || port > 65535)
-        die("-p: port must be 1-65535");
+        die(t == 0 ? "-p: port must be 1-65535" : "-P: port must be 1-65535");
     if (strcmp(host, "127.0.0.1") == 0) {
         s4->sin_family = AF_INET;
         s4->sin_port = htons((uint16_t)port);
@@ -657,7 +657,7 @@ static void
 parse_args(int argc, char **argv)
 {
     const char *host = "127.0.0.1", *line = NULL;
-    int opt, port = 0, port2 = 0;
+    int opt, port = 0, port2 = -1; /* -1: no -P */
 
     cfg.conc = 1;
     cfg.op_timeout = 5;
@@ -715,7 +715,7 @@ parse_args(int argc, char **argv)
     }
     parse_addr(host, port, 0);
     cfg.targets = 1;
-    if (port2 != 0) {
+    if (port2 != -1) {
         if (cfg.mode != MODE_CONN)
             die("-P: conn only (rr and stream keep their connections)");
         parse_addr(host, port2, 1);
