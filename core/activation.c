@@ -35,9 +35,11 @@ struct activation_sock {
     struct sockaddr_storage sa;
     socklen_t salen;
     char addr[ADDRSTRLEN];
-    long listener;     /* index in the config, -1 for none */
+    long listener;     /* index in the config, -1 for none, or METRICS */
     const char *lname; /* its name, once it took the socket */
 };
+
+#define ACTIVATION_METRICS (-2) /* the metrics endpoint's socket */
 
 static struct activation_sock *socks;
 static size_t nsocks;
@@ -180,14 +182,14 @@ activation_init(char *err, size_t errlen)
 /* The same family, port and address (sin_zero, flow labels aside). */
 static int
 activation_same(const struct activation_sock *s,
-                const struct listener_conf *lc)
+                const struct sockaddr_storage *sa)
 {
     const struct sockaddr_in *a4 = (const void *)&s->sa;
-    const struct sockaddr_in *b4 = (const void *)&lc->sa;
+    const struct sockaddr_in *b4 = (const void *)sa;
     const struct sockaddr_in6 *a6 = (const void *)&s->sa;
-    const struct sockaddr_in6 *b6 = (const void *)&lc->sa;
+    const struct sockaddr_in6 *b6 = (const void *)sa;
 
-    if (s->sa.ss_family != lc->sa.ss_family)
+    if (s->sa.ss_family != sa->ss_family)
         return 0;
     if (s->sa.ss_family == AF_INET)
         return a4->sin_port == b4->sin_port &&
@@ -221,8 +223,28 @@ activation_assign(const struct config *conf, int by_name)
             if (activation_taken((long)i))
                 continue;
             if (by_name ? strcmp(socks[k].name, conf->listeners[i].name) == 0
-                        : activation_same(&socks[k], &conf->listeners[i]))
+                        : activation_same(&socks[k], &conf->listeners[i].sa))
                 socks[k].listener = (long)i;
+        }
+    }
+}
+
+/* The metrics endpoint's socket: by address, or from systemd by the name
+ * "metrics" (an upgrade names it so too). */
+static void
+activation_assign_metrics(const struct config *conf)
+{
+    size_t k;
+
+    if (conf->metrics.port == 0 || activation_taken(ACTIVATION_METRICS))
+        return;
+    for (k = 0; k < nsocks; k++) {
+        if (socks[k].listener == -1 &&
+            (activation_same(&socks[k], &conf->metrics.sa) ||
+             (activation_pipe == -1 &&
+              strcmp(socks[k].name, "metrics") == 0))) {
+            socks[k].listener = ACTIVATION_METRICS;
+            return;
         }
     }
 }
@@ -255,6 +277,7 @@ activation_match(const struct config *conf, char *err, size_t errlen)
     activation_assign(conf, 0);
     if (activation_pipe == -1)
         activation_assign(conf, 1);
+    activation_assign_metrics(conf);
     for (k = 0; k < nsocks; k++) {
         if (socks[k].listener == -1 &&
             activation_unmatched(&socks[k], conf, err, errlen) == -1)
@@ -285,6 +308,25 @@ activation_adopt(struct listener *l, size_t i)
         return listen_configure(l);
     }
     return 1;
+}
+
+/* The metrics endpoint takes its passed socket: the fd, which it owns
+ * from now on, or -1 if none was passed. */
+int
+activation_adopt_metrics(void)
+{
+    size_t k;
+    int fd;
+
+    for (k = 0; k < nsocks; k++) {
+        if (socks[k].listener != ACTIVATION_METRICS || socks[k].fd == -1)
+            continue;
+        fd = socks[k].fd;
+        socks[k].fd = -1;
+        socks[k].lname = "metrics";
+        return fd;
+    }
+    return -1;
 }
 
 /* After the start, once the log goes where the config says: what became

@@ -8,6 +8,7 @@
  * holds that process only.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -173,6 +174,26 @@ metrics_fail(const char *addr, const char *call, char *err, size_t errlen)
     return -1;
 }
 
+/* A socket passed at start (an upgrade's, or systemd's), set up as if it
+ * had been bound here; metrics now owns fd. */
+static int
+metrics_adopt(int fd, const struct metrics_conf *conf, const char *addr,
+              char *err, size_t errlen)
+{
+    int fl = fcntl(fd, F_GETFL);
+
+    if (fl == -1 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1 ||
+        listen(fd, 64) == -1) {
+        metrics_fail(addr, "passed socket", err, errlen);
+        close(fd);
+        return -1;
+    }
+    metrics_sock = fd;
+    metrics_sa = conf->sa;
+    log_event("listen listener=metrics addr=%s from=passed", addr);
+    return 0;
+}
+
 int
 metrics_open(const struct metrics_conf *conf, char *err, size_t errlen)
 {
@@ -187,6 +208,8 @@ metrics_open(const struct metrics_conf *conf, char *err, size_t errlen)
         memcmp(&metrics_sa, &conf->sa, sizeof(metrics_sa)) == 0)
         return 0;
     addr_format((const struct sockaddr *)&conf->sa, addr, sizeof(addr));
+    if (metrics_sock == -1 && (fd = activation_adopt_metrics()) != -1)
+        return metrics_adopt(fd, conf, addr, err, errlen);
     fd = socket(conf->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
                 0);
     if (fd == -1)
@@ -217,6 +240,13 @@ metrics_slot(void)
             return i;
     }
     return -1;
+}
+
+/* The listening socket itself, busy or not (an upgrade hands it on). */
+int
+metrics_socket(void)
+{
+    return metrics_sock;
 }
 
 /* The endpoint to poll: -1 while METRICS_SCRAPES scrapes are answered,

@@ -464,6 +464,8 @@ int activation_init(char *err, size_t errlen);
 int activation_match(const struct config *conf, char *err, size_t errlen);
 /* Listener i takes its passed socket: 0, 1 if none, -1 with errno. */
 int activation_adopt(struct listener *l, size_t i);
+/* The metrics endpoint's passed socket, now the caller's; -1 if none. */
+int activation_adopt_metrics(void);
 void activation_done(void);
 /* Ready: tells an upgrading old parent; 1 if there was one, else 0. */
 int activation_ready(void);
@@ -568,7 +570,8 @@ void metrics_reload(int ok);
 /* Binds conf's endpoint (keeping the one bound if it is the same); -1
  * with "address: why" in err. */
 int metrics_open(const struct metrics_conf *conf, char *err, size_t errlen);
-int metrics_fd(void); /* the endpoint, or -1 */
+int metrics_fd(void);     /* the endpoint, or -1 */
+int metrics_socket(void); /* the same, even while busy */
 /* A scraper is waiting: fork a process to answer it. */
 void
 metrics_serve(const struct config *conf, const struct listener *ls, size_t n);

@@ -49,11 +49,13 @@ upgrade_init(int argc, char **argv)
     }
 }
 
-/* The listeners' names for LISTEN_FDNAMES; one that systemd would not
- * accept as a name becomes "unknown" (the new process matches by
- * address, the names are for its log). */
+/* The listeners' names for LISTEN_FDNAMES, then "metrics" if mfd is
+ * passed too; one that systemd would not accept as a name becomes
+ * "unknown" (the new process matches by address, the names are for its
+ * log). */
 static void
-upgrade_names(const struct listener *ls, size_t n, char *buf, size_t len)
+upgrade_names(const struct listener *ls, size_t n, int mfd, char *buf,
+              size_t len)
 {
     size_t i, at = 0;
     const char *name;
@@ -69,25 +71,33 @@ upgrade_names(const struct listener *ls, size_t n, char *buf, size_t len)
             return;
         at += (size_t)w;
     }
+    if (mfd != -1 && at < len)
+        snprintf(buf + at, len - at, "%smetrics", n ? ":" : "");
 }
 
-/* fds 3.. are the n listeners, then the pipe; nothing else stays open.
- * Each goes up first, so that moving one down never closes another. */
+/* fds 3.. are the n listeners, the metrics socket if mfd is one, then
+ * the pipe; nothing else stays open. Each goes up first, so that moving
+ * one down never closes another. */
 static int
-upgrade_arrange(const struct listener *ls, size_t n, int wfd)
+upgrade_arrange(const struct listener *ls, size_t n, int mfd, int wfd)
 {
-    int hi[ACTIVATION_MAX + 1];
-    size_t i;
+    int fds[ACTIVATION_MAX + 2], hi[ACTIVATION_MAX + 2];
+    size_t i, k = 0;
 
-    for (i = 0; i <= n; i++) {
-        hi[i] = fcntl(i < n ? ls[i].fd : wfd, F_DUPFD_CLOEXEC, 4 + (int)n);
+    for (i = 0; i < n; i++)
+        fds[k++] = ls[i].fd;
+    if (mfd != -1)
+        fds[k++] = mfd;
+    fds[k++] = wfd;
+    for (i = 0; i < k; i++) {
+        hi[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 3 + (int)k);
         if (hi[i] == -1)
             return -1;
     }
-    for (i = 0; i <= n; i++)
+    for (i = 0; i < k; i++)
         if (dup2(hi[i], 3 + (int)i) == -1)
             return -1;
-    close_range(4 + (unsigned)n, ~0U, 0);
+    close_range(3 + (unsigned)k, ~0U, 0);
     return 0;
 }
 
@@ -97,8 +107,9 @@ upgrade_exec(const struct listener *ls, size_t n, int wfd)
 {
     char names[4096], num[32];
     const char *notify = notify_socket();
+    int mfd = metrics_socket(), efd, journal;
+    size_t nfds = n + (mfd != -1);
     sigset_t none;
-    int efd, journal;
 
     /* The new process's stderr is the one plugsrv was started with (the
      * journal, say), not this one's log.file: it opens that itself. */
@@ -107,17 +118,17 @@ upgrade_exec(const struct listener *ls, size_t n, int wfd)
     log_forked();
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
-    upgrade_names(ls, n, names, sizeof(names));
-    if (upgrade_arrange(ls, n, wfd) == -1) {
+    upgrade_names(ls, n, mfd, names, sizeof(names));
+    if (upgrade_arrange(ls, n, mfd, wfd) == -1) {
         log_warn("upgrade status=error what=fds");
         _exit(127);
     }
-    snprintf(num, sizeof(num), "%zu", n);
+    snprintf(num, sizeof(num), "%zu", nfds);
     setenv("LISTEN_FDS", num, 1);
     snprintf(num, sizeof(num), "%ld", (long)getpid());
     setenv("LISTEN_PID", num, 1);
     setenv("LISTEN_FDNAMES", names, 1);
-    snprintf(num, sizeof(num), "%zu", 3 + n);
+    snprintf(num, sizeof(num), "%zu", 3 + nfds);
     setenv("PLUGSRV_UPGRADE_FD", num, 1);
     if (notify != NULL)
         setenv("NOTIFY_SOCKET", notify, 1);
@@ -159,7 +170,7 @@ upgrade_start(const struct listener *ls, size_t n)
         return;
     }
     if (upgrade_argv == NULL || upgrade_path[0] == '\0' ||
-        n > ACTIVATION_MAX) {
+        n + 1 > ACTIVATION_MAX) {
         log_event("upgrade status=error error=\"cannot start %s again\"",
                   upgrade_path[0] ? upgrade_path : "this binary");
         return;

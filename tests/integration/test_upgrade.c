@@ -442,6 +442,63 @@ test_upgrade_mainpid(void **state)
     h->passed = 1;
 }
 
+/* The metrics endpoint's one scrape: 1 if it answered 200 with the
+ * accepted counter of listener echo. */
+static int
+scrape_ok(int port)
+{
+    char buf[65536];
+    ssize_t n;
+    int fd = hs_connect("127.0.0.1", port, HS_IO_MS);
+
+    if (fd < 0 ||
+        hs_send_str(fd, "GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n")) {
+        if (fd >= 0)
+            close(fd);
+        return 0;
+    }
+    n = hs_recv_eof(fd, buf, sizeof(buf) - 1, HS_IO_MS);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    return strncmp(buf, "HTTP/1.1 200 OK\r\n", 17) == 0 &&
+           strstr(buf,
+                  "plugsrv_connections_accepted_total{listener=\"echo\"}") !=
+               NULL;
+}
+
+/* With the metrics endpoint on, the upgrade hands its socket on too (it
+ * failed: "metrics: bind: Address already in use"); the new process
+ * answers scrapes on it, and says the socket was passed. */
+static void
+test_upgrade_metrics(void **state)
+{
+    struct hs *h = *state;
+    int p = hs_port(), m = hs_port();
+    pid_t old, new;
+
+    hs_write_config(
+        h,
+        "{ \"modules_dir\": \"%s\", \"metrics\": { \"port\": %d },\n"
+        "  \"listeners\": [ { \"name\": \"echo\", \"address\": "
+        "\"127.0.0.1\", \"port\": %d, \"module\": \"echo\" } ] }\n",
+        PLUGSRV_MODULE_DIR, m, p);
+    assert_int_equal(hs_start_ready(h), 0);
+    assert_int_equal(scrape_ok(m), 1);
+    old = h->pid;
+    assert_int_equal(hs_signal(h, SIGUSR2), 0);
+    new = upgrade_wait_ready(h);
+    assert_int_equal(hs_wait_exit(h, HS_EXIT_MS), 0);
+    assert_true(new != old);
+    assert_int_equal(hs_follow(h, new), 0);
+    assert_int_equal(hs_wait_log(h, 1, HS_IO_MS, "listen listener=metrics",
+                                 "from=passed", NULL),
+                     0);
+    assert_int_equal(scrape_ok(m), 1);
+    h->passed = 1;
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, hs_setup, hs_teardown)
 
 int
@@ -451,6 +508,7 @@ main(void)
         T(test_upgrade_under_load),
         T(test_upgrade_fails),
         T(test_upgrade_mainpid),
+        T(test_upgrade_metrics),
     };
 
     hs_global_init();
