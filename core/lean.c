@@ -21,11 +21,11 @@
  *   rt_sigactions), stdout dup2()ed from the parent's /dev/null on fd 0
  *   (connproc.c), what the parent writes per connection kept out of
  *   children: the log buffer and its counts (MADV_WIPEONFORK in logbuf.c),
- *   the child table and its counts (children.c) and the poll set
- *   (lean_parent_alloc(), below), a listener's escaped name written once
- *   (parent.c). Round 3 took the parent from 7 faults per connection to
- *   4-5 (bare: 3.9): what is left is its stack, errno and rseq's page of
- *   thread data, and a listener's counts.
+ *   the child table and its counts (children.c), the poll set and each
+ *   listener's counts (lean_parent_alloc(), below, from parent.c), and a
+ *   listener's escaped name written once (parent.c). Round 3 took the
+ *   parent from 7 faults per connection to 4, the bare server's count:
+ *   what is left is its stack, and the thread data errno and rseq live in.
  */
 #include <sys/mman.h>
 #include <string.h>
