@@ -623,20 +623,33 @@ kv_of() { # key "k=v k=v ..." -> v
     echo 0
 }
 
+# "server/reference" pairs of this run: plugsrv-echo and plugsrv-prefork
+# against bare (issue 12's targets), each ops server against plugsrv-echo.
+pair_list() {
+    local s
+    for s in $SERVERS; do
+        [ "${STATE[$s]}" = ok ] || continue
+        case $s in
+        plugsrv-echo|plugsrv-prefork) [ "${STATE[bare]}" = ok ] && echo "$s/bare" ;;
+        *) [ "$(server_group "$s")" = ops ] && [ "${STATE[plugsrv-echo]}" = ok ] &&
+               echo "$s/plugsrv-echo" ;;
+        esac
+    done
+}
+
 run_pairs() {
-    local rep load s order
-    [ "${STATE[plugsrv-echo]}" = ok ] || return 0
+    local rep load p order
+    [ $SMOKE = 0 ] || return 0
     for rep in $(seq "$REPS"); do
         for load in conn1 conn32; do
             case " $SEL_LOADS " in *" $load "*) ;; *) continue ;; esac
-            for s in $SERVERS; do
-                [ "$(server_group "$s")" = ops ] && [ "${STATE[$s]}" = ok ] || continue
+            for p in $(pair_list); do
                 for order in ab ba; do
                     if [ "$SECONDS" -ge "$BUDGET" ]; then
                         log "time budget of $BUDGET s spent; skipping the rest of the pairs"
                         return
                     fi
-                    measure_pair "$s" plugsrv-echo "$load" "$rep" "$order"
+                    measure_pair "${p%/*}" "${p#*/}" "$load" "$rep" "$order"
                 done
             done
         done
@@ -662,7 +675,7 @@ pair_table() {
         delete kv
         for (i = 1; i <= NF; i++) { split($i, kvp, "="); kv[kvp[1]] = kvp[2] }
         if (kv["rc"] != 0 || kv["mean_s"] <= 0 || kv["mean_ref"] <= 0) next
-        k = kv["pair"] SUBSEP kv["load"]; r = k SUBSEP kv["rep"]
+        k = kv["pair"] SUBSEP kv["load"] SUBSEP kv["ref"]; r = k SUBSEP kv["rep"]
         if (!(k in seen)) { seen[k] = 1; keys[++nk] = k }
         x = kv["mean_ref"] / kv["mean_s"]
         lat[r] = half[r]++ ? lat[r] * x : x
@@ -672,9 +685,9 @@ pair_table() {
         reps[k] = reps[k] " " kv["rep"]
     }
     END {
-        printf "paired with plugsrv-echo, connection by connection, both orders (rate x: plugsrv-echo\047s\n"
-        printf "mean latency over the server\047s; cpu x: the server\047s CPU over plugsrv-echo\047s; median\n"
-        printf "(min-max) over reps; flt_par: parent page faults per connection, server/echo):\n"
+        printf "paired, connection by connection, both orders (rate x: the reference\047s mean\n"
+        printf "latency over the server\047s; cpu x: the server\047s CPU over the reference\047s; median\n"
+        printf "(min-max) over reps; flt_par: parent page faults per connection, server/reference):\n"
         printf "%-15s %-7s %-15s %-18s %-18s %-11s %s\n", "server", "load", "vs", "rate x",
             "cpu x", "flt_par", "reps"
         for (i = 1; i <= nk; i++) {
@@ -692,7 +705,7 @@ pair_table() {
             if (n == 0) continue
             a = med(lr); la = lo; ha = hi
             b = med(cx); lb = lo; hb = hi
-            printf "%-15s %-7s %-15s %-18s %-18s %-11s %d\n", kk[1], kk[2], "plugsrv-echo",
+            printf "%-15s %-7s %-15s %-18s %-18s %-11s %d\n", kk[1], kk[2], kk[3],
                 sprintf("%.3f (%.3f-%.3f)", a, la, ha),
                 b == "" ? "-" : sprintf("%.3f (%.3f-%.3f)", b, lb, hb),
                 sprintf("%.1f/%.1f", med(f1), med(f2)), n

@@ -1,0 +1,116 @@
+#!/bin/bash
+# pair.sh: two plugsrv binaries (an old build and a new one, say) serving
+# the same echo config, compared connection by connection: plugload -P
+# alternates the connections between them, once with A first and once
+# with B first, and each server's CPU (parent and reaped children) and the
+# parent's page faults are read from /proc around the run. On a machine
+# whose speed drifts between runs this shows a few percent that two
+# separate runs cannot (bench/README.md, "Pairs").
+#
+# usage: pair.sh -a PLUGSRV_A -b PLUGSRV_B [-m MODULES_DIR] [-c CONC]
+#                [-n CONNS] [-r REPS] [-p PORT_BASE] [-L PLUGLOAD]
+# Prints one line per repetition and a median; exit 0 unless a run failed.
+set -u
+
+A="" B="" MODS=build/modules CONC=1 CONNS=3000 REPS=5 PORT=23480
+LOAD=build/bench/plugload
+while getopts "a:b:m:c:n:r:p:L:h" o; do
+    case $o in
+    a) A=$OPTARG ;; b) B=$OPTARG ;; m) MODS=$OPTARG ;; c) CONC=$OPTARG ;;
+    n) CONNS=$OPTARG ;; r) REPS=$OPTARG ;; p) PORT=$OPTARG ;; L) LOAD=$OPTARG ;;
+    *) sed -n 2,13p "$0"; exit 2 ;;
+    esac
+done
+[ -x "$A" ] && [ -x "$B" ] && [ -x "$LOAD" ] || { sed -n 2,13p "$0"; exit 2; }
+[ "$PORT" -ge 1024 ] && [ "$PORT" -le 32700 ] ||
+    { echo "pair.sh: -p must be 1024-32700" >&2; exit 2; }
+MODS=$(readlink -f "$MODS")
+TMP=$(mktemp -d /tmp/plugsrv-pair.XXXXXX)
+declare -A PID
+cleanup() {
+    local s
+    for s in "${PID[@]}"; do kill "$s" 2>/dev/null; done
+    for s in "${PID[@]}"; do wait "$s" 2>/dev/null; done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+# "minflt ticks" of a server: its own faults, its and its reaped
+# children's CPU.
+proc_cpu() {
+    local s f
+    s=$(cat "/proc/$1/stat") || { echo "0 0"; return; }
+    s=${s##*) }
+    read -r -a f <<<"$s"
+    echo "${f[7]} $((f[11] + f[12] + f[13] + f[14]))"
+}
+
+# Waits (bounded, 5 s) until $1 has no child: cutime counts reaped ones.
+settle() {
+    local i
+    for i in $(seq 100); do
+        [ -z "$(ps -o pid= --ppid "$1")" ] && return 0
+        sleep 0.05
+    done
+    echo "pair.sh: pid $1 still has children: CPU undercounted" >&2
+}
+
+start() { # name binary port
+    cat >"$TMP/$1.json" <<EOF
+{ "modules_dir": "$MODS", "max_connections": 1024, "idle_timeout": 30,
+  "listeners": [ { "name": "$1", "address": "127.0.0.1", "port": $3,
+                   "module": "echo", "backlog": 1024 } ] }
+EOF
+    "$2" -c "$TMP/$1.json" >"$TMP/$1.log" 2>&1 &
+    PID[$1]=$!
+    local i
+    for i in $(seq 50); do
+        grep -q ' ready ' "$TMP/$1.log" && return 0
+        kill -0 "${PID[$1]}" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "pair.sh: $2 did not start:" >&2
+    cat "$TMP/$1.log" >&2
+    exit 1
+}
+
+start a "$A" "$PORT"
+start b "$B" $((PORT + 1))
+
+# One run, first server's port first: "mean_a mean_b ticks_a ticks_b flt_a flt_b".
+run() { # port-first port-second
+    local a0 b0 a1 b1 out
+    read -r -a a0 <<<"$(proc_cpu "${PID[a]}")"
+    read -r -a b0 <<<"$(proc_cpu "${PID[b]}")"
+    out=$(timeout -k 2 300 "$LOAD" -m conn -c "$CONC" -n "$CONNS" -p "$1" -P "$2" \
+        -x echo -D 250) || { echo "pair.sh: plugload failed: $out" >&2; exit 1; }
+    settle "${PID[a]}"; settle "${PID[b]}"
+    read -r -a a1 <<<"$(proc_cpu "${PID[a]}")"
+    read -r -a b1 <<<"$(proc_cpu "${PID[b]}")"
+    echo "$(mean_of "$out" "$PORT") $(mean_of "$out" $((PORT + 1)))" \
+        "$((a1[1] - a0[1])) $((b1[1] - b0[1])) $((a1[0] - a0[0])) $((b1[0] - b0[0]))"
+}
+
+mean_of() { # plugload-output port
+    grep "port=$2\$" <<<"$1" | grep -o 'mean_us=[0-9.]*' | cut -d= -f2
+}
+
+echo "A: $A"
+echo "B: $B"
+echo "conn -c $CONC, $CONNS connections per run, both orders, $REPS reps"
+printf "%-4s %10s %10s %8s %8s %8s %8s\n" rep mean_a_us mean_b_us "rate b/a" \
+    "cpu b/a" flt_a flt_b
+for r in $(seq "$REPS"); do
+    read -r m1a m1b t1a t1b f1a f1b <<<"$(run "$PORT" $((PORT + 1)))"
+    read -r m2a m2b t2a t2b f2a f2b <<<"$(run $((PORT + 1)) "$PORT")"
+    awk -v r="$r" -v m1a="$m1a" -v m1b="$m1b" -v m2a="$m2a" -v m2b="$m2b" \
+        -v ta=$((t1a + t2a)) -v tb=$((t1b + t2b)) -v fa=$((f1a + f2a)) \
+        -v fb=$((f1b + f2b)) -v n="$CONNS" 'BEGIN {
+        printf "%-4s %10.1f %10.1f %8.3f %8.3f %8.2f %8.2f\n", r, (m1a + m2a) / 2,
+            (m1b + m2b) / 2, sqrt((m1a / m1b) * (m2a / m2b)), tb / ta, fa / n, fb / n
+    }'
+done | tee "$TMP/reps"
+sort -k4n "$TMP/reps" | awk '{ r[NR] = $4 } END {
+    printf "median rate b/a %.3f (min %.3f, max %.3f)\n", r[int((NR + 1) / 2)], r[1], r[NR] }'
+sort -k5n "$TMP/reps" | awk '{ c[NR] = $5 } END {
+    printf "median cpu b/a %.3f (min %.3f, max %.3f)\n", c[int((NR + 1) / 2)], c[1], c[NR] }'
