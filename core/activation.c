@@ -300,6 +300,7 @@ activation_adopt(struct listener *l, size_t i)
         if (socks[k].listener != (long)i || socks[k].fd == -1)
             continue;
         l->fd = socks[k].fd;
+        l->inherited = 1;
         socks[k].fd = -1;
         socks[k].lname = l->conf->name;
         memcpy(l->addr, socks[k].addr, sizeof(l->addr));

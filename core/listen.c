@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <linux/filter.h>
+
 #include "plugsrv.h"
 
 /*
@@ -81,6 +83,26 @@ listen_open(struct listener *l, char *err, size_t errlen)
     if (listen_configure(l) == -1)
         return listen_fail(l, "socket options", err, errlen);
     return 0;
+}
+
+/*
+ * Stopping: no handshake completes on l's socket from now on, so that the
+ * last accepts before close() leave nothing in its backlog to reset (a
+ * connection reset after its client sent the request is lost: a balancer
+ * retries only a refused connect). A socket filter that drops every
+ * packet: a new client's SYN is dropped and sent again by its kernel a
+ * second later, when the socket is closed and refuses it. Not on a socket
+ * another process holds too (l->inherited: systemd's, or one an upgrade
+ * passed on): the filter would stay on it after us.
+ */
+void
+listen_quiesce(struct listener *l)
+{
+    struct sock_filter drop = BPF_STMT(BPF_RET | BPF_K, 0);
+    struct sock_fprog prog = { .len = 1, .filter = &drop };
+
+    if (l->fd != -1 && !l->inherited)
+        setsockopt(l->fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog));
 }
 
 void

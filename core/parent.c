@@ -532,6 +532,7 @@ parent_reload(struct parent *s)
     for (i = 0; i < conf->nlisteners; i++) {
         if (ls[i].from != NULL) {
             ls[i].from->fd = -1; /* now the new listener's */
+            ls[i].inherited = ls[i].from->inherited;
             ls[i].count->stats = ls[i].from->count->stats;
             admit_carry(&ls[i], ls[i].from);
         }
@@ -715,9 +716,13 @@ parent_shutdown(struct parent *s)
 
     /* Connections the kernel has completed are served, not reset with the
      * listener (a balancer in front has sent them a request already). */
-    for (i = 0; i < s->nls; i++)
-        if (s->ls[i].conf->mode == MODE_FORK && s->ls[i].fd != -1)
-            parent_accept(s, &s->ls[i]);
+    for (i = 0; i < s->nls; i++) {
+        if (s->ls[i].conf->mode != MODE_FORK || s->ls[i].fd == -1)
+            continue;
+        if (s->successor <= 0) /* a successor accepts on after us */
+            listen_quiesce(&s->ls[i]);
+        parent_accept(s, &s->ls[i]);
+    }
     for (i = 0; i < s->nls; i++)
         listen_close(&s->ls[i]);
     if (s->successor > 0) {

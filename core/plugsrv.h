@@ -439,8 +439,9 @@ struct listener {
     int fd;
     struct module module;
     char addr[ADDRSTRLEN];
-    struct listener *from;        /* reload: whose socket this took over */
-    int retimed;                  /* a reload changed its idle_timeout */
+    struct listener *from; /* reload: whose socket this took over */
+    int retimed;           /* a reload changed its idle_timeout */
+    int inherited; /* passed in at start (activation.c): others may hold it */
     struct sources *sources;      /* admit.c: NULL without per-source limits */
     struct listener_count *count; /* the parent's alone: none in a child */
     char logname[LOG_VALUE_MAX];  /* parent.c: the name as a log value */
@@ -449,6 +450,9 @@ struct listener {
 /* Bind and listen; -1 with "address: why" in err. */
 int listen_open(struct listener *l, char *err, size_t errlen);
 void listen_close(struct listener *l);
+/* Stopping: the socket completes no more handshakes (before the last
+ * accepts and close()); nothing for an inherited socket. */
+void listen_quiesce(struct listener *l);
 int listen_configure(struct listener *l);
 int listen_same(const struct listener_conf *a, const struct listener_conf *b);
 /* Only for a socket a reload took over: compares with l->from. */
