@@ -112,7 +112,7 @@ main(int argc, char *argv[])
         return EXIT_CONFIG;
     }
     if (check) {
-        rc = parent_check(conf, bind, err, sizeof(err));
+        rc = listeners_check(conf, bind, err, sizeof(err));
         if (rc == 0)
             printf("plugsrv: %s: configuration OK (%zu listeners: keys, "
                    "users, modules loaded and init() run%s)\n",

@@ -1,9 +1,9 @@
 /*
- * parent.c - the parent: binds the listeners, accepts, forks one process
- * per connection, and stops (SIGTERM, SIGINT, SIGQUIT), reloads (SIGHUP)
- * or starts the binary again and leaves once it serves (SIGUSR2,
- * upgrade.c) when signals.c says so. It never runs handler code on a
- * connection.
+ * parent.c - the parent: has its listeners made (listeners.c), accepts,
+ * forks one process per connection, and stops (SIGTERM, SIGINT, SIGQUIT),
+ * reloads (SIGHUP) or starts the binary again and leaves once it serves
+ * (SIGUSR2, upgrade.c) when signals.c says so. It never runs handler code
+ * on a connection.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -43,209 +43,6 @@ struct parent {
     pid_t pid;
     pid_t successor; /* an upgrade's new parent took over */
 };
-
-/* ---- listeners and modules, at start and on reload ---- */
-
-/* "FILE: listeners[I]KEY: why" into err, cut to fit (why may fill a
- * whole ERRBUF of its own). */
-static void
-parent_fail(char *err, size_t errlen, const struct config *conf, size_t i,
-            const char *key, const char *why)
-{
-    int n =
-        snprintf(err, errlen, "%s: listeners[%zu]%s: ", conf->path, i, key);
-    size_t len = strlen(why);
-
-    if (n < 0 || (size_t)n >= errlen)
-        return;
-    if (len > errlen - (size_t)n - 1)
-        len = errlen - (size_t)n - 1;
-    memcpy(err + n, why, len);
-    err[(size_t)n + len] = '\0';
-}
-
-static void
-parent_discard(struct listener *ls, size_t n)
-{
-    size_t i;
-
-    for (i = 0; ls != NULL && i < n; i++) {
-        listen_close(&ls[i]);
-        module_close(&ls[i].module);
-        admit_close(&ls[i]);
-    }
-    if (ls != NULL && n > 0)
-        lean_parent_free(ls[0].count); /* the array of them all */
-    free(ls);
-}
-
-/* Takes over the socket of an old listener for the same address, so that a
- * reload neither drops queued connections nor fails to bind. Returns 1 if
- * there is none. */
-static int
-parent_adopt(struct listener *l, struct listener *old, size_t nold)
-{
-    size_t i;
-
-    for (i = 0; i < nold; i++) {
-        if (old[i].fd != -1 && listen_same(l->conf, old[i].conf)) {
-            l->fd = old[i].fd;
-            l->from = &old[i];
-            /* Connections already queued keep the timeouts they were
-             * accepted with: their processes must set the new ones. */
-            l->retimed = old[i].retimed ||
-                         old[i].conf->idle_timeout != l->conf->idle_timeout;
-            memcpy(l->addr, old[i].addr, sizeof(l->addr));
-            /* listen() again takes the new backlog; the queue stays. */
-            if (listen(l->fd, l->conf->backlog) == -1)
-                return -1;
-            return listen_configure(l);
-        }
-    }
-    return 1;
-}
-
-/* A reload failed: the sockets taken over go back as they were. */
-static void
-parent_unadopt(struct listener *ls, size_t n)
-{
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        if (ls[i].from == NULL)
-            continue;
-        listen(ls[i].from->fd, ls[i].from->conf->backlog);
-        listen_configure(ls[i].from);
-        ls[i].fd = -1;
-        ls[i].from = NULL;
-    }
-}
-
-/*
- * The listener's socket, from one of three places: an old listener's on a
- * reload (whose options must not have changed, listen_changed()), one
- * passed in at start (activation.c), else a new one. Each source's result
- * is checked on its own: only an adopted old socket has l->from to compare
- * with. 0, or -1 with why.
- */
-static int
-parent_socket(struct listener *l, size_t i, struct listener *old, size_t nold,
-              char *why, size_t whylen)
-{
-    int rc;
-
-    if ((rc = parent_adopt(l, old, nold)) == 0)
-        return listen_changed(l, why, whylen) ? -1 : 0;
-    if (rc == 1 && (rc = activation_adopt(l, i)) == 1)
-        return listen_open(l, why, whylen);
-    if (rc == -1)
-        snprintf(why, whylen, "%s: %s", l->addr, strerror(errno));
-    return rc;
-}
-
-static int
-parent_prepare_one(struct listener *l, size_t i, const struct config *conf,
-                   struct listener *old, size_t nold, int bind, char *err,
-                   size_t errlen)
-{
-    char why[ERRBUF];
-
-    /* The file its probe proved; no code of the module's is called. */
-    if (module_load(&l->module, 1, why, sizeof(why)) == -1) {
-        parent_fail(err, errlen, conf, i, ".module", why);
-        return -1;
-    }
-    if (admit_open(l, conf) == -1) {
-        snprintf(err, errlen, "%s: listeners[%zu]: out of memory", conf->path,
-                 i);
-        return -1;
-    }
-    if (!bind)
-        return 0;
-    if (parent_socket(l, i, old, nold, why, sizeof(why)) == -1) {
-        parent_fail(err, errlen, conf, i, "", why);
-        return -1;
-    }
-    return 0;
-}
-
-/*
- * Everything a config needs before it can serve: modules proven and
- * loaded, sockets bound. All or nothing: on failure nothing is left open
- * and the old listeners keep their sockets.
- */
-static struct listener *
-parent_prepare(const struct config *conf, struct listener *old, size_t nold,
-               int bind, char *err, size_t errlen)
-{
-    struct listener_count *count;
-    struct listener *ls;
-    char why[ERRBUF];
-    size_t i, bad;
-
-    if ((ls = calloc(conf->nlisteners, sizeof(*ls))) == NULL ||
-        (count = lean_parent_alloc(conf->nlisteners * sizeof(*count))) ==
-            NULL) {
-        snprintf(err, errlen, "%s: out of memory", conf->path);
-        free(ls);
-        return NULL;
-    }
-    for (i = 0; i < conf->nlisteners; i++) {
-        ls[i].conf = &conf->listeners[i];
-        ls[i].fd = -1;
-        ls[i].count = &count[i];
-    }
-    /* Each module's file is opened before its probe forks: the probe
-     * loads that very file, and so does the parent if it passes. */
-    for (bad = 0; bad < conf->nlisteners; bad++) {
-        if (module_file(&ls[bad].module, ls[bad].conf->module_path, why,
-                        sizeof(why)) == -1)
-            break;
-    }
-    /* The probes run under the limits connections will run under. */
-    connproc_limits_prepare(&conf->rlimits);
-    if (bad < conf->nlisteners ||
-        probe_all(ls, conf->nlisteners, &bad, why, sizeof(why)) == -1) {
-        parent_fail(err, errlen, conf, bad, ".module", why);
-        parent_discard(ls, conf->nlisteners);
-        return NULL;
-    }
-    for (i = 0; i < conf->nlisteners; i++) {
-        if (parent_prepare_one(&ls[i], i, conf, old, nold, bind, err,
-                               errlen) == 0)
-            continue;
-        parent_unadopt(ls, conf->nlisteners);
-        parent_discard(ls, conf->nlisteners);
-        return NULL;
-    }
-    return ls;
-}
-
-int
-parent_check(struct config *conf, int bind, char *err, size_t errlen)
-{
-    struct listener *ls;
-    char why[ERRBUF];
-
-    connproc_snapshot();
-    reaper_init(); /* what a probe's init() leaves behind comes to us */
-    ls = NULL;
-    if (priv_resolve(conf, err, errlen) == 0 &&
-        log_file_prepare(conf, err, errlen) == 0) {
-        log_file_commit(0);
-        ls = parent_prepare(conf, NULL, 0, bind, err, errlen);
-    }
-    reaper_end_descendants();
-    if (ls == NULL)
-        return -1;
-    parent_discard(ls, conf->nlisteners);
-    if (bind && metrics_open(&conf->metrics, why, sizeof(why)) == -1) {
-        snprintf(err, errlen, "%s: %s", conf->path, why);
-        return -1;
-    }
-    metrics_close();
-    return 0;
-}
 
 /* ---- the poll set ---- */
 
@@ -511,10 +308,10 @@ parent_reload(struct parent *s)
     if (pfds == NULL)
         snprintf(err, sizeof(err), "out of memory");
     else if (log_file_prepare(conf, err, sizeof(err)) == 0)
-        ls = parent_prepare(conf, s->ls, s->nls, 1, err, sizeof(err));
+        ls = listeners_prepare(conf, s->ls, s->nls, 1, err, sizeof(err));
     if (ls != NULL && metrics_open(&conf->metrics, err, sizeof(err)) == -1) {
-        parent_unadopt(ls, conf->nlisteners);
-        parent_discard(ls, conf->nlisteners);
+        listeners_unadopt(ls, conf->nlisteners);
+        listeners_discard(ls, conf->nlisteners);
         ls = NULL;
     }
     if (pfds == NULL || ls == NULL) {
@@ -541,7 +338,7 @@ parent_reload(struct parent *s)
     children_relink(ls, conf->nlisteners);
     admit_relink();
     admit_configure(conf, ls, conf->nlisteners);
-    parent_discard(s->ls, s->nls);
+    listeners_discard(s->ls, s->nls);
     config_free(s->conf);
     s->conf = conf;
     s->ls = ls;
@@ -790,7 +587,7 @@ parent_start(struct parent *s)
     if (activation_init(err, sizeof(err)) == -1 ||
         priv_resolve(s->conf, err, sizeof(err)) == -1 ||
         activation_match(s->conf, err, sizeof(err)) == -1 ||
-        (s->ls = parent_prepare(s->conf, NULL, 0, 1, err, sizeof(err))) ==
+        (s->ls = listeners_prepare(s->conf, NULL, 0, 1, err, sizeof(err))) ==
             NULL) {
         log_stderr(err);
         return EXIT_CONFIG;
@@ -830,7 +627,7 @@ parent_start(struct parent *s)
 static void
 parent_free(struct parent *s)
 {
-    parent_discard(s->ls, s->nls);
+    listeners_discard(s->ls, s->nls);
     lean_parent_free(s->pfds);
     if (s->notify[0] != -1) {
         close(s->notify[0]);

@@ -670,13 +670,24 @@ const char *notify_socket(void);
 /* MAINPID=pid and READY=1, then silence: pid speaks for the service. */
 void notify_handover(pid_t pid);
 
+/* ---- listeners.c: a config's listeners made ready (modules proven and
+ * loaded, sockets bound or taken over), all or nothing ---- */
+/* The listeners of conf, taking over old's sockets of the same address
+ * (a reload); NULL with "FILE: listeners[I]...: why" in err. */
+struct listener *
+listeners_prepare(const struct config *conf, struct listener *old, size_t nold,
+                  int bind, char *err, size_t errlen);
+/* A failed reload: the sockets taken over go back to old. */
+void listeners_unadopt(struct listener *ls, size_t n);
+/* Closes and frees what listeners_prepare() made. */
+void listeners_discard(struct listener *ls, size_t n);
+/* Everything a start checks but the binds (unless bind): users, modules
+ * loaded and init() run in probes (`plugsrv -t`, `-T`). */
+int listeners_check(struct config *conf, int bind, char *err, size_t errlen);
+
 /* ---- parent.c: the parent's loop ---- */
 /* Serves conf until SIGTERM or SIGINT; takes ownership of conf. */
 int parent_run(struct config *conf);
-/* Check everything a start would, without serving (`plugsrv -t`). */
-/* Everything a start checks but the binds (unless bind): users, modules
- * loaded and init() run in probes (`plugsrv -t`, `-T`). */
-int parent_check(struct config *conf, int bind, char *err, size_t errlen);
 
 /* ================= a connection's process ================= */
 
