@@ -86,20 +86,29 @@ listen_open(struct listener *l, char *err, size_t errlen)
 }
 
 /*
- * Stopping: no handshake completes on l's socket from now on, so that the
+ * Stopping: no new handshake starts on l's socket from now on, so that the
  * last accepts before close() leave nothing in its backlog to reset (a
  * connection reset after its client sent the request is lost: a balancer
- * retries only a refused connect). A socket filter that drops every
- * packet: a new client's SYN is dropped and sent again by its kernel a
- * second later, when the socket is closed and refuses it. Not on a socket
+ * retries only a refused connect). A socket filter that drops a SYN
+ * without ACK: the client's kernel sends it again a second later, when
+ * the socket is closed and refuses it; the final ACKs of handshakes
+ * already under way pass, and they join the backlog. Not on a socket
  * another process holds too (l->inherited: systemd's, or one an upgrade
  * passed on): the filter would stay on it after us.
  */
 void
 listen_quiesce(struct listener *l)
 {
-    struct sock_filter drop = BPF_STMT(BPF_RET | BPF_K, 0);
-    struct sock_fprog prog = { .len = 1, .filter = &drop };
+    /* A TCP socket's filter sees the segment from the TCP header on:
+     * byte 13 holds the flags. */
+    struct sock_filter code[] = {
+        BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 13),
+        BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0x12),       /* SYN, ACK */
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x02, 1, 0), /* SYN alone */
+        BPF_STMT(BPF_RET | BPF_K, 0xffffffff),           /* kept whole */
+        BPF_STMT(BPF_RET | BPF_K, 0),                    /* dropped */
+    };
+    struct sock_fprog prog = { .len = 5, .filter = code };
 
     if (l->fd != -1 && !l->inherited)
         setsockopt(l->fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog));

@@ -433,8 +433,14 @@ parent_tick(struct parent *s)
     parent_wait(s);
     if (parent_ready(s, TAIL_SIGNALS))
         signals_read();
-    if (parent_ready(s, TAIL_NOTIFY))
-        prefork_read(s->notify[0]); /* before the exits it may explain */
+    /* Reports before the exits they explain. A spare may report and end
+     * after poll() returned: the SIGCHLD just read reaped it, and its
+     * report is in the pipe (written before it ended) though poll() did
+     * not say so; unread, its exit was logged as a spare's, and its
+     * connection's accept line never. */
+    if (parent_ready(s, TAIL_NOTIFY) ||
+        (s->prefork && parent_ready(s, TAIL_SIGNALS)))
+        prefork_read(s->notify[0]);
     if (parent_ready(s, TAIL_PROXY))
         proxyparent_read();
     children_collect();
