@@ -304,9 +304,7 @@ activation_adopt(struct listener *l, size_t i)
         socks[k].fd = -1;
         socks[k].lname = l->conf->name;
         memcpy(l->addr, socks[k].addr, sizeof(l->addr));
-        if (listen(l->fd, l->conf->backlog) == -1)
-            return -1;
-        return listen_configure(l);
+        return listen_take(l);
     }
     return 1;
 }

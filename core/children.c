@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <time.h>
@@ -45,21 +44,6 @@ struct children_tab {
 static struct children_tab *tab;
 static struct child *children;
 
-static void *
-children_map(size_t len)
-{
-    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-    if (p == MAP_FAILED)
-        return NULL;
-    if (madvise(p, len, MADV_DONTFORK) == -1) {
-        munmap(p, len);
-        return NULL;
-    }
-    return p;
-}
-
 int
 children_init(void)
 {
@@ -71,18 +55,14 @@ children_init(void)
 static int
 children_grow(void)
 {
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    size_t cap = tab->cap ? tab->cap * 2 : page / sizeof(struct child);
-    size_t old = tab->cap * sizeof(struct child);
-    size_t len = cap * sizeof(struct child);
-    void *p;
+    size_t cap = tab->cap ? tab->cap * 2 : 32;
+    struct child *p;
 
-    if (children == NULL)
-        p = children_map(len);
-    else if ((p = mremap(children, old, len, MREMAP_MAYMOVE)) == MAP_FAILED)
-        p = NULL;
-    if (p == NULL)
+    if ((p = lean_parent_alloc(cap * sizeof(*p))) == NULL)
         return -1;
+    if (children != NULL)
+        memcpy(p, children, tab->n * sizeof(*p));
+    lean_parent_free(children);
     children = p;
     tab->cap = cap;
     return 0;
@@ -434,7 +414,7 @@ children_free(void)
     if (tab == NULL) /* children_init() never ran */
         return;
     if (children != NULL)
-        munmap(children, tab->cap * sizeof(struct child));
+        lean_parent_free(children);
     children = NULL;
     tab->serving = 0;
     tab->n = tab->cap = 0;

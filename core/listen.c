@@ -85,6 +85,17 @@ listen_open(struct listener *l, char *err, size_t errlen)
     return 0;
 }
 
+/* A socket bound elsewhere (the old config's, or one passed in at start),
+ * now l's: its backlog (listen() again keeps the queue) and options; -1
+ * with errno. */
+int
+listen_take(struct listener *l)
+{
+    if (listen(l->fd, l->conf->backlog) == -1)
+        return -1;
+    return listen_configure(l);
+}
+
 /*
  * Stopping: no new handshake starts on l's socket from now on, so that the
  * last accepts before close() leave nothing in its backlog to reset (a

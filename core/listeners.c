@@ -63,10 +63,7 @@ listeners_adopt(struct listener *l, struct listener *old, size_t nold)
             l->retimed = old[i].retimed ||
                          old[i].conf->idle_timeout != l->conf->idle_timeout;
             memcpy(l->addr, old[i].addr, sizeof(l->addr));
-            /* listen() again takes the new backlog; the queue stays. */
-            if (listen(l->fd, l->conf->backlog) == -1)
-                return -1;
-            return listen_configure(l);
+            return listen_take(l);
         }
     }
     return 1;

@@ -454,6 +454,8 @@ void listen_close(struct listener *l);
  * accepts and close()); nothing for an inherited socket. */
 void listen_quiesce(struct listener *l);
 int listen_configure(struct listener *l);
+/* A socket bound elsewhere, now l's: backlog and options; -1, errno. */
+int listen_take(struct listener *l);
 int listen_same(const struct listener_conf *a, const struct listener_conf *b);
 /* Only for a socket a reload took over: compares with l->from. */
 int listen_changed(const struct listener *l, char *why, size_t whylen);

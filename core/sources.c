@@ -15,7 +15,6 @@
  */
 #include <stdint.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/random.h>
 
 #include "plugsrv.h"
@@ -52,14 +51,8 @@ sources_new(size_t cap)
     while (ngroups * SOURCES_WAYS < cap * SOURCES_PER_CAP)
         ngroups *= 2;
     bytes = sizeof(*t) + ngroups * SOURCES_WAYS * sizeof(struct source);
-    t = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-             -1, 0);
-    if (t == MAP_FAILED)
+    if ((t = lean_parent_alloc(bytes)) == NULL)
         return NULL;
-    if (madvise(t, bytes, MADV_DONTFORK) == -1) {
-        munmap(t, bytes);
-        return NULL;
-    }
     t->bytes = bytes;
     t->ngroups = ngroups;
     if (getrandom(&t->seed, sizeof(t->seed), GRND_NONBLOCK) !=
@@ -71,8 +64,7 @@ sources_new(size_t cap)
 void
 sources_free(struct sources *t)
 {
-    if (t != NULL)
-        munmap(t, t->bytes);
+    lean_parent_free(t);
 }
 
 size_t
