@@ -35,14 +35,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# "minflt ticks" of a server: its own faults, its and its reaped
-# children's CPU.
+# "minflt ticks cminflt" of a server: its own faults, its and its reaped
+# children's CPU, its reaped children's faults.
 proc_cpu() {
     local s f
-    s=$(cat "/proc/$1/stat") || { echo "0 0"; return; }
+    s=$(cat "/proc/$1/stat") || { echo "0 0 0"; return; }
     s=${s##*) }
     read -r -a f <<<"$s"
-    echo "${f[7]} $((f[11] + f[12] + f[13] + f[14]))"
+    echo "${f[7]} $((f[11] + f[12] + f[13] + f[14])) ${f[8]}"
 }
 
 # Waits (bounded, 5 s) until $1 has no child: cutime counts reaped ones.
@@ -74,10 +74,14 @@ EOF
     exit 1
 }
 
-start a "$A" "$PORT"
-start b "$B" $((PORT + 1))
+stop() { # name
+    kill "${PID[$1]}" 2>/dev/null
+    wait "${PID[$1]}" 2>/dev/null
+    unset "PID[$1]"
+}
 
-# One run, first server's port first: "mean_a mean_b ticks_a ticks_b flt_a flt_b".
+# One run, first server's port first:
+# "mean_a mean_b ticks_a ticks_b flt_a flt_b childflt_a childflt_b".
 run() { # port-first port-second
     local a0 b0 a1 b1 out
     read -r -a a0 <<<"$(proc_cpu "${PID[a]}")"
@@ -88,7 +92,8 @@ run() { # port-first port-second
     read -r -a a1 <<<"$(proc_cpu "${PID[a]}")"
     read -r -a b1 <<<"$(proc_cpu "${PID[b]}")"
     echo "$(mean_of "$out" "$PORT") $(mean_of "$out" $((PORT + 1)))" \
-        "$((a1[1] - a0[1])) $((b1[1] - b0[1])) $((a1[0] - a0[0])) $((b1[0] - b0[0]))"
+        "$((a1[1] - a0[1])) $((b1[1] - b0[1])) $((a1[0] - a0[0])) $((b1[0] - b0[0]))" \
+        "$((a1[2] - a0[2])) $((b1[2] - b0[2]))"
 }
 
 mean_of() { # plugload-output port
@@ -97,19 +102,27 @@ mean_of() { # plugload-output port
 
 echo "A: $A"
 echo "B: $B"
-echo "conn -c $CONC, $CONNS connections per run, both orders, $REPS reps"
-printf "%-4s %10s %10s %8s %8s %8s %8s\n" rep mean_a_us mean_b_us "rate b/a" \
-    "cpu b/a" flt_a flt_b
+echo "conn -c $CONC, $CONNS connections per run, both orders, $REPS reps;"
+echo "both servers started afresh for each rep: where ASLR puts a process's"
+echo "stack and code decides how many pages a child touches (bench/README.md)"
+printf "%-4s %10s %10s %8s %8s %8s %8s %8s %8s\n" rep mean_a_us mean_b_us \
+    "rate b/a" "cpu b/a" flt_a flt_b flt_ch_a flt_ch_b
 for r in $(seq "$REPS"); do
-    read -r m1a m1b t1a t1b f1a f1b <<<"$(run "$PORT" $((PORT + 1)))"
-    read -r m2a m2b t2a t2b f2a f2b <<<"$(run $((PORT + 1)) "$PORT")"
+    start a "$A" "$PORT"
+    start b "$B" $((PORT + 1))
+    read -r m1a m1b t1a t1b f1a f1b c1a c1b <<<"$(run "$PORT" $((PORT + 1)))"
+    read -r m2a m2b t2a t2b f2a f2b c2a c2b <<<"$(run $((PORT + 1)) "$PORT")"
+    stop a
+    stop b
     awk -v r="$r" -v m1a="$m1a" -v m1b="$m1b" -v m2a="$m2a" -v m2b="$m2b" \
         -v ta=$((t1a + t2a)) -v tb=$((t1b + t2b)) -v fa=$((f1a + f2a)) \
-        -v fb=$((f1b + f2b)) -v n="$CONNS" 'BEGIN {
-        printf "%-4s %10.1f %10.1f %8.3f %8.3f %8.2f %8.2f\n", r, (m1a + m2a) / 2,
-            (m1b + m2b) / 2, sqrt((m1a / m1b) * (m2a / m2b)), tb / ta, fa / n, fb / n
-    }'
-done | tee "$TMP/reps"
+        -v fb=$((f1b + f2b)) -v ca=$((c1a + c2a)) -v cb=$((c1b + c2b)) \
+        -v n="$CONNS" 'BEGIN {
+        printf "%-4s %10.1f %10.1f %8.3f %8.3f %8.2f %8.2f %8.2f %8.2f\n", r,
+            (m1a + m2a) / 2, (m1b + m2b) / 2, sqrt((m1a / m1b) * (m2a / m2b)),
+            tb / ta, fa / n, fb / n, ca / n, cb / n
+    }' | tee -a "$TMP/reps"
+done
 sort -k4n "$TMP/reps" | awk '{ r[NR] = $4 } END {
     printf "median rate b/a %.3f (min %.3f, max %.3f)\n", r[int((NR + 1) / 2)], r[1], r[NR] }'
 sort -k5n "$TMP/reps" | awk '{ c[NR] = $5 } END {

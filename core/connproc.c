@@ -2,8 +2,9 @@
  * connproc.c - turning a fork of the parent into a connection's process
  * (connproc_init, run in the new process): the parent's signal handling
  * undone, only the fds it needs kept, resource limits applied. The parent
- * runs only connproc_snapshot() and connproc_limits_prepare(), to work out
- * once what every such process will do.
+ * runs only connproc_signals_prepare() (or, checking a config,
+ * connproc_snapshot()) and connproc_limits_prepare(), to set up once what
+ * every such process will do.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -54,11 +55,12 @@ connproc_on_signal(int sig)
 }
 
 /* Signals whose disposition the parent changed (any a library or a
- * sanitizer runtime installed, SIGINT and SIGQUIT a shell left ignored):
- * the ones a child resets. A list, not a sigset_t: the child then calls
- * none of libc's sigset functions, each a page to fault in (lean.c). */
+ * sanitizer runtime installed): the ones a child resets. A list, not a
+ * sigset_t: the child then calls none of libc's sigset functions, each a
+ * page to fault in (lean.c). */
 static int connproc_changed[NSIG];
 static int connproc_nchanged;
+static int connproc_term_inherited; /* SIGTERM's handler comes with fork */
 
 void
 connproc_snapshot(void)
@@ -69,11 +71,31 @@ connproc_snapshot(void)
     connproc_nchanged = 0;
     for (sig = 1; sig < NSIG; sig++) {
         if (sig == SIGKILL || sig == SIGSTOP || sig == SIGPIPE ||
-            sig == SIGTERM)
+            sig == SIGTERM || sig == SIGALRM)
             continue;
         if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler != SIG_DFL)
             connproc_changed[connproc_nchanged++] = sig;
     }
+}
+
+/*
+ * The serving parent's part (signals.c, once SIGTERM and SIGALRM are
+ * blocked for good and read from its signalfd): their dispositions are set
+ * to the handlers a connection's process needs, SIGTERM's here and the
+ * watchdog's. Blocked, they never run in the parent, and every fork
+ * inherits them: no rt_sigaction on the connection's path, where each
+ * call, and libc's page of it, costs (lean.c).
+ */
+void
+connproc_signals_prepare(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = connproc_on_signal; /* no SA_RESTART: wake up a read */
+    connproc_term_inherited = sigaction(SIGTERM, &sa, NULL) == 0;
+    watchdog_prepare();
+    connproc_snapshot();
 }
 
 /* Everything back to the default, except that SIGPIPE stays ignored (as
@@ -83,7 +105,6 @@ connproc_snapshot(void)
 static void
 connproc_reset_signals(int spare)
 {
-    static const sigset_t none;
     struct sigaction sa;
     int i;
 
@@ -92,10 +113,11 @@ connproc_reset_signals(int spare)
     for (i = 0; i < connproc_nchanged; i++)
         sigaction(connproc_changed[i], &sa, NULL);
     sa.sa_handler = connproc_on_signal; /* no SA_RESTART: wake up a read */
-    sigaction(SIGTERM, &sa, NULL);
+    if (!connproc_term_inherited)
+        sigaction(SIGTERM, &sa, NULL);
     if (spare)
         sigaction(SIGUSR2, &sa, NULL);
-    sigprocmask(SIG_SETMASK, &none, NULL);
+    lean_unblock_all();
 }
 
 /* Closes every fd above 2 but the n in keep: a handler gets no listener,
@@ -118,10 +140,10 @@ connproc_keep_fds(const int *keep, int n)
         if (t < (int)lo)
             continue;
         if (t > (int)lo)
-            close_range(lo, (unsigned)t - 1, 0);
+            lean_close_range(lo, (unsigned)t - 1);
         lo = (unsigned)t + 1;
     }
-    close_range(lo, ~0U, 0);
+    lean_close_range(lo, ~0U);
 }
 
 /* Set by the parent once its fd 0 is /dev/null, opened read-write. */
@@ -150,7 +172,7 @@ connproc_null_stdio(const int *keep, int n)
 
     if (connproc_stdin_null && !connproc_kept(keep, n, 0) &&
         !connproc_kept(keep, n, 1)) {
-        dup2(STDIN_FILENO, STDOUT_FILENO);
+        lean_dup2(STDIN_FILENO, STDOUT_FILENO);
         return;
     }
     if ((null = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1)
@@ -218,8 +240,9 @@ connproc_limits_apply(void)
     int i;
 
     for (i = 0; i < 3; i++) {
-        if (connproc_limits[i].set && setrlimit(connproc_limits[i].resource,
-                                                &connproc_limits[i].rl) == -1)
+        if (connproc_limits[i].set &&
+            lean_setrlimit(connproc_limits[i].resource,
+                           &connproc_limits[i].rl) == -1)
             return -1;
     }
     return 0;
@@ -238,7 +261,7 @@ connproc_init(const struct connproc_setup *cs)
     log_forked();
     connproc_conn_fd = cs->conn_fd;
     connproc_reset_signals(cs->spare);
-    setpgid(0, 0);
+    lean_setpgid();
     reaper_init();
     connproc_keep_fds(cs->keep, cs->nkeep);
     connproc_null_stdio(cs->keep, cs->nkeep);
@@ -259,8 +282,8 @@ connproc_become(const struct listener_conf *as, pid_t parent)
 {
     if (priv_become(as) == -1)
         return -1;
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent)
+    lean_prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (lean_getppid() != parent)
         _exit(CONN_SHUTDOWN);
     return 0;
 }

@@ -27,8 +27,14 @@
  *   parent from 7 faults per connection to 4, the bare server's count:
  *   what is left is its stack, and the thread data errno and rseq live in.
  */
-#include <sys/mman.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#if __has_include(<sys/rseq.h>)
+#include <sys/rseq.h>
+#endif
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "plugsrv.h"
@@ -39,15 +45,100 @@ lean_fork(void)
     return _Fork();
 }
 
-void
+/* By hand, not strlen() and memcpy(): their pages of libc are two more
+ * faults in a fresh fork. */
+size_t
 lean_copy(char *dst, size_t cap, const char *src)
 {
-    size_t n = strlen(src);
+    size_t n = 0;
 
-    if (n > cap - 1)
-        n = cap - 1;
-    memcpy(dst, src, n);
+    while (n + 1 < cap && src[n] != '\0') {
+        dst[n] = src[n];
+        n++;
+    }
     dst[n] = '\0';
+    return n;
+}
+
+/*
+ * The connection's process's setup calls, through syscall(): every libc
+ * wrapper is its own page of code to fault in (sigprocmask, prctl,
+ * close_range, setrlimit... five such pages on the path), syscall() one.
+ * Each returns what the wrapper does: 0, or -1 and errno.
+ */
+int
+lean_unblock_all(void)
+{
+    /* The kernel's sigset, 64 bits; on the stack, which a fork has
+     * touched already, not in a page of its own. */
+    unsigned long none = 0;
+
+    return (int)syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL,
+                        sizeof(none));
+}
+
+int
+lean_prctl(int option, unsigned long arg)
+{
+    return (int)syscall(SYS_prctl, option, arg, 0UL, 0UL, 0UL);
+}
+
+int
+lean_setpgid(void)
+{
+    return (int)syscall(SYS_setpgid, 0, 0);
+}
+
+int
+lean_close_range(unsigned lo, unsigned hi)
+{
+    return (int)syscall(SYS_close_range, lo, hi, 0U);
+}
+
+int
+lean_dup2(int fd, int to)
+{
+    return fd == to ? to : (int)syscall(SYS_dup3, fd, to, 0);
+}
+
+int
+lean_setrlimit(int resource, const struct rlimit *rl)
+{
+    return (int)syscall(SYS_prlimit64, 0, resource, rl, NULL);
+}
+
+pid_t
+lean_getppid(void)
+{
+    return (pid_t)syscall(SYS_getppid);
+}
+
+/*
+ * glibc registers each thread's restartable-sequences area with the
+ * kernel, which writes it whenever the thread is scheduled back in: in
+ * the parent, after every fork, while the page it is in (the thread's
+ * control block) is shared with the newest child, a copy-on-write fault
+ * per connection, and one more in each child. plugsrv uses no restartable
+ * sequence, and glibc reads the area only for sched_getcpu(), which falls
+ * back to the system call once the kernel has marked it unregistered; the
+ * children inherit the state, a thread a handler starts registers its own.
+ * The length must be the one registered, which __rseq_size need not be
+ * (Debian 12's glibc 2.36 reports 20 and registered 32): both are tried.
+ * Best effort: if neither takes, nothing else changes.
+ */
+void
+lean_parent_rseq_off(void)
+{
+#ifdef RSEQ_SIG
+    char *area = (char *)__builtin_thread_pointer() + __rseq_offset;
+
+    if (__rseq_size == 0)
+        return;
+    if (syscall(SYS_rseq, area, __rseq_size, RSEQ_FLAG_UNREGISTER, RSEQ_SIG) ==
+        0)
+        return;
+    syscall(SYS_rseq, area, 32, RSEQ_FLAG_UNREGISTER, RSEQ_SIG);
+#endif
 }
 
 /*

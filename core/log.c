@@ -31,12 +31,13 @@ log_init(const char *name)
     atexit(log_flush);
 }
 
-/* In a new process: its own pid from now on (asked once, not per line),
- * and each line written at once, none of the parent's. */
+/* In a new process: its own pid from now on (asked at its first line,
+ * not per line, nor on a connection's path when it logs nothing), and
+ * each line written at once, none of the parent's. */
 void
 log_forked(void)
 {
-    log_pid = (long)getpid();
+    log_pid = 0;
     logbuf_forked();
 }
 
@@ -147,6 +148,8 @@ log_stamp(char *buf, size_t len)
     struct timeval tv;
     struct tm tm;
 
+    if (log_pid == 0)
+        log_pid = (long)getpid();
     gettimeofday(&tv, NULL);
     if (tv.tv_sec != date_sec) {
         gmtime_r(&tv.tv_sec, &tm);

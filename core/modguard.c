@@ -60,10 +60,11 @@ modguard_catch(int sig)
 }
 
 /*
- * A signal that is blocked and left at its default is one the parent
- * reads from its signalfd (signals.c). A constructor that clears the mask
- * would let it take that default: end the parent (HUP, USR1, TERM...) or
- * vanish (CHLD). While the module loads they are caught instead.
+ * A signal that is blocked and not ignored is one the parent reads from
+ * its signalfd (signals.c). A constructor that clears the mask would let
+ * it take its default (end the parent: HUP, USR1...; vanish: CHLD) or run
+ * the handler set for the children (TERM). While the module loads they
+ * are caught instead.
  */
 static void
 modguard_hold(struct modguard *g)
@@ -77,7 +78,7 @@ modguard_hold(struct modguard *g)
     sigemptyset(&g->caught);
     for (sig = 1; sig < NSIG; sig++) {
         if (sig == SIGKILL || sig == SIGSTOP || !sigismember(&g->mask, sig) ||
-            g->sa[sig].sa_handler != SIG_DFL)
+            g->sa[sig].sa_handler == SIG_IGN)
             continue;
         modguard_came[sig] = 0;
         if (sigaction(sig, &sa, NULL) == 0)

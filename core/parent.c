@@ -92,8 +92,8 @@ parent_log_listeners(const struct parent *s)
 /* ---- accepting ---- */
 
 static __attribute__((noreturn)) void
-parent_child(struct parent *s, struct listener *l, int fd, const char *peer,
-             int verdict)
+parent_child(struct parent *s, struct listener *l, int fd,
+             struct conn_addrs *a, int verdict)
 {
     int keep[3] = { fd, verdict, proxyparent_report_fd() };
     struct connproc_setup cs = { .parent = s->pid,
@@ -102,20 +102,18 @@ parent_child(struct parent *s, struct listener *l, int fd, const char *peer,
                                  .nkeep = verdict == -1 ? 1 : 3,
                                  .as = l->conf };
     struct proxyconn pc = { fd, keep[2], verdict };
-    struct conn_addrs a = { .via = "", .local = "" };
     enum conn_exit rc;
 
     if (connproc_init(&cs) == -1)
         _exit(CONN_SETUP);
-    lean_copy(a.peer, sizeof(a.peer), peer);
     if (verdict != -1) {
-        if ((rc = proxyconn_run(l, &pc, &a)) != CONN_OK)
+        if ((rc = proxyconn_run(l, &pc, a)) != CONN_OK)
             _exit(rc);
         close(keep[1]);
         close(keep[2]);
     }
-    proctitle_set(l->conf->name, a.peer);
-    connproc_exit(session_serve(l, fd, &a));
+    proctitle_set(l->conf->name, a->peer);
+    connproc_exit(session_serve(l, fd, a));
 }
 
 /* A listener's name as a log value, escaped once: not on the stack, where
@@ -132,8 +130,9 @@ parent_name(struct listener *l)
 
 static void
 parent_fork(struct parent *s, struct listener *l, int fd,
-            const struct sockaddr *sa, const char *peer)
+            const struct sockaddr *sa, struct conn_addrs *a)
 {
+    const char *peer = a->peer;
     int verdict[2] = { -1, -1 };
     struct admit_ref ref;
     const char *refused;
@@ -171,7 +170,7 @@ parent_fork(struct parent *s, struct listener *l, int fd,
         return;
     }
     if (pid == 0)
-        parent_child(s, l, fd, peer, verdict[0]);
+        parent_child(s, l, fd, a, verdict[0]);
     close(fd);
     if (verdict[0] != -1)
         close(verdict[0]);
@@ -250,7 +249,9 @@ static void
 parent_accept(struct parent *s, struct listener *l)
 {
     struct sockaddr_storage ss;
-    char peer[ADDRSTRLEN];
+    /* Filled here, where the connection's process finds it on the stack
+     * it starts with: no copy on its path (lean.c). */
+    struct conn_addrs a = { .via = "", .local = "" };
     socklen_t len;
     int i, fd;
 
@@ -262,14 +263,14 @@ parent_accept(struct parent *s, struct listener *l)
                 return;
             continue;
         }
-        addr_format((struct sockaddr *)&ss, peer, sizeof(peer));
+        addr_format((struct sockaddr *)&ss, a.peer, sizeof(a.peer));
         if (l->conf->proxy != PROXY_OFF &&
             !proxyparent_trusted(l, (struct sockaddr *)&ss)) {
-            admit_refuse(l, peer, "proxy-untrusted");
+            admit_refuse(l, a.peer, "proxy-untrusted");
             close(fd);
             continue;
         }
-        parent_fork(s, l, fd, (struct sockaddr *)&ss, peer);
+        parent_fork(s, l, fd, (struct sockaddr *)&ss, &a);
     }
 }
 
@@ -584,6 +585,7 @@ parent_start(struct parent *s)
     metrics_start();
     reaper_init();
     notify_init();
+    lean_parent_rseq_off();
     if (children_init() == -1 || signals_init() == -1 ||
         proxyparent_init() == -1 || pipe2(s->notify, O_CLOEXEC) == -1 ||
         fcntl(s->notify[0], F_SETFL, O_NONBLOCK) == -1) {

@@ -696,8 +696,25 @@ int parent_run(struct config *conf);
 /* ---- lean.c: the connection's path kept short (parent and connection) ---- */
 /* fork() without its atfork work: only in the single-threaded parent. */
 pid_t lean_fork(void);
-/* src into dst[cap], cut to fit, without snprintf(). */
-void lean_copy(char *dst, size_t cap, const char *src);
+/* src into dst[cap], cut to fit, without snprintf(); its length. */
+size_t lean_copy(char *dst, size_t cap, const char *src);
+struct rlimit;
+/* On what a connection's process writes: in .data, whose one page it
+ * writes anyway (connproc.c's fds, log.c's pid), not each in its own
+ * corner of .bss, a page copied per corner. */
+#define LEAN_DATA __attribute__((section(".data.lean")))
+/* A fresh fork's setup calls, as their libc wrappers (0, or -1 and errno)
+ * but through syscall(): one page of libc instead of one each. */
+int lean_unblock_all(void); /* sigprocmask(SIG_SETMASK, empty set) */
+int lean_prctl(int option, unsigned long arg);
+int lean_setpgid(void); /* setpgid(0, 0) */
+int lean_close_range(unsigned lo, unsigned hi);
+int lean_dup2(int fd, int to);
+int lean_setrlimit(int resource, const struct rlimit *rl);
+pid_t lean_getppid(void);
+/* The parent, at start: no restartable-sequences area for the kernel to
+ * write (and copy) after each fork. */
+void lean_parent_rseq_off(void);
 /* Zeroed memory no fork shares (the parent's alone); NULL if none. */
 void *lean_parent_alloc(size_t size);
 void lean_parent_free(void *mem);
@@ -738,6 +755,9 @@ int connproc_become(const struct listener_conf *as, pid_t parent);
 __attribute__((noreturn)) void connproc_exit(int status);
 /* In the parent, once: which signal dispositions a child must reset. */
 void connproc_snapshot(void);
+/* The serving parent, once SIGTERM is blocked: sets the handler its
+ * children inherit, then takes the snapshot. */
+void connproc_signals_prepare(void);
 /* In the parent, per config: the limits children will apply. */
 void connproc_limits_prepare(const struct rlimits *rl);
 const char *log_signame(int sig);
@@ -884,6 +904,10 @@ int options_map(const plugsrv_options *o, const char *key,
                 size_t *count);
 
 /* ---- watchdog.c: a handler stuck inside a callback ---- */
+/* The serving parent, once SIGALRM is blocked: the handler every fork
+ * inherits. A fork that is no connection (scrape.c) puts back the
+ * default before it uses alarm(). */
+void watchdog_prepare(void);
 void watchdog_start(int seconds);
 void watchdog_enter(void);
 void watchdog_leave(void);

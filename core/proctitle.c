@@ -33,12 +33,7 @@ proctitle_init(int argc, char **argv)
 static size_t
 proctitle_cat(char *buf, size_t at, size_t cap, const char *s)
 {
-    size_t n = strlen(s);
-
-    if (n > cap - 1 - at)
-        n = cap - 1 - at;
-    memcpy(buf + at, s, n);
-    return at + n;
+    return at + lean_copy(buf + at, cap - at, s);
 }
 
 /*
@@ -50,19 +45,21 @@ void
 proctitle_set(const char *what, const char *who)
 {
     char buf[160];
-    size_t n;
+    size_t i, n;
 
     n = proctitle_cat(buf, 0, sizeof(buf), "plugsrv: ");
     n = proctitle_cat(buf, n, sizeof(buf), what);
     n = proctitle_cat(buf, n, sizeof(buf), " ");
     n = proctitle_cat(buf, n, sizeof(buf), who);
     buf[n] = '\0';
-    prctl(PR_SET_NAME, buf + 9); /* comm has 15 bytes: the name matters */
+    /* comm has 15 bytes: the name matters */
+    lean_prctl(PR_SET_NAME, (unsigned long)(buf + 9));
     if (title == NULL || titlecap < 2)
         return;
     if (n > titlecap - 1)
         n = titlecap - 1;
-    memcpy(title, buf, n);
-    /* ps reads up to the first NUL when the rest is NULs too. */
-    memset(title + n, '\0', titlecap - n);
+    /* ps reads up to the first NUL when the rest is NULs too. A loop, not
+     * memcpy() and memset(): their page of libc is one more fault. */
+    for (i = 0; i < titlecap; i++)
+        title[i] = i < n ? buf[i] : '\0';
 }

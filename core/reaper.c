@@ -40,7 +40,7 @@ struct reaper_kill_arg {
 void
 reaper_init(void)
 {
-    prctl(PR_SET_CHILD_SUBREAPER, 1);
+    lean_prctl(PR_SET_CHILD_SUBREAPER, 1);
 }
 
 /*

@@ -10,11 +10,13 @@
  * bug.
  *
  * They are all blocked for good and read as data, not caught: the parent
- * installs no handler, so a connection's process has none to undo (one
+ * runs no handler, so a connection's process has none to undo (one
  * sigprocmask instead of an rt_sigaction per signal, 45 of them, on every
  * connection), no signal frame is built and torn down per child that ends,
- * and each is dealt with at one known point of the loop. A prefork spare
- * inherits USR2 blocked until it is ready.
+ * and each is dealt with at one known point of the loop. The one handler
+ * set, SIGTERM's, is the connection's process's (connproc.c): blocked
+ * here, it never runs in the parent, and every fork starts with it. A
+ * prefork spare inherits USR2 blocked until it is ready.
  */
 #include <errno.h>
 #include <signal.h>
@@ -31,6 +33,28 @@ static const int signals_read_as_data[] = {
     SIGTERM,   SIGINT,  SIGQUIT, SIGHUP, SIGUSR1,   SIGUSR2, SIGALRM, SIGCHLD,
     SIGVTALRM, SIGPROF, SIGIO,   SIGPWR, SIGSTKFLT, SIGXCPU, SIGXFSZ,
 };
+
+/* A starter may have left some ignored (execve keeps SIG_IGN; a shell
+ * does it to INT and QUIT for a job in the background, nohup to HUP): an
+ * ignored signal never reaches the signalfd, and SIGCHLD ignored would have
+ * the kernel reap every child itself. Blocked, the default is what the
+ * signalfd needs, and what a connection's process inherits. */
+static void
+signals_unignore(const sigset_t *set)
+{
+    struct sigaction sa;
+    int sig;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = SIG_DFL;
+    for (sig = 1; sig < NSIG; sig++) {
+        if (sigismember(set, sig) == 1 && sigaction(sig, NULL, &sa) == 0 &&
+            sa.sa_handler == SIG_IGN) {
+            sa.sa_handler = SIG_DFL;
+            sigaction(sig, &sa, NULL);
+        }
+    }
+}
 
 int
 signals_init(void)
@@ -53,12 +77,8 @@ signals_init(void)
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
-    /* A starter may have left SIGCHLD ignored (execve keeps SIG_IGN): the
-     * kernel would then reap every child itself, and no exit would ever
-     * be seen. Blocked, its default is all the signalfd needs. */
-    sa.sa_handler = SIG_DFL;
-    sigaction(SIGCHLD, &sa, NULL);
-    connproc_snapshot();
+    signals_unignore(&set);
+    connproc_signals_prepare();
     return 0;
 }
 

@@ -20,10 +20,11 @@
 
 #include "plugsrv.h"
 
-static long watch_ms; /* 0 = off */
-static volatile sig_atomic_t in_handler, in_write;
-static volatile long enter_ms; /* when the callback began */
-static volatile long armed_ms; /* when the alarm goes off */
+static LEAN_DATA long watch_ms; /* 0 = off */
+static LEAN_DATA volatile sig_atomic_t in_handler, in_write;
+static LEAN_DATA volatile long enter_ms; /* when the callback began */
+static LEAN_DATA volatile long armed_ms; /* when the alarm goes off */
+static LEAN_DATA long write_began;
 
 /* alarm() counts whole seconds: round up, so it never goes off early. */
 static void
@@ -48,17 +49,35 @@ watchdog_on_alarm(int sig)
         watchdog_arm(now, watch_ms - (now - enter_ms));
 }
 
-void
-watchdog_start(int seconds)
+static int watchdog_inherited; /* the handler came with the fork */
+
+static int
+watchdog_install(void)
 {
     struct sigaction sa;
 
-    if (seconds <= 0)
-        return;
     memset(&sa, 0, sizeof(sa)); /* an empty sa_mask, without a libc call */
     sa.sa_handler = watchdog_on_alarm;
     sa.sa_flags = SA_RESTART; /* most of a handler's own calls carry on */
-    sigaction(SIGALRM, &sa, NULL);
+    return sigaction(SIGALRM, &sa, NULL);
+}
+
+/* In the serving parent, where SIGALRM is blocked and read from the
+ * signalfd (so the handler never runs there): set once for every fork to
+ * inherit, as connproc.c does SIGTERM's. */
+void
+watchdog_prepare(void)
+{
+    watchdog_inherited = watchdog_install() == 0;
+}
+
+void
+watchdog_start(int seconds)
+{
+    if (seconds <= 0)
+        return;
+    if (!watchdog_inherited)
+        watchdog_install();
     watch_ms = (long)clock_sec_ms(seconds);
 }
 
@@ -88,16 +107,15 @@ watchdog_leave(void)
 void
 watchdog_write(int writing)
 {
-    static long began;
     long now;
 
     if (watch_ms == 0)
         return;
     now = (long)clock_coarse_ms();
     if (writing)
-        began = now;
+        write_began = now;
     else
-        enter_ms += now - began;
+        enter_ms += now - write_began;
     in_write = writing;
 }
 
