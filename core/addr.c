@@ -4,29 +4,69 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "plugsrv.h"
 
+/* A number in decimal at tmp's end; where it starts. */
+static char *
+addr_decimal(char *end, unsigned v)
+{
+    *--end = '\0';
+    do {
+        *--end = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    return end;
+}
+
+/* IPv4 by hand, not inet_ntop(): that is sprintf() inside, and a prefork
+ * spare formats its own peer, five pages of libc to fault in for one
+ * line of text (lean.c). IPv6 keeps inet_ntop(), for its compression. */
+static void
+addr_host(const struct sockaddr *sa, char *host, size_t len)
+{
+    const unsigned char *b;
+    char num[4];
+    size_t n = 0;
+    int i;
+
+    if (sa->sa_family == AF_INET6) {
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr,
+                  host, (socklen_t)len);
+        return;
+    }
+    b = (const unsigned char *)&((const struct sockaddr_in *)sa)->sin_addr;
+    for (i = 0; i < 4; i++) {
+        if (i > 0)
+            host[n++] = '.';
+        n += lean_copy(host + n, len - n,
+                       addr_decimal(num + sizeof(num), b[i]));
+    }
+}
+
 void
 addr_format(const struct sockaddr *sa, char *buf, size_t len)
 {
-    char host[INET6_ADDRSTRLEN];
+    char host[INET6_ADDRSTRLEN], port[8];
+    int v6 = sa->sa_family == AF_INET6;
+    size_t n = 0;
 
-    if (sa->sa_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-
-        inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-        snprintf(buf, len, "%s:%u", host, ntohs(in->sin_port));
-    } else if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-
-        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-        snprintf(buf, len, "[%s]:%u", host, ntohs(in6->sin6_port));
-    } else {
-        snprintf(buf, len, "unknown");
+    if (len == 0)
+        return;
+    if (sa->sa_family != AF_INET && !v6) {
+        lean_copy(buf, len, "unknown");
+        return;
     }
+    addr_host(sa, host, sizeof(host));
+    n += lean_copy(buf + n, len - n, v6 ? "[" : "");
+    n += lean_copy(buf + n, len - n, host);
+    n += lean_copy(buf + n, len - n, v6 ? "]:" : ":");
+    lean_copy(
+        buf + n, len - n,
+        addr_decimal(port + sizeof(port),
+                     ntohs(v6 ? ((const struct sockaddr_in6 *)sa)->sin6_port
+                              : ((const struct sockaddr_in *)sa)->sin_port)));
 }
 
 int

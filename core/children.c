@@ -95,7 +95,7 @@ children_add(pid_t pid, struct listener *l, enum child_state st)
     c->pid = pid;
     c->state = st;
     c->listener = l;
-    snprintf(c->listener_name, sizeof(c->listener_name), "%s", l->conf->name);
+    lean_copy(c->listener_name, sizeof(c->listener_name), l->conf->name);
     c->start = clock_ms();
     c->verdict = -1;
     if (st == CHILD_SERVING) {
@@ -143,7 +143,7 @@ children_serve(struct child *c, const char *peer)
 {
     c->state = CHILD_SERVING;
     tab->serving++;
-    snprintf(c->peer, sizeof(c->peer), "%s", peer);
+    lean_copy(c->peer, sizeof(c->peer), peer);
     c->start = clock_ms(); /* not the time it waited */
     if (c->listener != NULL) {
         c->listener->count->spare--;

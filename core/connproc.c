@@ -19,10 +19,10 @@
 
 #include "plugsrv.h"
 
-volatile sig_atomic_t connproc_stop;   /* SIGTERM: finish and exit */
-volatile sig_atomic_t connproc_retire; /* SIGUSR2: a prefork spare retires */
+LEAN_DATA volatile sig_atomic_t connproc_stop; /* SIGTERM: finish and exit */
+LEAN_DATA volatile sig_atomic_t connproc_retire; /* SIGUSR2: a spare retires */
 volatile sig_atomic_t connproc_conn_fd = -1; /* the connection, once there */
-volatile sig_atomic_t connproc_accepting;    /* a spare waits in accept() */
+LEAN_DATA volatile sig_atomic_t connproc_accepting; /* a spare in accept() */
 volatile sig_atomic_t connproc_wake_fd = -1; /* conn_loop.c's self-pipe */
 
 /*

@@ -238,7 +238,10 @@ log_vline(int prio, const char *fmt, va_list ap, const char *errstr)
         log_dropped();
         logbuf_put(line, n);
     }
-    errno = saved;
+    /* Put back only if changed: a write to errno's page is a copy while
+     * a child shares it (lean.c). */
+    if (errno != saved)
+        errno = saved;
 }
 
 /* An event's priority, for the journal, from its first word. */

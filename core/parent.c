@@ -183,7 +183,7 @@ parent_fork(struct parent *s, struct listener *l, int fd,
             close(verdict[1]);
         return;
     }
-    snprintf(c->peer, sizeof(c->peer), "%s", peer);
+    lean_copy(c->peer, sizeof(c->peer), peer);
     c->ref = ref;
     c->verdict = verdict[1];
     if (c->verdict != -1)

@@ -87,7 +87,11 @@ static int
 prefork_spawn(struct listener *l, int notify)
 {
     static char name[LOG_VALUE_MAX]; /* not in the frame a spare starts from */
-    pid_t parent = getpid(), pid;
+    static pid_t parent; /* asked once */
+    pid_t pid;
+
+    if (parent == 0)
+        parent = getpid();
 
     if ((pid = lean_fork()) == -1) {
         log_warn("error what=fork listener=%s",
