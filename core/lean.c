@@ -3,10 +3,11 @@
  * first callback, kept short. Parent and connection's process.
  *
  * A fork copies no page-table entries of file mappings, so every page of
- * code a new process runs is a page fault (about 2-4 us each here, with
- * its teardown at exit), and every page of data the parent or the child
- * writes while the other still shares it is a copy. The path avoids what
- * it can of both; bench/README.md has the numbers ("Round 2").
+ * code a new process runs is a page fault, and every page of data the
+ * parent or the child writes while the other still shares it is a copy.
+ * On the VM of bench/README.md each such fault is 2.5-3.5% of a
+ * connection's CPU, a system call well under 0.1%: the path avoids pages
+ * first. The numbers are in bench/README.md, rounds 2 to 4.
  *
  * - _Fork(), not fork(): no atfork handlers to run (plugsrv registers
  *   none), and none of fork()'s resetting of the dynamic linker's and
@@ -15,7 +16,17 @@
  *   a module whose constructors start a thread); a handler that forks
  *   still gets fork() and its handlers.
  * - No printf-family call before the handler runs: snprintf() alone
- *   faulted in five pages of libc (vsnprintf, vfprintf, strchrnul...).
+ *   faulted in five pages of libc (vsnprintf, vfprintf, strchrnul...);
+ *   nor strlen(), memcpy() or memset() (lean_copy(), proctitle.c), nor
+ *   inet_ntop(), which is sprintf() inside (addr.c, for a prefork spare).
+ * - The setup's system calls through syscall() (below): one page of libc
+ *   for all of them instead of a page per wrapper.
+ * - The handlers a connection's process needs (SIGTERM's, the watchdog's
+ *   SIGALRM) set once in the parent, where both signals are blocked for
+ *   its signalfd: inherited, not installed per connection (connproc.c).
+ * - What the connection's process writes of plugsrv's globals kept on one
+ *   page (LEAN_DATA), and no restartable-sequences area for the kernel to
+ *   write after each fork (lean_parent_rseq_off()).
  * - Elsewhere, for the same reasons: the parent's signals read from a
  *   signalfd (signals.c: one sigprocmask in the child instead of 45
  *   rt_sigactions), stdout dup2()ed from the parent's /dev/null on fd 0
@@ -24,8 +35,10 @@
  *   the child table and its counts (children.c), the poll set and each
  *   listener's counts (lean_parent_alloc(), below, from parent.c), and a
  *   listener's escaped name written once (parent.c). Round 3 took the
- *   parent from 7 faults per connection to 4, the bare server's count:
- *   what is left is its stack, and the thread data errno and rseq live in.
+ *   parent from 7 faults per connection to 4, the bare server's count,
+ *   round 4 to 3 (rseq): what is left is its stack, and errno's page.
+ *   Round 4 took a child from 20 to 12-14 (bare: 21-22), a spare from 25
+ *   to 15.
  */
 #include <signal.h>
 #include <string.h>
@@ -111,6 +124,46 @@ pid_t
 lean_getppid(void)
 {
     return (pid_t)syscall(SYS_getppid);
+}
+
+/* The credential calls, for priv.c: the 32-bit-id ones where the old
+ * 16-bit ones kept the plain names (i386). The process is a fresh fork,
+ * single-threaded: glibc's wrappers would add only their broadcast to
+ * other threads, and their pages. */
+#ifdef SYS_setresuid32
+#define LEAN_SYS_ID(name) SYS_##name##32
+#else
+#define LEAN_SYS_ID(name) SYS_##name
+#endif
+
+int
+lean_setgroups(gid_t gid)
+{
+    return (int)syscall(LEAN_SYS_ID(setgroups), 1, &gid);
+}
+
+int
+lean_setresgid(gid_t gid)
+{
+    return (int)syscall(LEAN_SYS_ID(setresgid), gid, gid, gid);
+}
+
+int
+lean_setresuid(uid_t uid)
+{
+    return (int)syscall(LEAN_SYS_ID(setresuid), uid, uid, uid);
+}
+
+int
+lean_setuid(uid_t uid)
+{
+    return (int)syscall(LEAN_SYS_ID(setuid), uid);
+}
+
+uid_t
+lean_geteuid(void)
+{
+    return (uid_t)syscall(LEAN_SYS_ID(geteuid));
 }
 
 /*

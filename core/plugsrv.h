@@ -712,6 +712,13 @@ int lean_close_range(unsigned lo, unsigned hi);
 int lean_dup2(int fd, int to);
 int lean_setrlimit(int resource, const struct rlimit *rl);
 pid_t lean_getppid(void);
+/* For priv.c, in a fresh single-threaded fork: setgroups(1, &gid),
+ * setresgid(g, g, g), setresuid(u, u, u), setuid(u), geteuid(). */
+int lean_setgroups(gid_t gid);
+int lean_setresgid(gid_t gid);
+int lean_setresuid(uid_t uid);
+int lean_setuid(uid_t uid);
+uid_t lean_geteuid(void);
 /* The parent, at start: no restartable-sequences area for the kernel to
  * write (and copy) after each fork. */
 void lean_parent_rseq_off(void);

@@ -107,13 +107,13 @@ priv_become(const struct listener_conf *lc)
 {
     if (lc == NULL || lc->user == NULL)
         return 0;
-    if (setgroups(1, &lc->gid) == -1 && errno != EPERM)
+    /* lean.c's calls: in a fresh fork, one page of libc for all (lean.c) */
+    if (lean_setgroups(lc->gid) == -1 && errno != EPERM)
         return -1;
-    if (setresgid(lc->gid, lc->gid, lc->gid) == -1 ||
-        setresuid(lc->uid, lc->uid, lc->uid) == -1)
+    if (lean_setresgid(lc->gid) == -1 || lean_setresuid(lc->uid) == -1)
         return -1;
     /* Proof that it is for good: root must not be reachable again. */
-    if (lc->uid != 0 && (setuid(0) == 0 || geteuid() == 0))
+    if (lc->uid != 0 && (lean_setuid(0) == 0 || lean_geteuid() == 0))
         return -1;
     return 0;
 }
