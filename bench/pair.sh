@@ -3,9 +3,12 @@
 # the same echo config, compared connection by connection: plugload -P
 # alternates the connections between them, once with A first and once
 # with B first, and each server's CPU (parent and reaped children) and the
-# parent's page faults are read from /proc around the run. On a machine
-# whose speed drifts between runs this shows a few percent that two
-# separate runs cannot (bench/README.md, "Pairs").
+# page faults of the parent and of its children are read from /proc around
+# the run. On a machine whose speed drifts between runs this shows a few
+# percent that two separate runs cannot (bench/README.md, "Pairs"). Both
+# servers are started afresh for every rep: where ASLR places a process
+# decides whether its children touch a page more or less, worth about 3%
+# here (bench/README.md, round 4), so one instance of each is one draw.
 #
 # usage: pair.sh -a PLUGSRV_A -b PLUGSRV_B [-m MODULES_DIR] [-c CONC]
 #                [-n CONNS] [-r REPS] [-p PORT_BASE] [-L PLUGLOAD]
