@@ -13,10 +13,11 @@
  * runs no handler, so a connection's process has none to undo (one
  * sigprocmask instead of an rt_sigaction per signal, 45 of them, on every
  * connection), no signal frame is built and torn down per child that ends,
- * and each is dealt with at one known point of the loop. The one handler
- * set, SIGTERM's, is the connection's process's (connproc.c): blocked
- * here, it never runs in the parent, and every fork starts with it. A
- * prefork spare inherits USR2 blocked until it is ready.
+ * and each is dealt with at one known point of the loop. The two handlers
+ * set, SIGTERM's and SIGALRM's, are the connection's process's (connproc.c,
+ * watchdog.c): blocked here, they never run in the parent, and every fork
+ * starts with them. A prefork spare inherits USR2 blocked until it is
+ * ready.
  */
 #include <errno.h>
 #include <signal.h>
