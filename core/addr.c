@@ -8,7 +8,7 @@
 
 #include "plugsrv.h"
 
-/* A number in decimal at tmp's end; where it starts. */
+/* v in decimal, NUL-terminated, ending just before end; where it starts. */
 static char *
 addr_decimal(char *end, unsigned v)
 {
@@ -21,8 +21,8 @@ addr_decimal(char *end, unsigned v)
 }
 
 /* IPv4 by hand, not inet_ntop(): that is sprintf() inside, and a prefork
- * spare formats its own peer, five pages of libc to fault in for one
- * line of text (lean.c). IPv6 keeps inet_ntop(), for its compression. */
+ * spare formats its own peer, eight pages of libc to fault in for one
+ * line of text (lean.c; bench/README.md, round 4). IPv6 keeps inet_ntop(), for its compression. */
 static void
 addr_host(const struct sockaddr *sa, char *host, size_t len)
 {

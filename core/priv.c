@@ -107,7 +107,7 @@ priv_become(const struct listener_conf *lc)
 {
     if (lc == NULL || lc->user == NULL)
         return 0;
-    /* lean.c's calls: in a fresh fork, one page of libc for all (lean.c) */
+    /* Through lean.c: in a fresh fork, one page of libc for all of them. */
     if (lean_setgroups(lc->gid) == -1 && errno != EPERM)
         return -1;
     if (lean_setresgid(lc->gid) == -1 || lean_setresuid(lc->uid) == -1)
