@@ -20,6 +20,20 @@
 
 #include "harness.h"
 
+/* plugsrv serving echo on port, started with prep run before its exec. */
+static void
+start_echo(struct hs *h, int port, hs_prep_fn prep)
+{
+    hs_write_config(h,
+                    "{ \"modules_dir\": \"%s\", \"shutdown_timeout\": 20,\n"
+                    "  \"listeners\": [\n"
+                    "  { \"address\": \"127.0.0.1\", \"port\": %d, "
+                    "\"module\": \"echo\" } ] }\n",
+                    PLUGSRV_MODULE_DIR, port);
+    assert_int_equal(hs_start_prep(h, NULL, prep, NULL), 0);
+    assert_int_equal(hs_wait_log(h, 1, HS_START_MS, " ready ", NULL), 0);
+}
+
 static void
 ignore_sigchld(void *arg)
 {
@@ -33,14 +47,7 @@ test_sigchld_ignored_by_starter(void **state)
     struct hs *h = *state;
     int port = hs_port(), fd, i, st;
 
-    hs_write_config(h,
-                    "{ \"modules_dir\": \"%s\", \"shutdown_timeout\": 20,\n"
-                    "  \"listeners\": [\n"
-                    "  { \"address\": \"127.0.0.1\", \"port\": %d, "
-                    "\"module\": \"echo\" } ] }\n",
-                    PLUGSRV_MODULE_DIR, port);
-    assert_int_equal(hs_start_prep(h, NULL, ignore_sigchld, NULL), 0);
-    assert_int_equal(hs_wait_log(h, 1, HS_START_MS, " ready ", NULL), 0);
+    start_echo(h, port, ignore_sigchld);
     for (i = 0; i < 3; i++) {
         fd = hs_connect("127.0.0.1", port, HS_IO_MS);
         assert_true(fd >= 0);
@@ -108,14 +115,7 @@ test_int_ignored_by_starter(void **state)
     char line[512], pid[32];
     long long ign, cgt;
 
-    hs_write_config(h,
-                    "{ \"modules_dir\": \"%s\", \"shutdown_timeout\": 20,\n"
-                    "  \"listeners\": [\n"
-                    "  { \"address\": \"127.0.0.1\", \"port\": %d, "
-                    "\"module\": \"echo\" } ] }\n",
-                    PLUGSRV_MODULE_DIR, port);
-    assert_int_equal(hs_start_prep(h, NULL, ignore_int_quit, NULL), 0);
-    assert_int_equal(hs_wait_log(h, 1, HS_START_MS, " ready ", NULL), 0);
+    start_echo(h, port, ignore_int_quit);
     fd = hs_connect("127.0.0.1", port, HS_IO_MS);
     assert_true(fd >= 0);
     assert_int_equal(hs_roundtrip(fd, "hi\n", "hi\n"), 0);
