@@ -34,6 +34,19 @@ start_echo(struct hs *h, int port, hs_prep_fn prep)
     assert_int_equal(hs_wait_log(h, 1, HS_START_MS, " ready ", NULL), 0);
 }
 
+/* sig ends plugsrv, with status 0, within 5 s. */
+static void
+stop_cleanly(struct hs *h, int sig)
+{
+    int st;
+
+    assert_int_equal(hs_signal(h, sig), 0);
+    st = hs_wait_exit(h, 5000);
+    assert_int_not_equal(st, -1);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 static void
 ignore_sigchld(void *arg)
 {
@@ -45,7 +58,7 @@ static void
 test_sigchld_ignored_by_starter(void **state)
 {
     struct hs *h = *state;
-    int port = hs_port(), fd, i, st;
+    int port = hs_port(), fd, i;
 
     start_echo(h, port, ignore_sigchld);
     for (i = 0; i < 3; i++) {
@@ -57,11 +70,7 @@ test_sigchld_ignored_by_starter(void **state)
     /* Each connection that ended is logged, and none is left counted: a
      * stop has nothing to wait for. */
     assert_int_equal(hs_wait_log(h, 3, HS_IO_MS, ": exit ", NULL), 0);
-    assert_int_equal(hs_signal(h, SIGTERM), 0);
-    st = hs_wait_exit(h, 5000);
-    assert_int_not_equal(st, -1);
-    assert_true(WIFEXITED(st));
-    assert_int_equal(WEXITSTATUS(st), 0);
+    stop_cleanly(h, SIGTERM);
     assert_int_equal(hs_log_count(h, ": stop children=0", NULL), 1);
     h->passed = 1;
 }
@@ -111,7 +120,7 @@ static void
 test_int_ignored_by_starter(void **state)
 {
     struct hs *h = *state;
-    int port = hs_port(), fd, st;
+    int port = hs_port(), fd;
     char line[512], pid[32];
     long long ign, cgt;
 
@@ -130,11 +139,7 @@ test_int_ignored_by_starter(void **state)
                      0);
     close(fd);
     assert_int_equal(hs_wait_log(h, 1, HS_IO_MS, ": exit ", NULL), 0);
-    assert_int_equal(hs_signal(h, SIGINT), 0);
-    st = hs_wait_exit(h, 5000);
-    assert_int_not_equal(st, -1);
-    assert_true(WIFEXITED(st));
-    assert_int_equal(WEXITSTATUS(st), 0);
+    stop_cleanly(h, SIGINT);
     h->passed = 1;
 }
 
