@@ -1,6 +1,9 @@
 /* bare_echo: the smallest correct fork-per-connection echo server, built only
  * for the benchmark. It is the floor of the process model: accept, fork, echo
- * with full writes, reap. Whatever plugsrv costs beyond this is overhead. */
+ * with full writes, reap. Whatever plugsrv costs beyond this is overhead.
+ * With -P SPARES it is the floor of the prefork model instead: SPARES children
+ * wait in accept(), each serves one connection and exits, and the parent
+ * forks a replacement for every child it reaps. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -10,12 +13,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 static int upper_mode;
 static int nagle_mode;
+static volatile sig_atomic_t reaped;
 
 /* Reaps every finished child. waitpid() may clobber errno, and the accept()
  * this interrupts still needs its own errno, hence the save. */
@@ -26,7 +31,7 @@ bare_on_sigchld(int sig)
 
     (void)sig;
     while (waitpid(-1, NULL, WNOHANG) > 0)
-        ;
+        reaped++;
     errno = saved;
 }
 
@@ -99,9 +104,10 @@ bare_listen(int port, int backlog)
 static void
 bare_usage(FILE *f)
 {
-    fprintf(f, "usage: bare_echo -p PORT [-u] [-N] [-b BACKLOG]\n"
+    fprintf(f, "usage: bare_echo -p PORT [-u] [-N] [-b BACKLOG] [-P SPARES]\n"
                "  fork-per-connection echo on 127.0.0.1:PORT; -u uppercases,\n"
-               "  -N keeps Nagle (no TCP_NODELAY)\n");
+               "  -N keeps Nagle (no TCP_NODELAY), -P prefork: SPARES children\n"
+               "  wait in accept(), one connection each\n");
 }
 
 /* The accept loop. No SA_RESTART, so accept() sees EINTR on every SIGCHLD
@@ -133,19 +139,74 @@ bare_run(int lfd)
     return 0;
 }
 
+/* The prefork spare: one connection, then exit. A spare outlives a killed
+ * parent in accept(), holding the port, unless the kernel ends it. */
+static void
+bare_spare(int lfd)
+{
+    int fd;
+
+    signal(SIGCHLD, SIG_DFL);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    do
+        fd = accept(lfd, NULL, NULL);
+    while (fd < 0 && (errno == EINTR || errno == ECONNABORTED));
+    if (fd < 0)
+        _exit(1);
+    close(lfd);
+    bare_serve(fd);
+}
+
+/* The prefork parent: SIGCHLD stays blocked but while it sleeps, so the
+ * count it refills from is never read half-way through a reap. */
+static int
+bare_run_prefork(int lfd, int spares)
+{
+    sigset_t chld, none;
+    int live = 0;
+
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigemptyset(&none);
+    sigprocmask(SIG_BLOCK, &chld, NULL);
+    for (;;) {
+        live -= reaped;
+        reaped = 0;
+        while (live < spares) {
+            pid_t pid = fork();
+
+            if (pid == 0) {
+                sigprocmask(SIG_UNBLOCK, &chld, NULL);
+                bare_spare(lfd);
+            }
+            if (pid < 0) {
+                perror("bare_echo: fork");
+                sleep(1);
+                break;
+            }
+            live++;
+        }
+        sigsuspend(&none);
+    }
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
     struct sigaction sa;
-    int port = 0, backlog = 1024, opt, lfd;
+    int port = 0, backlog = 1024, spares = 0, opt, lfd;
 
-    while ((opt = getopt(argc, argv, "p:b:uNh")) != -1) {
+    while ((opt = getopt(argc, argv, "p:b:P:uNh")) != -1) {
         switch (opt) {
         case 'p':
             port = atoi(optarg);
             break;
         case 'b':
             backlog = atoi(optarg);
+            break;
+        case 'P':
+            spares = atoi(optarg);
             break;
         case 'u':
             upper_mode = 1;
@@ -161,7 +222,7 @@ main(int argc, char **argv)
             return 2;
         }
     }
-    if (port < 1 || port > 65535 || backlog < 1) {
+    if (port < 1 || port > 65535 || backlog < 1 || spares < 0) {
         bare_usage(stderr);
         return 2;
     }
@@ -176,5 +237,5 @@ main(int argc, char **argv)
         perror("bare_echo: listen");
         return 1;
     }
-    return bare_run(lfd);
+    return spares > 0 ? bare_run_prefork(lfd, spares) : bare_run(lfd);
 }

@@ -50,7 +50,8 @@ usage: compare.sh [--quick] [--rows LIST] [--reps N] [--out DIR] [--port-base P]
   conn (= conn1,conn32), rr, stream (default: every load of each group).
 --quick: 1 rep, conn1 -n 1000, conn32 -n 2000, rr and streams 1 s.
 servers: bare (always the reference),
-  echo:  plugsrv-echo plugsrv-upper plugsrv-prefork socat tcpserver xinetd
+  echo:  plugsrv-echo plugsrv-upper plugsrv-prefork bare-prefork socat tcpserver
+         xinetd (bare-prefork: bare_echo -P 8, the floor of the prefork model)
   exec:  plugsrv-exec tcpserver-exec xinetd-exec            (conn1 conn32)
   relay: plugsrv-relay socat-relay haproxy-relay            (conn1 conn32 stream4)
   ops:   plugsrv-user plugsrv-ops plugsrv-echo10 plugsrv-echo2 (conn1 conn32 rr32)
@@ -93,7 +94,7 @@ done
 
 group_servers() {
     case $1 in
-    echo) echo "plugsrv-echo plugsrv-upper plugsrv-prefork socat tcpserver xinetd" ;;
+    echo) echo "plugsrv-echo plugsrv-upper plugsrv-prefork bare-prefork socat tcpserver xinetd" ;;
     exec) echo "plugsrv-exec tcpserver-exec xinetd-exec" ;;
     relay) echo "plugsrv-relay socat-relay haproxy-relay" ;;
     ops) echo "plugsrv-echo plugsrv-user plugsrv-ops plugsrv-echo10 plugsrv-echo2" ;;
@@ -382,6 +383,8 @@ server_spawn() {
     case $s in
     bare) needs "$s" "$BARE" || return 1
         "$BARE" -p "$p" -b 1024 >"$log" 2>&1 & ;;
+    bare-prefork) needs "$s" "$BARE" || return 1
+        "$BARE" -p "$p" -b 1024 -P 8 >"$log" 2>&1 & ;;
     plugsrv-*) plugsrv_spawn "$s" "$p"; return ;;
     socat) needs "$s" socat || return 1
         socat "TCP-LISTEN:$p,bind=127.0.0.1,fork,reuseaddr,backlog=1024" PIPE >"$log" 2>&1 & ;;
@@ -624,13 +627,16 @@ kv_of() { # key "k=v k=v ..." -> v
 }
 
 # "server/reference" pairs of this run: plugsrv-echo and plugsrv-prefork
-# against bare (issue 12's targets), each ops server against plugsrv-echo.
+# against bare (issue 12's targets), plugsrv-prefork against bare-prefork
+# too, each ops server against plugsrv-echo.
 pair_list() {
     local s
     for s in $SERVERS; do
         [ "${STATE[$s]}" = ok ] || continue
         case $s in
-        plugsrv-echo|plugsrv-prefork) [ "${STATE[bare]}" = ok ] && echo "$s/bare" ;;
+        plugsrv-echo|plugsrv-prefork) [ "${STATE[bare]}" = ok ] && echo "$s/bare"
+            [ "$s" = plugsrv-prefork ] && [ "${STATE[bare-prefork]}" = ok ] &&
+                echo "$s/bare-prefork" ;;
         *) [ "$(server_group "$s")" = ops ] && [ "${STATE[plugsrv-echo]}" = ok ] &&
                echo "$s/plugsrv-echo" ;;
         esac
