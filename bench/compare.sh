@@ -33,6 +33,7 @@ RR_SECS=""
 STREAM_SECS="" # streams of STREAM_BYTES restart for STREAM_SECS
 STREAM_BYTES=16777216
 CLK=$(getconf CLK_TCK 2>/dev/null || echo 100)
+NCPU=$(nproc 2>/dev/null || echo 1)
 
 ALL_LOADS="conn1 conn32 rr32 stream4"
 ALL_GROUPS="echo exec relay ops"
@@ -465,6 +466,16 @@ proc_cpu() {
 
 children_count() { ps -o pid= --ppid "$1" 2>/dev/null | wc -l; }
 
+# "busy total" jiffies of the whole machine, from /proc/stat's cpu line
+# (busy: all but idle and iowait). Over a run, busy/total times the CPU count
+# is how many CPUs the run kept busy, the client's included: near the count,
+# the row measures how much CPU a connection costs, not how long it waits.
+machine_ticks() {
+    local f
+    read -r -a f </proc/stat
+    echo "$((f[1] + f[2] + f[3] + f[6] + f[7] + f[8])) $((f[1] + f[2] + f[3] + f[4] + f[5] + f[6] + f[7] + f[8]))"
+}
+
 # cutime and cminflt count a child only once it is reaped, so after a run the
 # server gets (bounded, 5 s) until it has no more children than before it.
 children_settle() { # pid count-before
@@ -535,9 +546,10 @@ mem_sample() { # server pid load
 # RESULT, and the server's /proc counters over the run (d_* deltas).
 measure() {
     local s=$1 load=$2 rep=$3 res rc out=$TMP/run/load.out pid=${PID[$1]}
-    local n0 a0 a1 d
+    local n0 a0 a1 d m0 m1
     n0=$(children_count "$pid")
     read -r -a a0 <<<"$(proc_cpu "$pid")"
+    read -r -a m0 <<<"$(machine_ticks)"
     timeout -k 2 120 "$PLUGLOAD" $(load_args "$load") -p "${PORT[$s]}" \
         -x "${XFORM[$s]}" -D 100 >"$out" 2>"$TMP/run/load.err" &
     local lp=$!
@@ -545,10 +557,12 @@ measure() {
         mem_sample "$s" "$pid" "$load"
     fi
     wait $lp; rc=$?
+    read -r -a m1 <<<"$(machine_ticks)"
     children_settle "$pid" "$n0"
     read -r -a a1 <<<"$(proc_cpu "$pid")"
     d="d_minflt=$((a1[0] - a0[0])) d_cminflt=$((a1[1] - a0[1]))"
     d="$d d_ticks=$((a1[2] + a1[3] - a0[2] - a0[3])) d_own_ticks=$((a1[2] - a0[2]))"
+    d="$d d_busy=$((m1[0] - m0[0])) d_total=$((m1[1] - m0[1])) ncpu=$NCPU"
     res=$(grep '^RESULT' "$out" | tail -1)
     [ -n "$res" ] || res="RESULT rate=0 p99_us=0 mbps=0"
     echo "server=$s load=$load rep=$rep rc=$rc ${res#RESULT } $d clk=$CLK" \
@@ -762,6 +776,8 @@ table() {
                 fc[k] = fc[k] " " kv["d_cminflt"] / nc
                 fp[k] = fp[k] " " kv["d_minflt"] / nc
             }
+            if (kv["d_total"] > 0)
+                busy[k] = busy[k] " " kv["ncpu"] * kv["d_busy"] / kv["d_total"]
         }
         if (kv["rss_kb"] > rss[k]) rss[k] = kv["rss_kb"]
         reps[k]++
@@ -770,9 +786,9 @@ table() {
     }
     END {
         if (servers == "") servers = order
-        printf "%-15s %-7s %4s %10s %6s %8s %6s %6s %8s %6s %8s %6s %7s %7s %s\n", "server",
+        printf "%-15s %-7s %4s %10s %6s %8s %6s %6s %8s %6s %8s %6s %7s %5s %7s %s\n", "server",
             "load", "conc", "median", "unit", "p99_us", "x_bare", "p99/b", "cpu_us", "cpu/b",
-            "cpu_par", "flt_ch", "flt_par", "rss_kb", "reps(rc!=0) errors"
+            "cpu_par", "flt_ch", "flt_par", "busy", "rss_kb", "reps(rc!=0) errors"
         ns = split(servers, sv, " ")
         nl = split(loads, ld, " ")
         for (l = 1; l <= nl; l++) {
@@ -783,12 +799,12 @@ table() {
                 if (!(k in reps)) continue
                 R[k] = med(rate[k]); P[k] = med(p99[k]); C[k] = med(cpu[k])
                 conc = ld[l]; gsub(/[a-z]/, "", conc)
-                printf "%-15s %-7s %4s %10s %6s %8s %6s %6s %8s %6s %8s %6s %7s %7s %d(%d) %d\n",
+                printf "%-15s %-7s %4s %10s %6s %8s %6s %6s %8s %6s %8s %6s %7s %5s %7s %d(%d) %d\n",
                     sv[s], ld[l], conc, fmt(R[k], "%.1f"),
                     ld[l] == "stream4" ? "MB/s" : (ld[l] == "rr32" ? "req/s" : "conn/s"),
                     P[k] == "" ? "-" : P[k], ratio(R[k], R[kb]), ratio(P[k], P[kb]),
                     fmt(C[k], "%.1f"), ratio(C[k], C[kb]), fmt(med(cpar[k]), "%.1f"),
-                    fmt(med(fc[k]), "%.1f"), fmt(med(fp[k]), "%.2f"),
+                    fmt(med(fc[k]), "%.1f"), fmt(med(fp[k]), "%.2f"), fmt(med(busy[k]), "%.2f"),
                     rss[k] == "" ? "-" : rss[k], reps[k], bad[k], errs[k]
             }
         }
