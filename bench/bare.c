@@ -3,10 +3,11 @@
  * with full writes, reap. Whatever plugsrv costs beyond this is overhead.
  * With -P SPARES it is the floor of the prefork model instead: SPARES children
  * wait in accept(), each serves one connection and exits, and the parent
- * forks a replacement for every child it reaps. */
+ * forks a replacement for each as it takes its connection. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -20,7 +21,6 @@
 
 static int upper_mode;
 static int nagle_mode;
-static volatile sig_atomic_t reaped;
 
 /* Reaps every finished child. waitpid() may clobber errno, and the accept()
  * this interrupts still needs its own errno, hence the save. */
@@ -31,7 +31,7 @@ bare_on_sigchld(int sig)
 
     (void)sig;
     while (waitpid(-1, NULL, WNOHANG) > 0)
-        reaped++;
+        ;
     errno = saved;
 }
 
@@ -139,10 +139,13 @@ bare_run(int lfd)
     return 0;
 }
 
-/* The prefork spare: one connection, then exit. A spare outlives a killed
+/* The prefork spare: one connection, then exit. It says it took one with
+ * a byte on busy_fd, so that the parent replaces it at once, not when it
+ * exits: a prefork server that waited would serve no more long
+ * connections at a time than it has spares. A spare outlives a killed
  * parent in accept(), holding the port, unless the kernel ends it. */
 static void
-bare_spare(int lfd)
+bare_spare(int lfd, int busy_fd)
 {
     int fd;
 
@@ -151,44 +154,50 @@ bare_spare(int lfd)
     do
         fd = accept(lfd, NULL, NULL);
     while (fd < 0 && (errno == EINTR || errno == ECONNABORTED));
-    if (fd < 0)
+    if (fd < 0 || write(busy_fd, "", 1) != 1)
         _exit(1);
+    close(busy_fd);
     close(lfd);
     bare_serve(fd);
 }
 
-/* The prefork parent: SIGCHLD stays blocked but while it sleeps, so the
- * count it refills from is never read half-way through a reap. */
+/* The prefork parent: keeps `spares` children waiting in accept(),
+ * forking one for each byte a spare sends as it takes a connection. */
 static int
 bare_run_prefork(int lfd, int spares)
 {
-    sigset_t chld, none;
-    int live = 0;
+    int busy[2], idle = 0;
+    char took[64];
 
-    sigemptyset(&chld);
-    sigaddset(&chld, SIGCHLD);
-    sigemptyset(&none);
-    sigprocmask(SIG_BLOCK, &chld, NULL);
+    if (pipe2(busy, O_CLOEXEC) < 0) {
+        perror("bare_echo: pipe");
+        return 1;
+    }
     for (;;) {
-        live -= reaped;
-        reaped = 0;
-        while (live < spares) {
+        ssize_t n;
+
+        while (idle < spares) {
             pid_t pid = fork();
 
             if (pid == 0) {
-                sigprocmask(SIG_UNBLOCK, &chld, NULL);
-                bare_spare(lfd);
+                close(busy[0]);
+                bare_spare(lfd, busy[1]);
             }
             if (pid < 0) {
                 perror("bare_echo: fork");
                 sleep(1);
                 break;
             }
-            live++;
+            idle++;
         }
-        sigsuspend(&none);
+        n = read(busy[0], took, sizeof(took));
+        if (n > 0)
+            idle -= (int)n;
+        else if (n < 0 && errno != EINTR) {
+            perror("bare_echo: read");
+            return 1;
+        }
     }
-    return 0;
 }
 
 int
