@@ -15,7 +15,7 @@ clock_read(clockid_t id, long long per_second)
 {
     struct timespec ts;
 
-    clock_gettime(id, &ts);
+    lean_clock_gettime(id, &ts);
     return (long long)ts.tv_sec * per_second +
            ts.tv_nsec / (1000000000 / per_second);
 }
@@ -33,8 +33,9 @@ clock_us(void)
     return clock_read(CLOCK_MONOTONIC, 1000000);
 }
 
-/* A few milliseconds coarse, but read from the vDSO without touching the
- * clock source: cheap enough to take around every handler callback. */
+/* A few milliseconds coarse, but read without touching the clock source
+ * (from the vDSO once lean.c lets it): cheap enough to take around every
+ * handler callback. */
 long long
 clock_coarse_ms(void)
 {

@@ -259,6 +259,7 @@ int
 connproc_init(const struct connproc_setup *cs)
 {
     log_forked();
+    lean_clock_forked();
     connproc_conn_fd = cs->conn_fd;
     connproc_reset_signals(cs->spare);
     lean_setpgid();

@@ -36,7 +36,7 @@ host_write(plugsrv_conn *c, const void *buf, size_t len)
         return PLUGSRV_ERROR;
     watchdog_write(1);
     while (len > 0) {
-        n = send(c->fd, p, len, MSG_NOSIGNAL);
+        n = lean_send(c->fd, p, len, MSG_NOSIGNAL);
         if (n >= 0) {
             p += n;
             len -= (size_t)n;

@@ -20,7 +20,9 @@
  *   nor strlen(), memcpy() or memset() (lean_copy(), proctitle.c), nor
  *   inet_ntop(), which is sprintf() inside (addr.c, for a prefork spare).
  * - The setup's system calls through syscall() (below): one page of libc
- *   for all of them instead of a page per wrapper.
+ *   for all of them instead of a page per wrapper; so are the read(),
+ *   send() and alarm() every connection makes, and a new process's first
+ *   clock reads (lean_clock_gettime()), whose vDSO pages are faults too.
  * - The handlers a connection's process needs (SIGTERM's, the watchdog's
  *   SIGALRM) set once in the parent, where both signals are blocked for
  *   its signalfd: inherited, not installed per connection (connproc.c).
@@ -38,7 +40,8 @@
  *   parent from 7 faults per connection to 4, the bare server's count,
  *   round 4 to 3 (rseq): what is left is its stack, and errno's page.
  *   Round 4 took a child from 20 to 12-14 (bare: 21-22), a spare from 25
- *   to 15.
+ *   to 15; round 5 a child to 11-13, two of them libc's (_Fork's page
+ *   and syscall()'s).
  */
 #include <signal.h>
 #include <string.h>
@@ -48,6 +51,7 @@
 #include <sys/rseq.h>
 #endif
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "plugsrv.h"
@@ -124,6 +128,66 @@ pid_t
 lean_getppid(void)
 {
     return (pid_t)syscall(SYS_getppid);
+}
+
+/*
+ * The clock, in a connection's process. clock_gettime() is a page of libc,
+ * and the vDSO code and data it reads are pages of their own: faults in a
+ * fresh fork, each 2.5-3.5% of a short connection's CPU, where the system
+ * call costs ~1.2 us. So a new process's first LEAN_CLOCK_CALLS reads (an
+ * echo connection of one request makes 8) are system calls, and a longer
+ * connection, which those faults no longer weigh on, moves to the vDSO's
+ * reads, which cost no call. The parent reads the vDSO from the start.
+ */
+#define LEAN_CLOCK_CALLS 16
+static LEAN_DATA int lean_clock_calls; /* system calls left to make */
+
+void
+lean_clock_forked(void)
+{
+    lean_clock_calls = LEAN_CLOCK_CALLS;
+}
+
+/* Async-signal-safe (the watchdog's handler reads the clock): a read it
+ * interrupts may miss its decrement, which costs one call more. */
+int
+lean_clock_gettime(clockid_t id, struct timespec *ts)
+{
+    if (lean_clock_calls > 0) {
+        lean_clock_calls--;
+        return (int)syscall(SYS_clock_gettime, id, ts);
+    }
+    return clock_gettime(id, ts);
+}
+
+/*
+ * What every connection calls, through syscall() too: the read loop
+ * (session.c), host->write() (host.c) and the watchdog's alarm(). libc's
+ * read, send and alarm lie 220 KiB apart: three or four windows of the
+ * kernel's 64 KiB fault-around, where each window is a fault, and where
+ * a window's edge falls in libc is up to ASLR (a child took one fault
+ * more or less per instance).
+ */
+ssize_t
+lean_read(int fd, void *buf, size_t len)
+{
+    return (ssize_t)syscall(SYS_read, fd, buf, len);
+}
+
+ssize_t
+lean_send(int fd, const void *buf, size_t len, int flags)
+{
+    return (ssize_t)syscall(SYS_sendto, fd, buf, len, flags, NULL, 0);
+}
+
+unsigned
+lean_alarm(unsigned seconds)
+{
+#ifdef SYS_alarm
+    return (unsigned)syscall(SYS_alarm, seconds);
+#else
+    return alarm(seconds); /* setitimer() inside, where there is no alarm(2) */
+#endif
 }
 
 /* The credential calls, for priv.c: the 32-bit-id ones where the old

@@ -712,6 +712,14 @@ int lean_close_range(unsigned lo, unsigned hi);
 int lean_dup2(int fd, int to);
 int lean_setrlimit(int resource, const struct rlimit *rl);
 pid_t lean_getppid(void);
+/* read(), send() and alarm(), for what every connection calls. */
+ssize_t lean_read(int fd, void *buf, size_t len);
+ssize_t lean_send(int fd, const void *buf, size_t len, int flags);
+unsigned lean_alarm(unsigned seconds);
+/* clock_gettime(), through the system call for a new process's first
+ * reads (lean_clock_forked() in its setup), the vDSO's after them. */
+void lean_clock_forked(void);
+int lean_clock_gettime(clockid_t id, struct timespec *ts);
 /* For priv.c, in a fresh single-threaded fork: setgroups(1, &gid),
  * setresgid(g, g, g), setresuid(u, u, u), setuid(u), geteuid(). */
 int lean_setgroups(gid_t gid);

@@ -178,7 +178,7 @@ session_loop(struct session *s, int *eof)
         if (!retry)
             since = clock_coarse_ms();
         retry = 0;
-        n = read(s->conn.fd, session_buf, sizeof(session_buf));
+        n = lean_read(s->conn.fd, session_buf, sizeof(session_buf));
         if (n > 0) {
             if (s->shortened)
                 session_whole_timeout(s);

@@ -30,7 +30,7 @@ static LEAN_DATA long write_began;
 static void
 watchdog_arm(long now, long ms)
 {
-    alarm((unsigned)((ms + 999) / 1000));
+    lean_alarm((unsigned)((ms + 999) / 1000));
     armed_ms = now + ((ms + 999) / 1000) * 1000;
 }
 
@@ -142,6 +142,6 @@ watchdog_stop(void)
 {
     watch_ms = 0;
     in_handler = in_write = 0;
-    alarm(0);
+    lean_alarm(0);
     armed_ms = 0;
 }
