@@ -161,12 +161,14 @@ lean_clock_gettime(clockid_t id, struct timespec *ts)
 }
 
 /*
- * What every connection calls, through syscall() too: the read loop
- * (session.c), host->write() (host.c) and the watchdog's alarm(). libc's
- * read, send and alarm lie 220 KiB apart: three or four windows of the
- * kernel's 64 KiB fault-around, where each window is a fault, and where
- * a window's edge falls in libc is up to ASLR (a child took one fault
- * more or less per instance).
+ * What every connection calls, through syscall() too: the read loop and
+ * the last close() (session.c), host->write() (host.c), the watchdog's
+ * alarm(), and a prefork spare's accept(), report and close()s
+ * (prefork.c). libc's read, send and
+ * alarm lie 220 KiB apart: three or four windows of the kernel's 64 KiB
+ * fault-around, where each window is a fault, and where a window's edge
+ * falls in libc is up to ASLR (a child took one fault more or less per
+ * instance).
  */
 ssize_t
 lean_read(int fd, void *buf, size_t len)
@@ -178,6 +180,24 @@ ssize_t
 lean_send(int fd, const void *buf, size_t len, int flags)
 {
     return (ssize_t)syscall(SYS_sendto, fd, buf, len, flags, NULL, 0);
+}
+
+ssize_t
+lean_write(int fd, const void *buf, size_t len)
+{
+    return (ssize_t)syscall(SYS_write, fd, buf, len);
+}
+
+int
+lean_close(int fd)
+{
+    return (int)syscall(SYS_close, fd);
+}
+
+int
+lean_accept(int fd, struct sockaddr *sa, socklen_t *len)
+{
+    return (int)syscall(SYS_accept4, fd, sa, len, 0);
 }
 
 unsigned

@@ -712,9 +712,13 @@ int lean_close_range(unsigned lo, unsigned hi);
 int lean_dup2(int fd, int to);
 int lean_setrlimit(int resource, const struct rlimit *rl);
 pid_t lean_getppid(void);
-/* read(), send() and alarm(), for what every connection calls. */
+/* read(), send(), write(), close(), accept() and alarm(), for what
+ * every connection (and prefork spare) calls. */
 ssize_t lean_read(int fd, void *buf, size_t len);
 ssize_t lean_send(int fd, const void *buf, size_t len, int flags);
+ssize_t lean_write(int fd, const void *buf, size_t len);
+int lean_close(int fd);
+int lean_accept(int fd, struct sockaddr *sa, socklen_t *len);
 unsigned lean_alarm(unsigned seconds);
 /* clock_gettime(), through the system call for a new process's first
  * reads (lean_clock_forked() in its setup), the vDSO's after them. */

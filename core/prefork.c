@@ -54,7 +54,7 @@ prefork_child(struct listener *l, int notify, pid_t parent)
         if (connproc_stop || connproc_retire)
             connproc_exit(CONN_OK);
         len = sizeof(ss);
-        fd = accept(fds[0], (struct sockaddr *)&ss, &len);
+        fd = lean_accept(fds[0], (struct sockaddr *)&ss, &len);
         if (fd >= 0)
             break;
         /* EAGAIN: the listener's SO_RCVTIMEO (idle_timeout) ran out. */
@@ -70,11 +70,11 @@ prefork_child(struct listener *l, int notify, pid_t parent)
     /* Smaller than PIPE_BUF: the write is atomic among all the spares. It
      * blocks while the parent is busy (a reload); if it fails all the
      * same, the parent learns of the connection at its exit. */
-    if (write(fds[1], &msg, sizeof(msg)) != (ssize_t)sizeof(msg)) {
+    if (lean_write(fds[1], &msg, sizeof(msg)) != (ssize_t)sizeof(msg)) {
         /* Served all the same. */
     }
-    close(fds[0]);
-    close(fds[1]);
+    lean_close(fds[0]);
+    lean_close(fds[1]);
     /* The ACL holds exactly: a refused peer never reaches the handler.
      * The parent logs the refusal from the report. */
     if (!admit_acl(l->conf, (struct sockaddr *)&ss))

@@ -383,6 +383,6 @@ session_serve(const struct listener *l, int fd, const struct conn_addrs *a)
         session_linger(fd);
     else if (s.conn.timedout)
         session_abort(fd);
-    close(fd);
+    lean_close(fd);
     return status;
 }
