@@ -12,19 +12,25 @@
 #
 # usage: pair.sh -a PLUGSRV_A -b PLUGSRV_B [-m MODULES_DIR] [-c CONC]
 #                [-n CONNS] [-r REPS] [-p PORT_BASE] [-L PLUGLOAD]
+#                [-x KEYS] [-y KEYS]
+# -x adds listener keys to both configs, -y to B's only (JSON members:
+# -x '"mode": "prefork", "spare": 8' pairs two prefork builds, -a and -b the
+# same binary with -y '"user": "nobody"' shows what privilege separation
+# costs).
 # Prints one line per repetition and a median; exit 0 unless a run failed.
 set -u
 
-A="" B="" MODS=build/modules CONC=1 CONNS=3000 REPS=5 PORT=23480
+A="" B="" MODS=build/modules CONC=1 CONNS=3000 REPS=5 PORT=23480 KEYS="" BKEYS=""
 LOAD=build/bench/plugload
-while getopts "a:b:m:c:n:r:p:L:h" o; do
+while getopts "a:b:m:c:n:r:p:L:x:y:h" o; do
     case $o in
     a) A=$OPTARG ;; b) B=$OPTARG ;; m) MODS=$OPTARG ;; c) CONC=$OPTARG ;;
     n) CONNS=$OPTARG ;; r) REPS=$OPTARG ;; p) PORT=$OPTARG ;; L) LOAD=$OPTARG ;;
-    *) sed -n 2,13p "$0"; exit 2 ;;
+    x) KEYS=", $OPTARG" ;; y) BKEYS=", $OPTARG" ;;
+    *) sed -n 2,19p "$0"; exit 2 ;;
     esac
 done
-[ -x "$A" ] && [ -x "$B" ] && [ -x "$LOAD" ] || { sed -n 2,13p "$0"; exit 2; }
+[ -x "$A" ] && [ -x "$B" ] && [ -x "$LOAD" ] || { sed -n 2,19p "$0"; exit 2; }
 [ "$PORT" -ge 1024 ] && [ "$PORT" -le 32700 ] ||
     { echo "pair.sh: -p must be 1024-32700" >&2; exit 2; }
 MODS=$(readlink -f "$MODS")
@@ -48,21 +54,24 @@ proc_cpu() {
     echo "${f[7]} $((f[11] + f[12] + f[13] + f[14])) ${f[8]}"
 }
 
-# Waits (bounded, 5 s) until $1 has no child: cutime counts reaped ones.
+children() { ps -o pid= --ppid "$1" | wc -l; }
+
+# Waits (bounded, 5 s) until $1 has no more children than $2 (a prefork
+# server keeps its spares): cutime counts reaped ones.
 settle() {
     local i
     for i in $(seq 100); do
-        [ -z "$(ps -o pid= --ppid "$1")" ] && return 0
+        [ "$(children "$1")" -le "$2" ] && return 0
         sleep 0.05
     done
     echo "pair.sh: pid $1 still has children: CPU undercounted" >&2
 }
 
-start() { # name binary port
+start() { # name binary port extra-keys
     cat >"$TMP/$1.json" <<EOF
 { "modules_dir": "$MODS", "max_connections": 1024, "idle_timeout": 30,
   "listeners": [ { "name": "$1", "address": "127.0.0.1", "port": $3,
-                   "module": "echo", "backlog": 1024 } ] }
+                   "module": "echo", "backlog": 1024$KEYS$4 } ] }
 EOF
     "$2" -c "$TMP/$1.json" >"$TMP/$1.log" 2>&1 &
     PID[$1]=$!
@@ -86,12 +95,13 @@ stop() { # name
 # One run, first server's port first:
 # "mean_a mean_b ticks_a ticks_b flt_a flt_b childflt_a childflt_b".
 run() { # port-first port-second
-    local a0 b0 a1 b1 out
+    local a0 b0 a1 b1 out na nb
+    na=$(children "${PID[a]}"); nb=$(children "${PID[b]}")
     read -r -a a0 <<<"$(proc_cpu "${PID[a]}")"
     read -r -a b0 <<<"$(proc_cpu "${PID[b]}")"
     out=$(timeout -k 2 300 "$LOAD" -m conn -c "$CONC" -n "$CONNS" -p "$1" -P "$2" \
         -x echo -D 250) || { echo "pair.sh: plugload failed: $out" >&2; exit 1; }
-    settle "${PID[a]}"; settle "${PID[b]}"
+    settle "${PID[a]}" "$na"; settle "${PID[b]}" "$nb"
     read -r -a a1 <<<"$(proc_cpu "${PID[a]}")"
     read -r -a b1 <<<"$(proc_cpu "${PID[b]}")"
     echo "$(mean_of "$out" "$PORT") $(mean_of "$out" $((PORT + 1)))" \
@@ -105,14 +115,15 @@ mean_of() { # plugload-output port
 
 echo "A: $A"
 echo "B: $B"
+[ -z "$KEYS$BKEYS" ] || echo "listener keys: both${KEYS:- none}; B${BKEYS:- none}"
 echo "conn -c $CONC, $CONNS connections per run, both orders, $REPS reps;"
 echo "both servers started afresh for each rep: where ASLR puts a process's"
 echo "stack and code decides how many pages a child touches (bench/README.md)"
 printf "%-4s %10s %10s %8s %8s %8s %8s %8s %8s\n" rep mean_a_us mean_b_us \
     "rate b/a" "cpu b/a" flt_a flt_b flt_ch_a flt_ch_b
 for r in $(seq "$REPS"); do
-    start a "$A" "$PORT"
-    start b "$B" $((PORT + 1))
+    start a "$A" "$PORT" ""
+    start b "$B" $((PORT + 1)) "$BKEYS"
     read -r m1a m1b t1a t1b f1a f1b c1a c1b <<<"$(run "$PORT" $((PORT + 1)))"
     read -r m2a m2b t2a t2b f2a f2b c2a c2b <<<"$(run $((PORT + 1)) "$PORT")"
     stop a
