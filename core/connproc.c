@@ -61,6 +61,7 @@ connproc_on_signal(int sig)
 static int connproc_changed[NSIG];
 static int connproc_nchanged;
 static int connproc_term_inherited; /* SIGTERM's handler comes with fork */
+static int connproc_usr2_inherited; /* and SIGUSR2's, a spare's "retire" */
 
 void
 connproc_snapshot(void)
@@ -71,7 +72,7 @@ connproc_snapshot(void)
     connproc_nchanged = 0;
     for (sig = 1; sig < NSIG; sig++) {
         if (sig == SIGKILL || sig == SIGSTOP || sig == SIGPIPE ||
-            sig == SIGTERM || sig == SIGALRM)
+            sig == SIGTERM || sig == SIGALRM || sig == SIGUSR2)
             continue;
         if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler != SIG_DFL)
             connproc_changed[connproc_nchanged++] = sig;
@@ -79,12 +80,14 @@ connproc_snapshot(void)
 }
 
 /*
- * The serving parent's part (signals.c, once SIGTERM and SIGALRM are
- * blocked for good and read from its signalfd): their dispositions are set
- * to the handlers a connection's process needs, SIGTERM's here and the
- * watchdog's. Blocked, they never run in the parent, and every fork
- * inherits them: no rt_sigaction on the connection's path, where each
- * call, and libc's page of it, costs (lean.c).
+ * The serving parent's part (signals.c, once SIGTERM, SIGUSR2 and SIGALRM
+ * are blocked for good and read from its signalfd): their dispositions are
+ * set to the handlers a connection's process needs, SIGTERM's and
+ * SIGUSR2's here and the watchdog's. Blocked, they never run in the
+ * parent, and every fork inherits them: no rt_sigaction on the
+ * connection's path, where each call, and libc's page of it, costs
+ * (lean.c). SIGUSR2 only retires a spare still waiting in accept(); to
+ * any other connection's process it is plugsrv's (handler.h), and nothing.
  */
 void
 connproc_signals_prepare(void)
@@ -94,6 +97,7 @@ connproc_signals_prepare(void)
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = connproc_on_signal; /* no SA_RESTART: wake up a read */
     connproc_term_inherited = sigaction(SIGTERM, &sa, NULL) == 0;
+    connproc_usr2_inherited = sigaction(SIGUSR2, &sa, NULL) == 0;
     watchdog_prepare();
     connproc_snapshot();
 }
@@ -115,7 +119,7 @@ connproc_reset_signals(int spare)
     sa.sa_handler = connproc_on_signal; /* no SA_RESTART: wake up a read */
     if (!connproc_term_inherited)
         sigaction(SIGTERM, &sa, NULL);
-    if (spare)
+    if (spare && !connproc_usr2_inherited)
         sigaction(SIGUSR2, &sa, NULL);
     lean_unblock_all();
 }

@@ -856,8 +856,10 @@ struct session {
     long long drain_until;     /* stopping: clock_ms() when reading ends */
 };
 
-/* Serve fd with the listener's handler; how it ended. */
-enum conn_exit session_run(const struct listener *l, int fd, const char *peer);
+/* Serve fd with the listener's handler; how it ended. session_run() is a
+ * prefork spare's, with the handler its entry point gave before accept(). */
+enum conn_exit session_run(const struct listener *l, const plugsrv_handler *h,
+                           int fd, const char *peer);
 enum conn_exit
 session_serve(const struct listener *l, int fd, const struct conn_addrs *a);
 /* For conn_loop.c: hand input to the handler, tell it of the client's

@@ -22,8 +22,9 @@ struct prefork_msg {
 
 /* The spare's life: wait for one connection, report it, serve it. */
 static __attribute__((noreturn)) void
-prefork_child(struct listener *l, int notify, pid_t parent)
+prefork_child(const struct listener *l, int notify, pid_t parent)
 {
+    struct module m = l->module;
     char err[ERRBUF];
     struct prefork_msg msg;
     struct sockaddr_storage ss;
@@ -40,8 +41,10 @@ prefork_child(struct listener *l, int notify, pid_t parent)
     if (connproc_init(&cs) == -1)
         _exit(CONN_SETUP);
     proctitle_set(l->conf->name, "spare");
-    /* The entry point, once, here: not on the connection's path. */
-    if (module_entry(&l->module, err, sizeof(err)) == -1) {
+    /* The entry point, once, here: not on the connection's path. On a
+     * copy of the module, as session.c does: the listener is on a page of
+     * the parent's heap, which a write would copy. */
+    if (module_entry(&m, err, sizeof(err)) == -1) {
         char name[LOG_VALUE_MAX], why[LOG_VALUE_MAX];
 
         log_event("error what=module listener=%s msg=%s",
@@ -80,7 +83,7 @@ prefork_child(struct listener *l, int notify, pid_t parent)
     if (!admit_acl(l->conf, (struct sockaddr *)&ss))
         connproc_exit(CONN_OK);
     proctitle_set(l->conf->name, msg.peer);
-    connproc_exit(session_run(l, fd, msg.peer));
+    connproc_exit(session_run(l, m.handler, fd, msg.peer));
 }
 
 static int

@@ -254,15 +254,22 @@ session_failed(const struct listener *l, const char *what, const char *err,
 }
 
 /* The module's entry point and ABI check, in this process and never in
- * the parent (a prefork spare has done it before accept()): 0, or -1 once
- * logged. On a copy of the module on the stack: writing to the listener
- * would copy one more of the parent's pages in every connection. */
+ * the parent (a prefork spare has done it before accept(), and brings its
+ * handler): 0, or -1 once logged. On a copy of the module on the stack:
+ * writing to the listener would copy one more of the parent's pages in
+ * every connection. */
 static int
-session_entry(struct session *s, const struct listener *l)
+session_entry(struct session *s, const struct listener *l,
+              const plugsrv_handler *found)
 {
     char err[ERRBUF] = "";
     struct module m = l->module;
     int rc;
+
+    if (found != NULL) {
+        s->h = found;
+        return 0;
+    }
 
     watchdog_enter();
     rc = module_entry(&m, err, sizeof(err));
@@ -334,17 +341,29 @@ session_callbacks(struct session *s)
     s->stop = s->h->stop;
 }
 
+static enum conn_exit session_go(const struct listener *l,
+                                 const plugsrv_handler *found, int fd,
+                                 const struct conn_addrs *a);
+
 enum conn_exit
-session_run(const struct listener *l, int fd, const char *peer)
+session_run(const struct listener *l, const plugsrv_handler *h, int fd,
+            const char *peer)
 {
     struct conn_addrs a = { .via = "", .local = "" };
 
     lean_copy(a.peer, sizeof(a.peer), peer);
-    return session_serve(l, fd, &a);
+    return session_go(l, h, fd, &a);
 }
 
 enum conn_exit
 session_serve(const struct listener *l, int fd, const struct conn_addrs *a)
+{
+    return session_go(l, NULL, fd, a);
+}
+
+static enum conn_exit
+session_go(const struct listener *l, const plugsrv_handler *found, int fd,
+           const struct conn_addrs *a)
 {
     enum session_step step;
     enum conn_exit status;
@@ -366,7 +385,7 @@ session_serve(const struct listener *l, int fd, const struct conn_addrs *a)
     frame_init(&frame, l->conf->max_line);
     watchdog_start(l->conf->idle_timeout);
 
-    if (session_entry(&s, l) == -1)
+    if (session_entry(&s, l, found) == -1)
         return CONN_MODULE;
     session_callbacks(&s);
     if (session_init(&s, l) == -1)
