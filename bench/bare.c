@@ -21,6 +21,9 @@
 
 static int upper_mode;
 static int nagle_mode;
+static volatile sig_atomic_t spares_lost; /* ended without a connection */
+
+#define BARE_NO_CONN 3 /* a spare's exit status: it took no connection */
 
 /* Reaps every finished child. waitpid() may clobber errno, and the accept()
  * this interrupts still needs its own errno, hence the save. */
@@ -29,9 +32,12 @@ bare_on_sigchld(int sig)
 {
     int saved = errno;
 
+    int status;
+
     (void)sig;
-    while (waitpid(-1, NULL, WNOHANG) > 0)
-        ;
+    while (waitpid(-1, &status, WNOHANG) > 0)
+        if (WIFEXITED(status) && WEXITSTATUS(status) == BARE_NO_CONN)
+            spares_lost++;
     errno = saved;
 }
 
@@ -155,18 +161,19 @@ bare_spare(int lfd, int busy_fd)
         fd = accept(lfd, NULL, NULL);
     while (fd < 0 && (errno == EINTR || errno == ECONNABORTED));
     if (fd < 0 || write(busy_fd, "", 1) != 1)
-        _exit(1);
+        _exit(BARE_NO_CONN);
     close(busy_fd);
     close(lfd);
     bare_serve(fd);
 }
 
 /* The prefork parent: keeps `spares` children waiting in accept(),
- * forking one for each byte a spare sends as it takes a connection. */
+ * forking one for each byte a spare sends as it takes a connection, and
+ * one for each that ended without (its SIGCHLD interrupts the read). */
 static int
 bare_run_prefork(int lfd, int spares)
 {
-    int busy[2], idle = 0;
+    int busy[2], idle = 0, lost_seen = 0;
     char took[64];
 
     if (pipe2(busy, O_CLOEXEC) < 0) {
@@ -175,7 +182,10 @@ bare_run_prefork(int lfd, int spares)
     }
     for (;;) {
         ssize_t n;
+        int lost = spares_lost;
 
+        idle -= lost - lost_seen;
+        lost_seen = lost;
         while (idle < spares) {
             pid_t pid = fork();
 

@@ -33,7 +33,7 @@ RR_SECS=""
 STREAM_SECS="" # streams of STREAM_BYTES restart for STREAM_SECS
 STREAM_BYTES=16777216
 CLK=$(getconf CLK_TCK 2>/dev/null || echo 100)
-NCPU=$(nproc 2>/dev/null || echo 1)
+NCPU=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1) # what /proc/stat sums
 
 ALL_LOADS="conn1 conn32 rr32 stream4"
 ALL_GROUPS="echo exec relay ops"
@@ -648,10 +648,10 @@ pair_list() {
     for s in $SERVERS; do
         [ "${STATE[$s]}" = ok ] || continue
         case $s in
-        plugsrv-echo|plugsrv-prefork) [ "${STATE[bare]}" = ok ] && echo "$s/bare"
-            [ "$s" = plugsrv-prefork ] && [ "${STATE[bare-prefork]}" = ok ] &&
+        plugsrv-echo|plugsrv-prefork) [ "${STATE[bare]:-}" = ok ] && echo "$s/bare"
+            [ "$s" = plugsrv-prefork ] && [ "${STATE[bare-prefork]:-}" = ok ] &&
                 echo "$s/bare-prefork" ;;
-        *) [ "$(server_group "$s")" = ops ] && [ "${STATE[plugsrv-echo]}" = ok ] &&
+        *) [ "$(server_group "$s")" = ops ] && [ "${STATE[plugsrv-echo]:-}" = ok ] &&
                echo "$s/plugsrv-echo" ;;
         esac
     done

@@ -76,8 +76,12 @@ EOF
     "$2" -c "$TMP/$1.json" >"$TMP/$1.log" 2>&1 &
     PID[$1]=$!
     local i
+    # Ready, and (prefork) with its spares forked: run() counts them.
+    local spares
+    spares=$(grep -o '"spare": *[0-9]*' <<<"$KEYS$4" | grep -o '[0-9]*$' | tail -1)
     for i in $(seq 50); do
-        grep -q ' ready ' "$TMP/$1.log" && return 0
+        grep -q ' ready ' "$TMP/$1.log" &&
+            [ "$(children "${PID[$1]}")" -ge "${spares:-0}" ] && return 0
         kill -0 "${PID[$1]}" 2>/dev/null || break
         sleep 0.1
     done

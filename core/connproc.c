@@ -72,7 +72,8 @@ connproc_snapshot(void)
     connproc_nchanged = 0;
     for (sig = 1; sig < NSIG; sig++) {
         if (sig == SIGKILL || sig == SIGSTOP || sig == SIGPIPE ||
-            sig == SIGTERM || sig == SIGALRM || sig == SIGUSR2)
+            sig == SIGTERM || sig == SIGALRM ||
+            (sig == SIGUSR2 && connproc_usr2_inherited))
             continue;
         if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler != SIG_DFL)
             connproc_changed[connproc_nchanged++] = sig;
@@ -87,7 +88,8 @@ connproc_snapshot(void)
  * parent, and every fork inherits them: no rt_sigaction on the
  * connection's path, where each call, and libc's page of it, costs
  * (lean.c). SIGUSR2 only retires a spare still waiting in accept(); to
- * any other connection's process it is plugsrv's (handler.h), and nothing.
+ * any other connection's process it is plugsrv's (handler.h): it does
+ * nothing but interrupt a blocking call, as the watchdog's SIGALRM may.
  */
 void
 connproc_signals_prepare(void)
@@ -104,8 +106,9 @@ connproc_signals_prepare(void)
 
 /* Everything back to the default, except that SIGPIPE stays ignored (as
  * the parent left it: a handler writing to a client that has gone must not
- * die of it) and SIGTERM asks for a clean end; a prefork spare also hears
- * SIGUSR2, "retire". A zeroed sigset_t is the empty set on Linux. */
+ * die of it), SIGTERM asks for a clean end and SIGUSR2 for a spare's
+ * retirement (both inherited from a serving parent, set here otherwise).
+ * A zeroed sigset_t is the empty set on Linux. */
 static void
 connproc_reset_signals(int spare)
 {

@@ -44,6 +44,7 @@
  *   and syscall()'s).
  */
 #include <signal.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -86,11 +87,12 @@ lean_copy(char *dst, size_t cap, const char *src)
 int
 lean_unblock_all(void)
 {
-    /* The kernel's sigset, 64 bits; on the stack, which a fork has
-     * touched already, not in a page of its own. */
-    unsigned long none = 0;
+    /* The kernel's sigset: 64 bits (128 on MIPS), whatever the size of a
+     * long; on the stack, which a fork has touched already, not in a page
+     * of its own. */
+    uint64_t none[(NSIG - 1) / 64] = { 0 };
 
-    return (int)syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL,
+    return (int)syscall(SYS_rt_sigprocmask, SIG_SETMASK, none, NULL,
                         sizeof(none));
 }
 
@@ -121,6 +123,10 @@ lean_dup2(int fd, int to)
 int
 lean_setrlimit(int resource, const struct rlimit *rl)
 {
+    /* prlimit64 takes 64-bit limits: a 32-bit build's struct rlimit may
+     * not be that. */
+    if (sizeof(rl->rlim_cur) != sizeof(uint64_t))
+        return setrlimit(resource, rl);
     return (int)syscall(SYS_prlimit64, 0, resource, rl, NULL);
 }
 
@@ -153,7 +159,9 @@ lean_clock_forked(void)
 int
 lean_clock_gettime(clockid_t id, struct timespec *ts)
 {
-    if (lean_clock_calls > 0) {
+    /* The plain system call fills a struct timespec of longs: a 32-bit
+     * build with a 64-bit time_t needs libc's translation. */
+    if (sizeof(ts->tv_sec) == sizeof(long) && lean_clock_calls > 0) {
         lean_clock_calls--;
         return (int)syscall(SYS_clock_gettime, id, ts);
     }
