@@ -75,7 +75,7 @@ children_reap(void)
     pid_t pid;
 
     while (tab->nexits < EXITS_MAX &&
-           (pid = waitpid(-1, &status, WNOHANG)) > 0) {
+           (pid = lean_parent_reap(&status)) > 0) {
         tab->exits[tab->nexits].pid = pid;
         tab->exits[tab->nexits].status = status;
         tab->exits[tab->nexits].when = clock_ms();
@@ -300,7 +300,7 @@ children_exited(const struct exit_rec *e)
         return; /* a scrape's process: nothing to say */
     children_log_exit(c, e);
     /* Whatever the handler forked dies with its connection. */
-    kill(-e->pid, SIGKILL);
+    lean_parent_kill_group(e->pid);
     if (c == NULL)
         return;
     children_forget(c);

@@ -43,6 +43,7 @@
  *   to 15; round 5 a child to 11-13, two of them libc's (_Fork's page
  *   and syscall()'s).
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
@@ -51,7 +52,9 @@
 #if __has_include(<sys/rseq.h>)
 #include <sys/rseq.h>
 #endif
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -256,6 +259,71 @@ uid_t
 lean_geteuid(void)
 {
     return (uid_t)syscall(LEAN_SYS_ID(geteuid));
+}
+
+/*
+ * The parent's calls that fail on every connection: accept4()'s EAGAIN
+ * at the end of a batch, wait4()'s ECHILD once no child is left, kill()'s
+ * ESRCH on a process group already empty. A failing libc call (syscall()
+ * too) writes errno, in the thread's TLS page, which the newest child
+ * shares: a copy-on-write fault in the parent per connection, as dear as
+ * a child's. These return the kernel's -errno and leave errno alone: a
+ * bare system call instruction on x86-64 and arm64; elsewhere syscall(),
+ * errno put back (correct, but the fault stays).
+ */
+static long
+lean_bare_call(long nr, long a, long b, long c, long d)
+{
+#if defined(__x86_64__)
+    register long r10 __asm__("r10") = d;
+    long ret;
+
+    __asm__ volatile("syscall"
+                     : "=a"(ret)
+                     : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10)
+                     : "rcx", "r11", "memory");
+    return ret;
+#elif defined(__aarch64__)
+    register long x8 __asm__("x8") = nr;
+    register long x0 __asm__("x0") = a;
+    register long x1 __asm__("x1") = b;
+    register long x2 __asm__("x2") = c;
+    register long x3 __asm__("x3") = d;
+
+    __asm__ volatile("svc 0"
+                     : "+r"(x0)
+                     : "r"(x8), "r"(x1), "r"(x2), "r"(x3)
+                     : "memory");
+    return x0;
+#else
+    int saved = errno;
+    long ret = syscall(nr, a, b, c, d);
+
+    if (ret == -1) {
+        ret = -errno;
+        errno = saved;
+    }
+    return ret;
+#endif
+}
+
+int
+lean_parent_accept(int fd, struct sockaddr *sa, socklen_t *len)
+{
+    return (int)lean_bare_call(SYS_accept4, fd, (long)sa, (long)len,
+                               SOCK_CLOEXEC);
+}
+
+pid_t
+lean_parent_reap(int *status)
+{
+    return (pid_t)lean_bare_call(SYS_wait4, -1, (long)status, WNOHANG, 0);
+}
+
+void
+lean_parent_kill_group(pid_t pgid)
+{
+    (void)lean_bare_call(SYS_kill, -(long)pgid, SIGKILL, 0, 0);
 }
 
 /*

@@ -229,7 +229,10 @@ logbuf_flush(void)
     }
     memmove(logbuf_data, logbuf_data + off, lbs->len - off);
     lbs->len -= off;
-    errno = saved;
+    /* Only if changed: a write to errno's page after a fork is a
+     * copy-on-write fault (lean.c). */
+    if (errno != saved)
+        errno = saved;
 }
 
 /* A child writes at once; the parent keeps the line for log_flush(),

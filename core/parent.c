@@ -257,8 +257,11 @@ parent_accept(struct parent *s, struct listener *l)
 
     for (i = 0; i < ACCEPT_BATCH && s->paused <= clock_ms(); i++) {
         len = sizeof(ss);
-        fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
-        if (fd == -1) {
+        fd = lean_parent_accept(l->fd, (struct sockaddr *)&ss, &len);
+        if (fd == -EAGAIN)
+            return; /* the usual end of a batch: errno untouched */
+        if (fd < 0) {
+            errno = -fd;
             if (parent_accept_failed(s, l))
                 return;
             continue;

@@ -731,6 +731,12 @@ int lean_setresgid(gid_t gid);
 int lean_setresuid(uid_t uid);
 int lean_setuid(uid_t uid);
 uid_t lean_geteuid(void);
+/* The parent's accept4(fd, sa, len, SOCK_CLOEXEC), wait4(-1, status,
+ * WNOHANG) and kill(-pgid, SIGKILL), which fail on every connection:
+ * the result, or -errno, and errno left alone. */
+int lean_parent_accept(int fd, struct sockaddr *sa, socklen_t *len);
+pid_t lean_parent_reap(int *status);
+void lean_parent_kill_group(pid_t pgid);
 /* The parent, at start: no restartable-sequences area for the kernel to
  * write (and copy) after each fork. */
 void lean_parent_rseq_off(void);
