@@ -38,10 +38,10 @@
  *   listener's counts (lean_parent_alloc(), below, from parent.c), and a
  *   listener's escaped name written once (parent.c). Round 3 took the
  *   parent from 7 faults per connection to 4, the bare server's count,
- *   round 4 to 3 (rseq): what is left is its stack, and errno's page.
- *   Round 4 took a child from 20 to 12-14 (bare: 21-22), a spare from 25
- *   to 15; round 5 a child to 11-13, two of them libc's (_Fork's page
- *   and syscall()'s).
+ *   round 4 to 3 (rseq), round 5 to 2 (errno's page, below): what is
+ *   left is its stack. Round 4 took a child from 20 to 12-14 (bare:
+ *   21-22), a spare from 25 to 15; round 5 a child to 11-13, two of them
+ *   libc's (_Fork's page and syscall()'s), a spare to 13.
  */
 #include <errno.h>
 #include <signal.h>
