@@ -341,26 +341,6 @@ session_callbacks(struct session *s)
     s->stop = s->h->stop;
 }
 
-static enum conn_exit session_go(const struct listener *l,
-                                 const plugsrv_handler *found, int fd,
-                                 const struct conn_addrs *a);
-
-enum conn_exit
-session_run(const struct listener *l, const plugsrv_handler *h, int fd,
-            const char *peer)
-{
-    struct conn_addrs a = { .via = "", .local = "" };
-
-    lean_copy(a.peer, sizeof(a.peer), peer);
-    return session_go(l, h, fd, &a);
-}
-
-enum conn_exit
-session_serve(const struct listener *l, int fd, const struct conn_addrs *a)
-{
-    return session_go(l, NULL, fd, a);
-}
-
 static enum conn_exit
 session_go(const struct listener *l, const plugsrv_handler *found, int fd,
            const struct conn_addrs *a)
@@ -404,4 +384,20 @@ session_go(const struct listener *l, const plugsrv_handler *found, int fd,
         session_abort(fd);
     lean_close(fd);
     return status;
+}
+
+enum conn_exit
+session_run(const struct listener *l, const plugsrv_handler *h, int fd,
+            const char *peer)
+{
+    struct conn_addrs a = { .via = "", .local = "" };
+
+    lean_copy(a.peer, sizeof(a.peer), peer);
+    return session_go(l, h, fd, &a);
+}
+
+enum conn_exit
+session_serve(const struct listener *l, int fd, const struct conn_addrs *a)
+{
+    return session_go(l, NULL, fd, a);
 }
