@@ -175,11 +175,10 @@ lean_clock_gettime(clockid_t id, struct timespec *ts)
  * What every connection calls, through syscall() too: the read loop and
  * the last close() (session.c), host->write() (host.c), the watchdog's
  * alarm(), and a prefork spare's accept(), report and close()s
- * (prefork.c). libc's read, send and
- * alarm lie 220 KiB apart: three or four windows of the kernel's 64 KiB
- * fault-around, where each window is a fault, and where a window's edge
- * falls in libc is up to ASLR (a child took one fault more or less per
- * instance).
+ * (prefork.c). libc's read, send and alarm lie 220 KiB apart: three or
+ * four windows of the kernel's 64 KiB fault-around, where each window is
+ * a fault, and where a window's edge falls in libc is up to ASLR (a child
+ * took one fault more or less per instance).
  */
 ssize_t
 lean_read(int fd, void *buf, size_t len)
