@@ -652,15 +652,16 @@ parent_free(struct parent *s)
     config_free(s->conf); /* the last one read: reloads replace it */
 }
 
-/* Serves conf until SIGTERM or SIGINT; takes ownership of conf. */
-int
-parent_run(struct config *conf)
+/* Serves conf until SIGTERM or SIGINT. parent_run()'s, on the stack
+ * where lean_stack_page() puts it. */
+static int
+parent_main(void *arg)
 {
     struct parent s;
     int rc;
 
     memset(&s, 0, sizeof(s));
-    s.conf = conf;
+    s.conf = arg;
     s.pid = getpid();
     s.notify[0] = s.notify[1] = s.reserve = -1;
     if ((rc = parent_start(&s)) == 0) {
@@ -670,4 +671,11 @@ parent_run(struct config *conf)
     }
     parent_free(&s);
     return rc;
+}
+
+/* Serves conf until SIGTERM or SIGINT; takes ownership of conf. */
+int
+parent_run(struct config *conf)
+{
+    return lean_stack_page(parent_main, conf);
 }

@@ -695,6 +695,7 @@ int parent_run(struct config *conf);
 
 /* ---- lean.c: the connection's path kept short (parent and connection) ---- */
 /* fork() without its atfork work: only in the single-threaded parent. */
+int lean_stack_page(int (*fn)(void *), void *arg);
 pid_t lean_fork(void);
 /* src into dst[cap], cut to fit, without snprintf(); its length. */
 size_t lean_copy(char *dst, size_t cap, const char *src);
