@@ -75,7 +75,7 @@ children_reap(void)
     pid_t pid;
 
     while (tab->nexits < EXITS_MAX &&
-           (pid = lean_parent_reap(&status)) > 0) {
+           (pid = lean_reap(&status)) > 0) {
         tab->exits[tab->nexits].pid = pid;
         tab->exits[tab->nexits].status = status;
         tab->exits[tab->nexits].when = clock_ms();

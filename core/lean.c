@@ -305,8 +305,10 @@ lean_geteuid(void)
 
 /*
  * The parent's calls that fail on every connection: accept4()'s EAGAIN
- * at the end of a batch, wait4()'s ECHILD once no child is left, kill()'s
- * ESRCH on a process group already empty. A failing libc call (syscall()
+ * at the end of a batch, wait4()'s ECHILD once no child is left (in a
+ * connection's process too, on its way out: reaper.c), kill()'s
+ * ESRCH on a process group already empty, read()'s EAGAIN once the prefork
+ * spares' reports are taken. A failing libc call (syscall()
  * too) writes errno, in the thread's TLS page, which the newest child
  * shares: a copy-on-write fault in the parent per connection, as dear as
  * a child's. These return the kernel's -errno and leave errno alone: a
@@ -356,8 +358,14 @@ lean_parent_accept(int fd, struct sockaddr *sa, socklen_t *len)
                                SOCK_CLOEXEC);
 }
 
+ssize_t
+lean_parent_read(int fd, void *buf, size_t n)
+{
+    return (ssize_t)lean_bare_call(SYS_read, fd, (long)buf, (long)n, 0);
+}
+
 pid_t
-lean_parent_reap(int *status)
+lean_reap(int *status)
 {
     return (pid_t)lean_bare_call(SYS_wait4, -1, (long)status, WNOHANG, 0);
 }

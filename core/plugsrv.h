@@ -74,6 +74,8 @@ struct config;   /* config.c */
  * every outside value escaped; logbuf.c: where the lines go ---- */
 #define LOG_LINE_MAX  4096 /* PIPE_BUF: a line is written whole, at once */
 #define LOG_VALUE_MAX 1024 /* one escaped value; a longer one is cut */
+/* Room for n bytes escaped (4 each at most), quoted and NUL-ended. */
+#define LOG_VALUE_ROOM(n) (4 * (n) + 3)
 
 /* Priorities as syslog numbers them: the journal's "<3>" prefix. */
 #define LOG_PRIO_ERR     3
@@ -732,11 +734,12 @@ int lean_setresgid(gid_t gid);
 int lean_setresuid(uid_t uid);
 int lean_setuid(uid_t uid);
 uid_t lean_geteuid(void);
-/* The parent's accept4(fd, sa, len, SOCK_CLOEXEC), wait4(-1, status,
- * WNOHANG) and kill(-pgid, SIGKILL), which fail on every connection:
- * the result, or -errno, and errno left alone. */
+/* The parent's accept4(fd, sa, len, SOCK_CLOEXEC), read() and kill(-pgid,
+ * SIGKILL), and wait4(-1, status, WNOHANG) in both processes, which fail
+ * on every connection: the result, or -errno, and errno left alone. */
 int lean_parent_accept(int fd, struct sockaddr *sa, socklen_t *len);
-pid_t lean_parent_reap(int *status);
+ssize_t lean_parent_read(int fd, void *buf, size_t n);
+pid_t lean_reap(int *status);
 void lean_parent_kill_group(pid_t pgid);
 /* The parent, at start: no restartable-sequences area for the kernel to
  * write (and copy) after each fork. */

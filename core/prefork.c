@@ -20,6 +20,20 @@ struct prefork_msg {
     struct sockaddr_storage sa; /* for admit_peer() */
 };
 
+/* Its log line's buffers out of prefork_child()'s frame, which the parent's
+ * loop would otherwise push onto a second page of stack for each spare
+ * (lean_stack_page()). */
+static __attribute__((noinline, noreturn)) void
+prefork_module_failed(const struct listener *l, const char *err)
+{
+    char name[LOG_VALUE_MAX], why[LOG_VALUE_MAX];
+
+    log_event("error what=module listener=%s msg=%s",
+              log_value(name, sizeof(name), l->conf->name),
+              log_value(why, sizeof(why), err));
+    connproc_exit(CONN_MODULE);
+}
+
 /* The spare's life: wait for one connection, report it, serve it. */
 static __attribute__((noreturn)) void
 prefork_child(const struct listener *l, int notify, pid_t parent)
@@ -44,14 +58,8 @@ prefork_child(const struct listener *l, int notify, pid_t parent)
     /* The entry point, once, here: not on the connection's path. On a
      * copy of the module, as session.c does: the listener is on a page of
      * the parent's heap, which a write would copy. */
-    if (module_entry(&m, err, sizeof(err)) == -1) {
-        char name[LOG_VALUE_MAX], why[LOG_VALUE_MAX];
-
-        log_event("error what=module listener=%s msg=%s",
-                  log_value(name, sizeof(name), l->conf->name),
-                  log_value(why, sizeof(why), err));
-        connproc_exit(CONN_MODULE);
-    }
+    if (module_entry(&m, err, sizeof(err)) == -1)
+        prefork_module_failed(l, err);
     connproc_accepting = 1;
     for (;;) {
         if (connproc_stop || connproc_retire)
@@ -141,7 +149,10 @@ prefork_refill(struct listener *ls, size_t n, const struct config *conf,
 static void
 prefork_admit(struct child *c, const struct prefork_msg *msg)
 {
-    char name[LOG_VALUE_MAX], peer[LOG_VALUE_MAX];
+    /* Sized to what they hold, not LOG_VALUE_MAX: the parent's frames per
+     * connection stay on one page of stack (lean_stack_page()). */
+    char name[LOG_VALUE_ROOM(sizeof(c->listener_name))];
+    char peer[LOG_VALUE_ROOM(sizeof(c->peer))];
     const char *refused = NULL;
 
     if (c->listener != NULL)
@@ -171,7 +182,8 @@ prefork_read(int notify)
     struct prefork_msg msg;
     struct child *c;
 
-    while (read(notify, &msg, sizeof(msg)) == (ssize_t)sizeof(msg)) {
+    /* It ends on EAGAIN: lean_parent_read() leaves errno's page alone. */
+    while (lean_parent_read(notify, &msg, sizeof(msg)) == (ssize_t)sizeof(msg)) {
         msg.peer[sizeof(msg.peer) - 1] = '\0';
         if ((c = children_find(msg.pid)) == NULL)
             continue;
