@@ -44,7 +44,7 @@
  *   child to 11-13, two of them libc's (_Fork's page and syscall()'s), a
  *   spare to 13; round 6 a child to 11 in every run (its stack's start
  *   within a page and the binary's 64 KiB alignment, core/CMakeLists.txt)
- *   and a spare to 12.
+ *   and a spare to 11-12.
  * - A page of the process's memory that the kernel reads or writes for a
  *   system call for the first time costs a fresh fork ~10 us on this VM,
  *   a fault's worth: a child's system calls take their arguments from the
@@ -84,7 +84,11 @@ lean_fork(void)
  * they spanned two pages in one run and three in the next: 2-3 faults per
  * connection in the parent, 11-13 in a child. From the top of a page
  * (the ~4 KiB the parent writes per connection fit, just) it is 1 and 11,
- * in every run (bench/README.md, round 6). The pad above is never used.
+ * in every run, built with gcc -O2 (bench/README.md, round 6); clang's
+ * frames and gcc's with -O3 or LTO are larger: 2 and 12-13, but the same
+ * in every run. The pad above is written at most once, by stack-clash
+ * probes, before any fork. fn must not be inlined here (parent.c): its
+ * frame would then sit above the pad.
  */
 int
 lean_stack_page(int (*fn)(void *), void *arg)
@@ -443,4 +447,3 @@ lean_parent_free(void *mem)
     memcpy(&len, p, sizeof(len));
     munmap(p, len);
 }
-

@@ -654,7 +654,7 @@ parent_free(struct parent *s)
 
 /* Serves conf until SIGTERM or SIGINT. parent_run()'s, on the stack
  * where lean_stack_page() puts it. */
-static int
+static __attribute__((noinline)) int
 parent_main(void *arg)
 {
     struct parent s;

@@ -696,8 +696,9 @@ int parent_run(struct config *conf);
 /* ================= a connection's process ================= */
 
 /* ---- lean.c: the connection's path kept short (parent and connection) ---- */
-/* fork() without its atfork work: only in the single-threaded parent. */
+/* fn(arg) with its frame at the top of a page of stack; what fn returns. */
 int lean_stack_page(int (*fn)(void *), void *arg);
+/* fork() without its atfork work: only in the single-threaded parent. */
 pid_t lean_fork(void);
 /* src into dst[cap], cut to fit, without snprintf(); its length. */
 size_t lean_copy(char *dst, size_t cap, const char *src);
