@@ -74,8 +74,7 @@ children_reap(void)
     int status;
     pid_t pid;
 
-    while (tab->nexits < EXITS_MAX &&
-           (pid = lean_reap(&status)) > 0) {
+    while (tab->nexits < EXITS_MAX && (pid = lean_reap(&status)) > 0) {
         tab->exits[tab->nexits].pid = pid;
         tab->exits[tab->nexits].status = status;
         tab->exits[tab->nexits].when = clock_ms();

@@ -19,7 +19,7 @@
 
 #include "plugsrv.h"
 
-LEAN_DATA volatile sig_atomic_t connproc_stop; /* SIGTERM: finish and exit */
+LEAN_DATA volatile sig_atomic_t connproc_stop;   /* SIGTERM: finish and exit */
 LEAN_DATA volatile sig_atomic_t connproc_retire; /* SIGUSR2: a spare retires */
 volatile sig_atomic_t connproc_conn_fd = -1; /* the connection, once there */
 LEAN_DATA volatile sig_atomic_t connproc_accepting; /* a spare in accept() */

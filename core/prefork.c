@@ -98,7 +98,7 @@ static int
 prefork_spawn(struct listener *l, int notify)
 {
     static char name[LOG_VALUE_MAX]; /* not in the frame a spare starts from */
-    static pid_t parent; /* asked once */
+    static pid_t parent;             /* asked once */
     pid_t pid;
 
     if (parent == 0)
@@ -183,7 +183,8 @@ prefork_read(int notify)
     struct child *c;
 
     /* It ends on EAGAIN: lean_parent_read() leaves errno's page alone. */
-    while (lean_parent_read(notify, &msg, sizeof(msg)) == (ssize_t)sizeof(msg)) {
+    while (lean_parent_read(notify, &msg, sizeof(msg)) ==
+           (ssize_t)sizeof(msg)) {
         msg.peer[sizeof(msg.peer) - 1] = '\0';
         if ((c = children_find(msg.pid)) == NULL)
             continue;

@@ -318,7 +318,7 @@ scrape_run(const struct config *conf, const struct metrics_state *snap, int fd)
     if (scrape_identity(conf, &as) == -1 || connproc_init(&cs) == -1)
         _exit(CONN_SETUP);
     signal(SIGALRM, SIG_DFL); /* not the watchdog's (watchdog_prepare) */
-    alarm(SCRAPE_SECONDS); /* the whole scrape, whatever the scraper does */
+    alarm(SCRAPE_SECONDS);    /* the whole scrape, whatever the scraper does */
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     scrape_reply(fd, snap, &p);
