@@ -22,7 +22,7 @@
 LEAN_DATA volatile sig_atomic_t connproc_stop;   /* SIGTERM: finish and exit */
 LEAN_DATA volatile sig_atomic_t connproc_retire; /* SIGUSR2: a spare retires */
 volatile sig_atomic_t connproc_conn_fd = -1; /* the connection, once there */
-LEAN_DATA volatile sig_atomic_t connproc_accepting; /* a spare in accept() */
+LEAN_DATA volatile sig_atomic_t connproc_listen_fd = -1; /* in accept() */
 volatile sig_atomic_t connproc_wake_fd = -1; /* conn_loop.c's self-pipe */
 
 /*
@@ -38,7 +38,15 @@ connproc_on_signal(int sig)
     int saved = errno;
 
     if (sig == SIGUSR2) {
+        /* A spare checks connproc_retire, then calls accept(): come in
+         * between, the flag alone would leave it waiting there to serve
+         * one more connection with the old config. Closed, the listener
+         * fails that accept() at once. */
         connproc_retire = 1;
+        if (connproc_listen_fd >= 0)
+            close(connproc_listen_fd);
+        connproc_listen_fd = -1;
+        errno = saved;
         return;
     }
     struct timeval tv = clock_timeval(CONNPROC_DRAIN_MS);
@@ -49,7 +57,7 @@ connproc_on_signal(int sig)
     }
     if (connproc_conn_fd >= 0)
         setsockopt(connproc_conn_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    else if (connproc_accepting)
+    else if (connproc_listen_fd >= 0)
         _exit(CONN_OK);
     errno = saved;
 }

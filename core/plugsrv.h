@@ -772,7 +772,7 @@ struct connproc_setup {
 /* The parent's fd 0 is /dev/null, read-write (parent.c sets it). */
 extern int connproc_stdin_null;
 extern volatile sig_atomic_t connproc_stop, connproc_retire, connproc_conn_fd,
-    connproc_accepting;
+    connproc_listen_fd;
 /* A pipe's write end SIGTERM writes a byte to, to wake conn_loop's poll(). */
 extern volatile sig_atomic_t connproc_wake_fd;
 /* In the new process: everything before its first byte; -1 if a limit

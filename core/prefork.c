@@ -60,7 +60,7 @@ prefork_child(const struct listener *l, int notify, pid_t parent)
      * the parent's heap, which a write would copy. */
     if (module_entry(&m, err, sizeof(err)) == -1)
         prefork_module_failed(l, err);
-    connproc_accepting = 1;
+    connproc_listen_fd = fds[0];
     for (;;) {
         if (connproc_stop || connproc_retire)
             connproc_exit(CONN_OK);
@@ -68,12 +68,17 @@ prefork_child(const struct listener *l, int notify, pid_t parent)
         fd = lean_accept(fds[0], (struct sockaddr *)&ss, &len);
         if (fd >= 0)
             break;
-        /* EAGAIN: the listener's SO_RCVTIMEO (idle_timeout) ran out. */
-        if (errno != EINTR && errno != ECONNABORTED && errno != EAGAIN)
+        /* EAGAIN: the listener's SO_RCVTIMEO (idle_timeout) ran out.
+         * EBADF after SIGUSR2: its handler closed the listener. */
+        if (errno != EINTR && errno != ECONNABORTED && errno != EAGAIN &&
+            !connproc_retire)
             _exit(CONN_SETUP);
     }
+    /* A SIGUSR2 from here on leaves the listener alone; one that came
+     * since accept() returned closed it, and lean_close() below finds it
+     * closed: no fd has been opened since. */
+    connproc_listen_fd = -1;
     connproc_conn_fd = fd;
-    connproc_accepting = 0;
     memset(&msg, 0, sizeof(msg));
     msg.pid = getpid();
     addr_format((struct sockaddr *)&ss, msg.peer, sizeof(msg.peer));
