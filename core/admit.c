@@ -203,11 +203,11 @@ admit_client(struct listener *l, const struct sockaddr *sa,
 void
 admit_refuse(struct listener *l, const char *peer, const char *reason)
 {
-    /* Static, not on the stack: see parent_name() in parent.c. */
-    static char name[LOG_VALUE_MAX], text[LOG_VALUE_MAX];
+    /* Static, not on the stack, where a connection's process starting
+     * from the parent's frames would copy each page it touches. */
+    static char text[LOG_VALUE_MAX];
 
-    log_event("refuse listener=%s peer=%s reason=%s",
-              log_value(name, sizeof(name), l->conf->name),
+    log_event("refuse listener=%s peer=%s reason=%s", l->logname,
               log_value(text, sizeof(text), peer), reason);
     stats_refused(&l->count->stats, reason);
     metrics_refuse(l->conf->name, reason);

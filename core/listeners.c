@@ -158,6 +158,7 @@ listeners_prepare(const struct config *conf, struct listener *old, size_t nold,
         ls[i].conf = &conf->listeners[i];
         ls[i].fd = -1;
         ls[i].count = &count[i];
+        log_value(ls[i].logname, sizeof(ls[i].logname), ls[i].conf->name);
     }
     /* Each module's file is opened before its probe forks: the probe
      * loads that very file, and so does the parent if it passes. */

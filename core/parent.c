@@ -76,15 +76,14 @@ parent_pollset(struct parent *s, struct pollfd *p)
 static void
 parent_log_listeners(const struct parent *s)
 {
-    char name[LOG_VALUE_MAX], path[LOG_VALUE_MAX];
+    char path[LOG_VALUE_MAX];
     size_t i;
 
     for (i = 0; i < s->nls; i++)
         metrics_track(s->ls[i].conf->name);
     for (i = 0; i < s->nls; i++)
         log_event("listen listener=%s addr=%s module=%s mode=%s",
-                  log_value(name, sizeof(name), s->ls[i].conf->name),
-                  s->ls[i].addr,
+                  s->ls[i].logname, s->ls[i].addr,
                   log_value(path, sizeof(path), s->ls[i].conf->module_path),
                   s->ls[i].conf->mode == MODE_FORK ? "fork" : "prefork");
 }
@@ -116,18 +115,6 @@ parent_child(struct parent *s, struct listener *l, int fd,
     connproc_exit(session_serve(l, fd, a));
 }
 
-/* A listener's name as a log value, escaped once: not on the stack, where
- * a connection's process starting from parent_fork's frame would copy each
- * page it touches, and not rewritten per connection, which would copy the
- * page it is in while a child shares it. */
-static const char *
-parent_name(struct listener *l)
-{
-    if (l->logname[0] == '\0')
-        log_value(l->logname, sizeof(l->logname), l->conf->name);
-    return l->logname;
-}
-
 static void
 parent_fork(struct parent *s, struct listener *l, int fd,
             const struct sockaddr *sa, struct conn_addrs *a)
@@ -153,13 +140,13 @@ parent_fork(struct parent *s, struct listener *l, int fd,
     /* A PROXY listener's process waits for its verdict on a pipe of its
      * own (proxyparent.c). */
     if (l->conf->proxy != PROXY_OFF && pipe2(verdict, O_CLOEXEC) == -1) {
-        log_warn("error what=pipe listener=%s peer=%s", l->conf->name, peer);
+        log_warn("error what=pipe listener=%s peer=%s", l->logname, peer);
         close(fd);
         s->paused = clock_ms() + PAUSE_MS;
         return;
     }
     if ((pid = lean_fork()) == -1) {
-        log_warn("error what=fork listener=%s peer=%s", parent_name(l), peer);
+        log_warn("error what=fork listener=%s peer=%s", l->logname, peer);
         sources_release(ref.source);
         close(fd);
         if (verdict[0] != -1) {
@@ -176,7 +163,7 @@ parent_fork(struct parent *s, struct listener *l, int fd,
         close(verdict[0]);
     if ((c = children_add(pid, l, CHILD_SERVING)) == NULL) {
         /* Untracked, it could not be counted or logged: end it. */
-        log_warn("error what=table listener=%s peer=%s", parent_name(l), peer);
+        log_warn("error what=table listener=%s peer=%s", l->logname, peer);
         sources_release(ref.source);
         kill(pid, SIGKILL);
         if (verdict[1] != -1)
@@ -190,7 +177,7 @@ parent_fork(struct parent *s, struct listener *l, int fd,
         return; /* accepted, or not, once its header is read */
     lifetime_arm(c, l);
     stats_accepted(&l->count->stats);
-    log_event("accept listener=%s peer=%s pid=%ld", parent_name(l), peer,
+    log_event("accept listener=%s peer=%s pid=%ld", l->logname, peer,
               (long)pid);
     metrics_accept(l->conf->name);
 }
@@ -234,12 +221,12 @@ parent_accept_failed(struct parent *s, struct listener *l)
         return 0;
     case EMFILE:
     case ENFILE:
-        log_warn("error what=accept listener=%s", parent_name(l));
+        log_warn("error what=accept listener=%s", l->logname);
         parent_shed(s, l);
         s->paused = clock_ms() + PAUSE_MS;
         return 1;
     default:
-        log_warn("error what=accept listener=%s", parent_name(l));
+        log_warn("error what=accept listener=%s", l->logname);
         s->paused = clock_ms() + PAUSE_MS;
         return 1;
     }

@@ -446,7 +446,9 @@ struct listener {
     int inherited; /* passed in at start (activation.c): others may hold it */
     struct sources *sources;      /* admit.c: NULL without per-source limits */
     struct listener_count *count; /* the parent's alone: none in a child */
-    char logname[LOG_VALUE_MAX];  /* parent.c: the name as a log value */
+    /* The name as a log value, escaped before any fork: not per connection
+     * on the stack, or into a page a child shares. */
+    char logname[LOG_VALUE_MAX];
 };
 
 /* Bind and listen; -1 with "address: why" in err. */

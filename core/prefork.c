@@ -26,10 +26,9 @@ struct prefork_msg {
 static __attribute__((noinline, noreturn)) void
 prefork_module_failed(const struct listener *l, const char *err)
 {
-    char name[LOG_VALUE_MAX], why[LOG_VALUE_MAX];
+    char why[LOG_VALUE_MAX];
 
-    log_event("error what=module listener=%s msg=%s",
-              log_value(name, sizeof(name), l->conf->name),
+    log_event("error what=module listener=%s msg=%s", l->logname,
               log_value(why, sizeof(why), err));
     connproc_exit(CONN_MODULE);
 }
@@ -102,16 +101,14 @@ prefork_child(const struct listener *l, int notify, pid_t parent)
 static int
 prefork_spawn(struct listener *l, int notify)
 {
-    static char name[LOG_VALUE_MAX]; /* not in the frame a spare starts from */
-    static pid_t parent;             /* asked once */
+    static pid_t parent; /* asked once */
     pid_t pid;
 
     if (parent == 0)
         parent = getpid();
 
     if ((pid = lean_fork()) == -1) {
-        log_warn("error what=fork listener=%s",
-                 log_value(name, sizeof(name), l->conf->name));
+        log_warn("error what=fork listener=%s", l->logname);
         return -1;
     }
     if (pid == 0)
@@ -175,7 +172,9 @@ prefork_admit(struct child *c, const struct prefork_msg *msg)
         stats_accepted(&c->listener->count->stats);
     }
     log_event("accept listener=%s peer=%s pid=%ld",
-              log_value(name, sizeof(name), c->listener_name),
+              c->listener != NULL
+                  ? c->listener->logname
+                  : log_value(name, sizeof(name), c->listener_name),
               log_value(peer, sizeof(peer), c->peer), (long)c->pid);
     metrics_accept(c->listener_name);
 }

@@ -68,7 +68,8 @@ proxyparent_answer(struct child *c, char verdict)
 }
 
 /* admit_refuse()'s line, with the balancer as via=. Static buffers, as
- * parent_name() in parent.c says why. */
+ * admit_refuse() says why. The listener may be gone (a reload): its name
+ * is the child's copy. */
 static void
 proxyparent_refuse(struct child *c, const char *why)
 {

@@ -245,11 +245,10 @@ static __attribute__((noinline)) void
 session_failed(const struct listener *l, const char *what, const char *err,
                size_t errlen)
 {
-    char name[LOG_VALUE_MAX], msg[LOG_VALUE_MAX];
+    char msg[LOG_VALUE_MAX];
 
     /* The module may have filled err to the end, with no NUL. */
-    log_event("error what=%s listener=%s msg=%s", what,
-              log_value(name, sizeof(name), l->conf->name),
+    log_event("error what=%s listener=%s msg=%s", what, l->logname,
               log_nvalue(msg, sizeof(msg), err, errlen));
 }
 
