@@ -22,7 +22,7 @@
 LEAN_DATA volatile sig_atomic_t connproc_stop;   /* SIGTERM: finish and exit */
 LEAN_DATA volatile sig_atomic_t connproc_retire; /* SIGUSR2: a spare retires */
 volatile sig_atomic_t connproc_conn_fd = -1; /* the connection, once there */
-LEAN_DATA volatile sig_atomic_t connproc_listen_fd = -1; /* in accept() */
+LEAN_DATA volatile sig_atomic_t connproc_listen_fd = -1; /* prefork_accept */
 volatile sig_atomic_t connproc_wake_fd = -1; /* conn_loop.c's self-pipe */
 
 /*
@@ -40,12 +40,16 @@ connproc_on_signal(int sig)
     if (sig == SIGUSR2) {
         /* A spare checks connproc_retire, then calls accept(): come in
          * between, the flag alone would leave it waiting there to serve
-         * one more connection with the old config. Closed, the listener
-         * fails that accept() at once. */
+         * one more connection with the old config. With /dev/null (fd 0)
+         * in the listener's place that accept() fails at once, and the
+         * number stays taken: no thread of a module's gets it while the
+         * spare still calls accept() and close() on it. */
+        int fd = connproc_listen_fd;
+
         connproc_retire = 1;
-        if (connproc_listen_fd >= 0)
-            close(connproc_listen_fd);
         connproc_listen_fd = -1;
+        if (fd > 0 && dup2(STDIN_FILENO, fd) == -1)
+            close(fd);
         errno = saved;
         return;
     }

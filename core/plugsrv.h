@@ -384,6 +384,9 @@ int modguard_check(const struct modguard *g, const char *path, int logged,
 int prefork_refill(struct listener *ls, size_t n, const struct config *conf,
                    int notify);
 void prefork_read(int notify);
+/* A spare's wait in accept() on lfd: the connection's fd; -1 once SIGTERM
+ * or SIGUSR2 came, -2 if the listener failed. */
+int prefork_accept(int lfd, struct sockaddr_storage *ss);
 
 /* ================= the parent ================= */
 

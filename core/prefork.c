@@ -33,6 +33,39 @@ prefork_module_failed(const struct listener *l, const char *err)
     connproc_exit(CONN_MODULE);
 }
 
+/*
+ * The spare's wait: its connection's fd; -1 once SIGTERM or SIGUSR2 came
+ * (exit CONN_OK), -2 if the listener failed it (CONN_SETUP). The flags
+ * are checked before any error is taken for a failure: SIGUSR2's handler
+ * may have put /dev/null in the listener's place (ENOTSOCK) just after
+ * the check and before accept(). On return connproc_conn_fd holds the
+ * connection before connproc_listen_fd lets go of the listener: a SIGTERM
+ * in between finds one or the other (connproc_on_signal()).
+ */
+int
+prefork_accept(int lfd, struct sockaddr_storage *ss)
+{
+    socklen_t len;
+    int fd, err = 0;
+
+    connproc_listen_fd = lfd;
+    for (;;) {
+        if (connproc_stop || connproc_retire)
+            return -1;
+        /* EAGAIN: the listener's SO_RCVTIMEO (idle_timeout) ran out. */
+        if (err != 0 && err != EINTR && err != ECONNABORTED && err != EAGAIN)
+            return -2;
+        len = sizeof(*ss);
+        fd = lean_accept(lfd, (struct sockaddr *)ss, &len);
+        if (fd >= 0)
+            break;
+        err = errno;
+    }
+    connproc_conn_fd = fd;
+    connproc_listen_fd = -1;
+    return fd;
+}
+
 /* The spare's life: wait for one connection, report it, serve it. */
 static __attribute__((noreturn)) void
 prefork_child(const struct listener *l, int notify, pid_t parent)
@@ -41,7 +74,6 @@ prefork_child(const struct listener *l, int notify, pid_t parent)
     char err[ERRBUF];
     struct prefork_msg msg;
     struct sockaddr_storage ss;
-    socklen_t len;
     int fds[2] = { l->fd, notify };
     struct connproc_setup cs = { .parent = parent,
                                  .spare = 1,
@@ -59,35 +91,20 @@ prefork_child(const struct listener *l, int notify, pid_t parent)
      * the parent's heap, which a write would copy. */
     if (module_entry(&m, err, sizeof(err)) == -1)
         prefork_module_failed(l, err);
-    connproc_listen_fd = fds[0];
-    for (;;) {
-        if (connproc_stop || connproc_retire)
-            connproc_exit(CONN_OK);
-        len = sizeof(ss);
-        fd = lean_accept(fds[0], (struct sockaddr *)&ss, &len);
-        if (fd >= 0)
-            break;
-        /* EAGAIN: the listener's SO_RCVTIMEO (idle_timeout) ran out.
-         * EBADF after SIGUSR2: its handler closed the listener. */
-        if (errno != EINTR && errno != ECONNABORTED && errno != EAGAIN &&
-            !connproc_retire)
-            _exit(CONN_SETUP);
-    }
-    /* A SIGUSR2 from here on leaves the listener alone; one that came
-     * since accept() returned closed it, and lean_close() below finds it
-     * closed: no fd has been opened since. */
-    connproc_listen_fd = -1;
-    connproc_conn_fd = fd;
+    if ((fd = prefork_accept(fds[0], &ss)) == -1)
+        connproc_exit(CONN_OK);
+    if (fd == -2)
+        _exit(CONN_SETUP);
     memset(&msg, 0, sizeof(msg));
     msg.pid = getpid();
     addr_format((struct sockaddr *)&ss, msg.peer, sizeof(msg.peer));
     msg.sa = ss;
     /* Smaller than PIPE_BUF: the write is atomic among all the spares. It
-     * blocks while the parent is busy (a reload); if it fails all the
+     * blocks while the parent is busy (a reload), which is when the
+     * parent's SIGUSR2 may interrupt it: written again. If it fails all the
      * same, the parent learns of the connection at its exit. */
-    if (lean_write(fds[1], &msg, sizeof(msg)) != (ssize_t)sizeof(msg)) {
-        /* Served all the same. */
-    }
+    while (lean_write(fds[1], &msg, sizeof(msg)) == -1 && errno == EINTR)
+        ;
     lean_close(fds[0]);
     lean_close(fds[1]);
     /* The ACL holds exactly: a refused peer never reaches the handler.
@@ -171,10 +188,11 @@ prefork_admit(struct child *c, const struct prefork_msg *msg)
         lifetime_arm(c, c->listener);
         stats_accepted(&c->listener->count->stats);
     }
+    /* The child's copy of the name, as its exit line will have: a reload
+     * may have renamed the listener it now belongs to (children_relink()
+     * matches by address). */
     log_event("accept listener=%s peer=%s pid=%ld",
-              c->listener != NULL
-                  ? c->listener->logname
-                  : log_value(name, sizeof(name), c->listener_name),
+              log_value(name, sizeof(name), c->listener_name),
               log_value(peer, sizeof(peer), c->peer), (long)c->pid);
     metrics_accept(c->listener_name);
 }
