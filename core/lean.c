@@ -7,7 +7,7 @@
  * parent or the child writes while the other still shares it is a copy.
  * On the VM of bench/README.md each such fault is 2.5-3.5% of a
  * connection's CPU, a system call well under 0.1%: the path avoids pages
- * first. The numbers are in bench/README.md, rounds 2 to 6.
+ * first. The numbers are in bench/README.md, rounds 2 to 7.
  *
  * - _Fork(), not fork(): no atfork handlers to run (plugsrv registers
  *   none), and none of fork()'s resetting of the dynamic linker's and
