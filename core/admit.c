@@ -201,16 +201,18 @@ admit_client(struct listener *l, const struct sockaddr *sa,
 }
 
 void
-admit_refuse(struct listener *l, const char *peer, const char *reason)
+admit_refuse(struct listener *l, const char *name, const char *peer,
+             const char *reason)
 {
     /* Static, not on the stack, where a connection's process starting
      * from the parent's frames would copy each page it touches. */
-    static char text[LOG_VALUE_MAX];
+    static char ntext[LOG_VALUE_MAX], ptext[LOG_VALUE_MAX];
 
-    log_event("refuse listener=%s peer=%s reason=%s", l->logname,
-              log_value(text, sizeof(text), peer), reason);
+    log_event("refuse listener=%s peer=%s reason=%s",
+              log_value(ntext, sizeof(ntext), name),
+              log_value(ptext, sizeof(ptext), peer), reason);
     stats_refused(&l->count->stats, reason);
-    metrics_refuse(l->conf->name, reason);
+    metrics_refuse(name, reason);
 }
 
 int

@@ -133,7 +133,7 @@ parent_fork(struct parent *s, struct listener *l, int fd,
     else
         refused = admit_peer(l, sa, &ref);
     if (refused != NULL) {
-        admit_refuse(l, peer, refused);
+        admit_refuse(l, l->conf->name, peer, refused);
         close(fd);
         return;
     }
@@ -201,7 +201,7 @@ parent_shed(struct parent *s, struct listener *l)
     fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
     if (fd != -1) {
         addr_format((struct sockaddr *)&ss, peer, sizeof(peer));
-        admit_refuse(l, peer, stats_refusals[STATS_NO_FDS]);
+        admit_refuse(l, l->conf->name, peer, stats_refusals[STATS_NO_FDS]);
         close(fd);
     }
     s->reserve = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -256,7 +256,7 @@ parent_accept(struct parent *s, struct listener *l)
         addr_format((struct sockaddr *)&ss, a.peer, sizeof(a.peer));
         if (l->conf->proxy != PROXY_OFF &&
             !proxyparent_trusted(l, (struct sockaddr *)&ss)) {
-            admit_refuse(l, a.peer, "proxy-untrusted");
+            admit_refuse(l, l->conf->name, a.peer, "proxy-untrusted");
             close(fd);
             continue;
         }

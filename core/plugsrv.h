@@ -640,8 +640,11 @@ int admit_acl(const struct listener_conf *lc, const struct sockaddr *sa);
 void admit_relink(void);
 /* A reload: l, which took over old's socket, takes its rate buckets. */
 void admit_carry(struct listener *l, const struct listener *old);
-/* Logs a refusal and counts it: "refuse listener= peer= reason=". */
-void admit_refuse(struct listener *l, const char *peer, const char *reason);
+/* Logs a refusal and counts it: "refuse listener= peer= reason=". name
+ * is the listener's (l->conf->name), or a prefork child's copy of it,
+ * which its other lines carry if a reload renamed l since. */
+void admit_refuse(struct listener *l, const char *name, const char *peer,
+                  const char *reason);
 
 /* ---- lifetime.c: max_duration, enforced by the parent ---- */
 /* c began serving on l: its deadline, if l has max_duration. */

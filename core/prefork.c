@@ -179,7 +179,7 @@ prefork_admit(struct child *c, const struct prefork_msg *msg)
                              &c->ref);
     children_serve(c, msg->peer);
     if (refused != NULL) {
-        admit_refuse(c->listener, c->peer, refused);
+        admit_refuse(c->listener, c->listener_name, c->peer, refused);
         c->refused = 1;
         kill(c->pid, SIGKILL);
         return;
