@@ -36,7 +36,7 @@
  *   children: the log buffer and its counts (MADV_WIPEONFORK in logbuf.c),
  *   the child table and its counts (children.c), the poll set and each
  *   listener's counts (lean_parent_alloc(), below, from parent.c), and a
- *   listener's escaped name written once (listeners.c). Round 3 took the
+ *   listener's escaped name written once (parent.c). Round 3 took the
  *   parent from 7 faults per connection to 4, the bare server's count,
  *   round 4 to 3 (rseq), round 5 to 2 (errno's page, below), round 6 to
  *   1, its stack's one page (lean_stack_page()). Round 4 took a child
@@ -45,8 +45,6 @@
  *   spare to 13; round 6 a child to 11 in every run (its stack's start
  *   within a page and the binary's 64 KiB alignment, core/CMakeLists.txt)
  *   and a spare to 11-12.
- * - The parent's heap from mmap(), not brk() (lean_parent_heap()): one
- *   page table fewer, on average, for a fork to copy (round 7).
  * - A page of the process's memory that the kernel reads or writes for a
  *   system call for the first time costs a fresh fork ~10 us on this VM,
  *   a fault's worth: a child's system calls take their arguments from the
@@ -408,35 +406,6 @@ lean_parent_rseq_off(void)
         return;
     syscall(SYS_rseq, area, 32, RSEQ_FLAG_UNREGISTER, RSEQ_SIG);
 #endif
-}
-
-/*
- * Each page of the page tables a fork copies costs the parent ~35 us of
- * zeroing on the VM of bench/README.md (round 7), and a child has 10-12.
- * brk()'s heap starts a random distance (up to 32 MiB) past the binary,
- * so the few pages the parent allocates at start (config, listeners) had
- * a page table of their own. A page mapped where the break starts makes
- * brk() fail, and malloc() then takes its memory with mmap(), below the
- * libraries, often beside their data: a child's page tables went from
- * 11.4 to 10.4 on average, a connection's CPU down 2.5-4.5% (pairs, round
- * 7). MADV_DONTFORK: no child inherits the block, so a handler's sbrk()
- * works as ever. Best effort: if the page cannot be mapped there, the
- * heap is brk()'s as before. Call it before the first malloc().
- */
-void
-lean_parent_heap(void)
-{
-    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-    void *brk = (void *)(((uintptr_t)sbrk(0) + page - 1) & ~(page - 1));
-    void *p;
-
-    p = mmap(brk, page, PROT_NONE,
-             MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-    if (p == MAP_FAILED)
-        return;
-    /* A kernel older than MAP_FIXED_NOREPLACE (4.17) took brk as a hint. */
-    if (p != brk || madvise(p, page, MADV_DONTFORK) == -1)
-        munmap(p, page);
 }
 
 /*

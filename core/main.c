@@ -73,7 +73,6 @@ main(int argc, char *argv[])
     const char *path = PLUGSRV_DEFAULT_CONFIG;
     int ch, check = 0, bind = 0, rc;
 
-    lean_parent_heap(); /* before the first malloc() */
     main_std_fds();
     upgrade_init(argc, argv); /* before anything rewrites argv */
     proctitle_init(argc, argv);

@@ -753,9 +753,6 @@ void lean_parent_kill_group(pid_t pgid);
 /* The parent, at start: no restartable-sequences area for the kernel to
  * write (and copy) after each fork. */
 void lean_parent_rseq_off(void);
-/* At start, before the first malloc(): the parent's heap from mmap(), not
- * brk() (a page table fewer to copy per fork); none of it in a child. */
-void lean_parent_heap(void);
 /* Zeroed memory no fork shares (the parent's alone); NULL if none. */
 void *lean_parent_alloc(size_t size);
 void lean_parent_free(void *mem);

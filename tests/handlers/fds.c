@@ -1,15 +1,13 @@
 /* fds.c - a test handler that tells the client what its process inherited:
  * its open fds (from /proc/self/fd; each one above 2 with what it is and
  * whether it is a listening socket), its blocked signals, and the signals
- * it ignores or catches, and whether the heap's break can grow (the
- * parent's cannot: lean.c). One "key=value" line each, then "end", then
- * it closes the connection:
+ * it ignores or catches. One "key=value" line each, then "end", then it
+ * closes the connection:
  *     fds=0,1,2,4
  *     fd4=socket:[1234] listen=0
  *     blocked=
  *     ignored=13
  *     caught=
- *     brk=ok
  *     end
  */
 #include <dirent.h>
@@ -99,32 +97,17 @@ fds_signals(char *out, size_t cap)
              caught);
 }
 
-/* "brk=ok" if sbrk() gives this process 64 KiB it can write. */
-static const char *
-fds_brk(void)
-{
-    char *p = sbrk(65536);
-
-    if (p == (char *)-1)
-        return "brk=failed\n";
-    p[0] = p[65535] = 1;
-    return "brk=ok\n";
-}
-
 static int
 fds_open(plugsrv_conn *conn, void *ms, void **cs)
 {
     char fdtext[4096], sigtext[2048];
-    const char *brk;
 
     (void)ms;
     (void)cs;
     fds_list(fdtext, sizeof(fdtext));
     fds_signals(sigtext, sizeof(sigtext));
-    brk = fds_brk();
     if (host->write(conn, fdtext, strlen(fdtext)) != PLUGSRV_OK ||
         host->write(conn, sigtext, strlen(sigtext)) != PLUGSRV_OK ||
-        host->write(conn, brk, strlen(brk)) != PLUGSRV_OK ||
         host->write(conn, "end\n", 4) != PLUGSRV_OK)
         return PLUGSRV_ERROR;
     return PLUGSRV_CLOSE;
