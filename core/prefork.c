@@ -38,8 +38,8 @@ prefork_module_failed(const struct listener *l, const char *err)
  * (exit CONN_OK), -2 if the listener failed it (CONN_SETUP). The flags
  * are checked before any error is taken for a failure: SIGUSR2's handler
  * may have put /dev/null in the listener's place (ENOTSOCK) just after
- * the check and before accept(). On return connproc_conn_fd holds the
- * connection before connproc_listen_fd lets go of the listener: a SIGTERM
+ * the check and before accept(). With a connection, connproc_conn_fd
+ * holds it before connproc_listen_fd lets go of the listener: a SIGTERM
  * in between finds one or the other (connproc_on_signal()).
  */
 int
@@ -50,18 +50,23 @@ prefork_accept(int lfd, struct sockaddr_storage *ss)
 
     connproc_listen_fd = lfd;
     for (;;) {
-        if (connproc_stop || connproc_retire)
-            return -1;
+        if (connproc_stop || connproc_retire) {
+            fd = -1;
+            break;
+        }
         /* EAGAIN: the listener's SO_RCVTIMEO (idle_timeout) ran out. */
-        if (err != 0 && err != EINTR && err != ECONNABORTED && err != EAGAIN)
-            return -2;
+        if (err != 0 && err != EINTR && err != ECONNABORTED && err != EAGAIN) {
+            fd = -2;
+            break;
+        }
         len = sizeof(*ss);
         fd = lean_accept(lfd, (struct sockaddr *)ss, &len);
-        if (fd >= 0)
+        if (fd >= 0) {
+            connproc_conn_fd = fd;
             break;
+        }
         err = errno;
     }
-    connproc_conn_fd = fd;
     connproc_listen_fd = -1;
     return fd;
 }
@@ -101,9 +106,11 @@ prefork_child(const struct listener *l, int notify, pid_t parent)
     msg.sa = ss;
     /* Smaller than PIPE_BUF: the write is atomic among all the spares. It
      * blocks while the parent is busy (a reload), which is when the
-     * parent's SIGUSR2 may interrupt it: written again. If it fails all the
-     * same, the parent learns of the connection at its exit. */
-    while (lean_write(fds[1], &msg, sizeof(msg)) == -1 && errno == EINTR)
+     * parent's SIGUSR2 may interrupt it: written again, unless SIGTERM
+     * came. If it fails all the same, the parent learns of the connection
+     * at its exit. */
+    while (lean_write(fds[1], &msg, sizeof(msg)) == -1 && errno == EINTR &&
+           !connproc_stop)
         ;
     lean_close(fds[0]);
     lean_close(fds[1]);

@@ -174,6 +174,7 @@ test_accept_retired_before(void **state)
     (void)state;
     connproc_retire = 1;
     assert_int_equal(prefork_accept(lfd, &ss), -1);
+    assert_int_equal(connproc_listen_fd, -1);
 }
 
 /* A listener that fails, no signal: -2 (exit CONN_SETUP), not a loop. */
@@ -187,6 +188,7 @@ test_accept_listener_fails(void **state)
     assert_true(null >= 0);
     assert_int_equal(prefork_accept(null, &ss), -2);
     assert_int_equal(connproc_retire, 0);
+    assert_int_equal(connproc_listen_fd, -1);
     close(null);
 }
 
