@@ -14,6 +14,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -24,6 +25,23 @@ LEAN_DATA volatile sig_atomic_t connproc_retire; /* SIGUSR2: a spare retires */
 volatile sig_atomic_t connproc_conn_fd = -1; /* the connection, once there */
 LEAN_DATA volatile sig_atomic_t connproc_listen_fd = -1; /* prefork_accept */
 volatile sig_atomic_t connproc_wake_fd = -1; /* conn_loop.c's self-pipe */
+
+/*
+ * From a handler: the kernel gives a process's signal to any thread that
+ * does not block it, such as one a module's entry point started, while
+ * the wait the signal must end is the main thread's: a spare's accept(),
+ * which holds the listener whatever is put in its place, or a read of the
+ * connection. The signal is sent on to the main thread (its tid is the
+ * pid), whose call it interrupts; there, the handler runs again.
+ */
+static void
+connproc_forward_to_main(int sig)
+{
+    long pid = syscall(SYS_getpid);
+
+    if (syscall(SYS_gettid) != pid)
+        syscall(SYS_tgkill, pid, pid, sig);
+}
 
 /*
  * SIGTERM must end a process wherever it waits, even if it came just
@@ -48,8 +66,11 @@ connproc_on_signal(int sig)
 
         connproc_retire = 1;
         connproc_listen_fd = -1;
-        if (fd > 0 && dup2(STDIN_FILENO, fd) == -1)
-            close(fd);
+        if (fd > 0) {
+            if (dup2(STDIN_FILENO, fd) == -1)
+                close(fd);
+            connproc_forward_to_main(sig);
+        }
         errno = saved;
         return;
     }
@@ -63,6 +84,8 @@ connproc_on_signal(int sig)
         setsockopt(connproc_conn_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     else if (connproc_listen_fd >= 0)
         _exit(CONN_OK);
+    /* A read already waiting keeps the timeout it began with. */
+    connproc_forward_to_main(sig);
     errno = saved;
 }
 

@@ -62,7 +62,10 @@
  * fork and exec (modules/exec.c does). The watchdog's SIGALRM may go off
  * during any callback: most calls restart by themselves (SA_RESTART), but
  * waits such as nanosleep(), poll() or select() can return EINTR, which a
- * handler should treat as usual (wait again for what is left).
+ * handler should treat as usual (wait again for what is left). A thread
+ * the handler starts may be the one the kernel gives these signals to;
+ * plugsrv then sends SIGTERM and SIGUSR2 on to the process's main thread,
+ * whose wait they are meant to end, so a wait there may return EINTR too.
  *
  * A minimal handler (an echo server):
  *

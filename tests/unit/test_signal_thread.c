@@ -1,0 +1,199 @@
+/*
+ * test_signal_thread.c - plugsrv's SIGUSR2 and SIGTERM taken by a thread
+ * of the module's. The kernel gives a process's signal to any thread that
+ * does not block it; the wait the signal must end is the main thread's: a
+ * spare's accept() (SIGUSR2 retires it on a reload), a connection's read
+ * (SIGTERM drains and ends it). Each test sends the signal to a second
+ * thread alone, once the main thread waits, and checks that the wait ends
+ * long before the socket's SO_RCVTIMEO, which bounds one that would not.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "plugsrv.h"
+
+#define WAIT_MS 2000 /* what a wait that is not ended would last */
+
+static int lfd = -1;
+static struct sockaddr_in bound;
+
+static int
+setup(void **state)
+{
+    struct timeval tv = clock_timeval(WAIT_MS);
+    socklen_t len = sizeof(bound);
+    sigset_t set;
+
+    (void)state;
+    /* A spare's fd 0 is /dev/null, which SIGUSR2's handler puts in the
+     * listener's place. */
+    if (fcntl(STDIN_FILENO, F_GETFD) == -1 &&
+        open("/dev/null", O_RDWR) != STDIN_FILENO)
+        return -1;
+    memset(&bound, 0, sizeof(bound));
+    bound.sin_family = AF_INET;
+    bound.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    lfd = socket(AF_INET, SOCK_STREAM, 0);
+    if (lfd == -1 || bind(lfd, (struct sockaddr *)&bound, len) == -1 ||
+        getsockname(lfd, (struct sockaddr *)&bound, &len) == -1 ||
+        listen(lfd, 8) == -1 ||
+        setsockopt(lfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1)
+        return -1;
+    /* The handlers a connection's process inherits from a serving parent. */
+    connproc_signals_prepare();
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR2);
+    sigaddset(&set, SIGTERM);
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
+    connproc_retire = 0;
+    connproc_stop = 0;
+    connproc_conn_fd = -1;
+    connproc_listen_fd = -1;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    (void)state;
+    connproc_listen_fd = -1;
+    connproc_conn_fd = -1;
+    close(lfd);
+    lfd = -1;
+    return 0;
+}
+
+/* Whether the main thread (its tid is the pid) is in system call nr now:
+ * the first field of /proc's record of it. */
+static int
+main_thread_in(long nr)
+{
+    char path[64], buf[64];
+    long now = -1;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/self/task/%ld/syscall",
+             (long)getpid());
+    if ((f = fopen(path, "r")) == NULL)
+        return 0;
+    if (fgets(buf, sizeof(buf), f) != NULL)
+        now = strtol(buf, NULL, 10);
+    fclose(f);
+    return now == nr;
+}
+
+struct module_thread {
+    long nr1, nr2; /* the system calls the main thread waits in */
+    int sig;
+};
+
+/* A thread of the module's: once the main thread waits, it takes the
+ * signal itself, sent to it alone. */
+static void *
+module_thread(void *arg)
+{
+    const struct module_thread *mt = arg;
+    long long t0 = clock_ms();
+
+    while (!main_thread_in(mt->nr1) && !main_thread_in(mt->nr2) &&
+           clock_ms() - t0 < WAIT_MS / 4) {
+        struct timespec nap = { 0, 1000000L }; /* polls /proc, bounded */
+
+        nanosleep(&nap, NULL);
+    }
+    pthread_kill(pthread_self(), mt->sig);
+    return NULL;
+}
+
+#ifndef SYS_accept
+#define SYS_accept SYS_accept4
+#endif
+#ifndef SYS_recvfrom
+#define SYS_recvfrom SYS_read
+#endif
+
+/* A spare retired while it waits in accept(), the SIGUSR2 in another
+ * thread: the accept() still ends (and no connection is then served with
+ * the old config). */
+static void
+test_retire_taken_by_another_thread(void **state)
+{
+    struct module_thread mt = { SYS_accept, SYS_accept4, SIGUSR2 };
+    struct sockaddr_storage ss;
+    pthread_t th;
+    long long t0;
+
+    (void)state;
+    t0 = clock_ms();
+    assert_int_equal(pthread_create(&th, NULL, module_thread, &mt), 0);
+    assert_int_equal(prefork_accept(lfd, &ss), -1);
+    assert_true(clock_ms() - t0 < WAIT_MS / 2);
+    assert_int_equal(connproc_retire, 1);
+    assert_int_equal(pthread_join(th, NULL), 0);
+}
+
+/* A connection's process told to stop while its main thread waits in a
+ * read, the SIGTERM in another thread: the read ends (EINTR). Setting the
+ * drain's SO_RCVTIMEO alone would not: a read already waiting keeps the
+ * timeout it began with. */
+static void
+test_stop_taken_by_another_thread(void **state)
+{
+    struct module_thread mt = { SYS_recvfrom, SYS_read, SIGTERM };
+    struct timeval tv = clock_timeval(WAIT_MS);
+    pthread_t th;
+    long long t0;
+    char c;
+    ssize_t n;
+    int cfd, sfd, err;
+
+    (void)state;
+    cfd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_int_equal(connect(cfd, (struct sockaddr *)&bound, sizeof(bound)), 0);
+    sfd = accept(lfd, NULL, NULL);
+    assert_true(sfd >= 0);
+    assert_int_equal(
+        setsockopt(sfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+    connproc_conn_fd = sfd;
+    t0 = clock_ms();
+    assert_int_equal(pthread_create(&th, NULL, module_thread, &mt), 0);
+    n = read(sfd, &c, 1);
+    err = errno;
+    assert_int_equal(n, -1);
+    assert_int_equal(err, EINTR);
+    assert_true(clock_ms() - t0 < WAIT_MS / 2);
+    assert_int_equal(connproc_stop, 1);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    close(sfd);
+    close(cfd);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_retire_taken_by_another_thread,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stop_taken_by_another_thread,
+                                        setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
