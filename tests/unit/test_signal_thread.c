@@ -166,11 +166,12 @@ test_stop_taken_by_another_thread(void **state)
 
     (void)state;
     cfd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_int_equal(connect(cfd, (struct sockaddr *)&bound, sizeof(bound)), 0);
+    assert_int_equal(connect(cfd, (struct sockaddr *)&bound, sizeof(bound)),
+                     0);
     sfd = accept(lfd, NULL, NULL);
     assert_true(sfd >= 0);
-    assert_int_equal(
-        setsockopt(sfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+    assert_int_equal(setsockopt(sfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)),
+                     0);
     connproc_conn_fd = sfd;
     t0 = clock_ms();
     assert_int_equal(pthread_create(&th, NULL, module_thread, &mt), 0);
