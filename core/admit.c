@@ -200,19 +200,38 @@ admit_client(struct listener *l, const struct sockaddr *sa,
     return admit_source(l, admit_lookup(l, &ref->addr), ref);
 }
 
+/*
+ * Every refusal's line, count and metric. l is NULL for a listener a
+ * reload removed (no count then); name is the listener's, from the
+ * child's record where there is one. via is "" or the balancer that sent
+ * a PROXY header; pid is 0 or the process refused after its fork.
+ */
 void
-admit_refuse(struct listener *l, const char *name, const char *peer,
-             const char *reason)
+admit_refuse_from(struct listener *l, const char *name, const char *peer,
+                  const char *via, pid_t pid, const char *reason)
 {
     /* Static, not on the stack, where a connection's process starting
      * from the parent's frames would copy each page it touches. */
     static char ntext[LOG_VALUE_MAX], ptext[LOG_VALUE_MAX];
 
-    log_event("refuse listener=%s peer=%s reason=%s",
-              log_value(ntext, sizeof(ntext), name),
-              log_value(ptext, sizeof(ptext), peer), reason);
-    stats_refused(&l->count->stats, reason);
+    log_value(ntext, sizeof(ntext), name);
+    log_value(ptext, sizeof(ptext), peer);
+    if (pid > 0)
+        log_event("refuse listener=%s peer=%s%s%s reason=%s pid=%ld", ntext,
+                  ptext, via[0] ? " via=" : "", via, reason, (long)pid);
+    else
+        log_event("refuse listener=%s peer=%s%s%s reason=%s", ntext, ptext,
+                  via[0] ? " via=" : "", via, reason);
+    if (l != NULL)
+        stats_refused(&l->count->stats, reason);
     metrics_refuse(name, reason);
+}
+
+void
+admit_refuse(struct listener *l, const char *name, const char *peer,
+             const char *reason)
+{
+    admit_refuse_from(l, name, peer, "", 0, reason);
 }
 
 int

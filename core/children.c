@@ -184,7 +184,6 @@ children_reason(const struct child *c, int status)
 static int
 children_log_proxy(const struct child *c, const struct exit_rec *e)
 {
-    char name[LOG_VALUE_MAX];
     const char *why;
 
     if (c->refused || !WIFEXITED(e->status))
@@ -199,12 +198,8 @@ children_log_proxy(const struct child *c, const struct exit_rec *e)
     default:
         return 0;
     }
-    log_event("refuse listener=%s peer=%s reason=%s pid=%ld",
-              log_value(name, sizeof(name), c->listener_name), c->peer, why,
-              (long)e->pid);
-    if (c->listener != NULL)
-        stats_refused(&c->listener->count->stats, why);
-    metrics_refuse(c->listener_name, why);
+    admit_refuse_from(c->listener, c->listener_name, c->peer, c->via, e->pid,
+                      why);
     return 1;
 }
 

@@ -645,6 +645,11 @@ void admit_carry(struct listener *l, const struct listener *old);
  * which its other lines carry if a reload renamed l since. */
 void admit_refuse(struct listener *l, const char *name, const char *peer,
                   const char *reason);
+/* The same from a child's record (children.c, proxyparent.c): l NULL if a
+ * reload removed it (not counted then), via "" or the balancer, pid 0 or
+ * the refused process's: " via=" and " pid=" only when given. */
+void admit_refuse_from(struct listener *l, const char *name, const char *peer,
+                       const char *via, pid_t pid, const char *reason);
 
 /* ---- lifetime.c: max_duration, enforced by the parent ---- */
 /* c began serving on l: its deadline, if l has max_duration. */

@@ -67,22 +67,6 @@ proxyparent_answer(struct child *c, char verdict)
     c->verdict = -1;
 }
 
-/* admit_refuse()'s line, with the balancer as via=. Static buffers, as
- * admit_refuse() says why. The listener may be gone (a reload): its name
- * is the child's copy. */
-static void
-proxyparent_refuse(struct child *c, const char *why)
-{
-    static char name[LOG_VALUE_MAX];
-
-    log_event("refuse listener=%s peer=%s%s%s reason=%s",
-              log_value(name, sizeof(name), c->listener_name), c->peer,
-              c->via[0] ? " via=" : "", c->via, why);
-    if (c->listener != NULL)
-        stats_refused(&c->listener->count->stats, why);
-    metrics_refuse(c->listener_name, why);
-}
-
 /* The rules the parent applies to a client that connects directly,
  * applied to the one the header named (admit.c). A listener a reload
  * removed has no rules left: its connection is served. */
@@ -102,7 +86,7 @@ proxyparent_decide(struct child *c, const struct proxy_report *r)
     if (l != NULL)
         why = admit_client(l, (const struct sockaddr *)&r->src, &c->ref);
     if (why != NULL) {
-        proxyparent_refuse(c, why);
+        admit_refuse_from(l, c->listener_name, c->peer, c->via, 0, why);
         c->refused = 1;
         proxyparent_answer(c, PROXY_VERDICT_NO);
         return;
