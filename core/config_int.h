@@ -46,7 +46,7 @@
 #define MAX_BACKLOG          65535
 #define MAX_SPARE            10000
 #define MAX_RLIMIT           (1LL << 50)
-#define MAX_NAME             63   /* struct child keeps 64 bytes */
+#define MAX_NAME             LISTENER_NAME_MAX /* struct child keeps it */
 #define MAX_ACL              1024 /* entries of "allow" or "deny" */
 #define MAX_RATE             1000000
 

@@ -76,6 +76,8 @@ struct config;   /* config.c */
 #define LOG_VALUE_MAX 1024 /* one escaped value; a longer one is cut */
 /* Room for n bytes escaped (4 each at most), quoted and NUL-ended. */
 #define LOG_VALUE_ROOM(n) (4 * (n) + 3)
+/* The longest name a listener may have, in bytes (config_listener.c). */
+#define LISTENER_NAME_MAX 63
 
 /* Priorities as syslog numbers them: the journal's "<3>" prefix. */
 #define LOG_PRIO_ERR     3
@@ -451,7 +453,7 @@ struct listener {
     struct listener_count *count; /* the parent's alone: none in a child */
     /* The name as a log value, escaped before any fork: not per connection
      * on the stack, or into a page a child shares. */
-    char logname[LOG_VALUE_MAX];
+    char logname[LOG_VALUE_ROOM(LISTENER_NAME_MAX)];
 };
 
 /* Bind and listen; -1 with "address: why" in err. */
@@ -512,7 +514,7 @@ struct child {
     enum child_state state;
     int killed;                /* we sent SIGKILL at shutdown */
     struct listener *listener; /* NULL once its listener is gone */
-    char listener_name[64];
+    char listener_name[LISTENER_NAME_MAX + 1];
     char peer[ADDRSTRLEN];
     long long start;      /* clock_ms() when it began serving */
     char via[ADDRSTRLEN]; /* the balancer, for a PROXY listener */
