@@ -64,8 +64,9 @@
  * waits such as nanosleep(), poll() or select() can return EINTR, which a
  * handler should treat as usual (wait again for what is left). A thread
  * the handler starts may be the one the kernel gives these signals to;
- * plugsrv then sends SIGTERM and SIGUSR2 on to the process's main thread,
- * whose wait they are meant to end, so a wait there may return EINTR too.
+ * plugsrv then sends SIGTERM (and SIGUSR2, in a prefork process still
+ * waiting for its connection) on to the process's main thread, whose wait
+ * it is meant to end, so a wait there may return EINTR too.
  *
  * A minimal handler (an echo server):
  *

@@ -29,7 +29,7 @@
 
 #include "plugsrv.h"
 
-#define WAIT_MS 2000 /* what a wait that is not ended would last */
+#define WAIT_MS 10000 /* what a wait that is not ended would last */
 
 static int lfd = -1;
 static struct sockaddr_in bound;
@@ -81,11 +81,12 @@ teardown(void **state)
 }
 
 /* Whether the main thread (its tid is the pid) is in system call nr now:
- * the first field of /proc's record of it. */
+ * the first field of /proc's record of it, which is "running" (not a
+ * number: strtol() would read 0, SYS_read on x86-64) while it is on a CPU. */
 static int
 main_thread_in(long nr)
 {
-    char path[64], buf[64];
+    char path[64], buf[64], *end = buf;
     long now = -1;
     FILE *f;
 
@@ -94,9 +95,9 @@ main_thread_in(long nr)
     if ((f = fopen(path, "r")) == NULL)
         return 0;
     if (fgets(buf, sizeof(buf), f) != NULL)
-        now = strtol(buf, NULL, 10);
+        now = strtol(buf, &end, 10);
     fclose(f);
-    return now == nr;
+    return end != buf && now == nr;
 }
 
 struct module_thread {
