@@ -7,6 +7,11 @@
  * raise() runs the handler at exactly that point: after the check, before
  * the call. The listener's SO_RCVTIMEO bounds a wait that should not be.
  * Then prefork_accept(), the spare's whole wait, for each way it ends.
+ * Last, SIGUSR2 and SIGTERM taken by a thread of the module's: the kernel
+ * gives a process's signal to any thread that does not block it, while
+ * the wait the signal must end is the main thread's (a spare's accept(), a
+ * connection's read). Those tests send the signal to a second thread
+ * alone, once the main thread waits.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,16 +23,20 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "plugsrv.h"
 
-#define WAIT_MS 2000 /* what a blocked accept() would wait */
+#define WAIT_MS 10000 /* what a wait that is not ended would last */
 
 static int lfd = -1;
 static struct sockaddr_in bound;
@@ -37,7 +46,7 @@ setup(void **state)
 {
     struct timeval tv = clock_timeval(WAIT_MS);
     socklen_t len = sizeof(bound);
-    sigset_t usr2;
+    sigset_t usr2; /* and SIGTERM */
 
     (void)state;
     /* A spare's fd 0 is /dev/null, which the handler puts in the
@@ -58,6 +67,7 @@ setup(void **state)
     connproc_signals_prepare();
     sigemptyset(&usr2);
     sigaddset(&usr2, SIGUSR2);
+    sigaddset(&usr2, SIGTERM);
     sigprocmask(SIG_UNBLOCK, &usr2, NULL);
     connproc_retire = 0;
     connproc_stop = 0;
@@ -214,6 +224,112 @@ test_accept_timeout_waits_on(void **state)
     timer_delete(t);
 }
 
+/* Whether the main thread (its tid is the pid) is in system call nr now:
+ * the first field of /proc's record of it, which is "running" (not a
+ * number: strtol() would read 0, SYS_read on x86-64) while it is on a CPU. */
+static int
+main_thread_in(long nr)
+{
+    char path[64], buf[64], *end = buf;
+    long now = -1;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/self/task/%ld/syscall",
+             (long)getpid());
+    if ((f = fopen(path, "r")) == NULL)
+        return 0;
+    if (fgets(buf, sizeof(buf), f) != NULL)
+        now = strtol(buf, &end, 10);
+    fclose(f);
+    return end != buf && now == nr;
+}
+
+struct module_thread {
+    long nr1, nr2; /* the system calls the main thread waits in */
+    int sig;
+};
+
+/* A thread of the module's: once the main thread waits, it takes the
+ * signal itself, sent to it alone. */
+static void *
+module_thread(void *arg)
+{
+    const struct module_thread *mt = arg;
+    long long t0 = clock_ms();
+
+    while (!main_thread_in(mt->nr1) && !main_thread_in(mt->nr2) &&
+           clock_ms() - t0 < WAIT_MS / 4) {
+        struct timespec nap = { 0, 1000000L }; /* polls /proc, bounded */
+
+        nanosleep(&nap, NULL);
+    }
+    pthread_kill(pthread_self(), mt->sig);
+    return NULL;
+}
+
+#ifndef SYS_accept
+#define SYS_accept SYS_accept4
+#endif
+#ifndef SYS_recvfrom
+#define SYS_recvfrom SYS_read
+#endif
+
+/* A spare retired while it waits in accept(), the SIGUSR2 in another
+ * thread: the accept() still ends (and no connection is then served with
+ * the old config). */
+static void
+test_retire_taken_by_another_thread(void **state)
+{
+    struct module_thread mt = { SYS_accept, SYS_accept4, SIGUSR2 };
+    struct sockaddr_storage ss;
+    pthread_t th;
+    long long t0;
+
+    (void)state;
+    t0 = clock_ms();
+    assert_int_equal(pthread_create(&th, NULL, module_thread, &mt), 0);
+    assert_int_equal(prefork_accept(lfd, &ss), -1);
+    assert_true(clock_ms() - t0 < WAIT_MS / 2);
+    assert_int_equal(connproc_retire, 1);
+    assert_int_equal(pthread_join(th, NULL), 0);
+}
+
+/* A connection's process told to stop while its main thread waits in a
+ * read, the SIGTERM in another thread: the read ends (EINTR). Setting the
+ * drain's SO_RCVTIMEO alone would not: a read already waiting keeps the
+ * timeout it began with. */
+static void
+test_stop_taken_by_another_thread(void **state)
+{
+    struct module_thread mt = { SYS_recvfrom, SYS_read, SIGTERM };
+    struct timeval tv = clock_timeval(WAIT_MS);
+    pthread_t th;
+    long long t0;
+    char c;
+    ssize_t n;
+    int cfd, sfd, err;
+
+    (void)state;
+    cfd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_int_equal(connect(cfd, (struct sockaddr *)&bound, sizeof(bound)),
+                     0);
+    sfd = accept(lfd, NULL, NULL);
+    assert_true(sfd >= 0);
+    assert_int_equal(setsockopt(sfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)),
+                     0);
+    connproc_conn_fd = sfd;
+    t0 = clock_ms();
+    assert_int_equal(pthread_create(&th, NULL, module_thread, &mt), 0);
+    n = read(sfd, &c, 1);
+    err = errno;
+    assert_int_equal(n, -1);
+    assert_int_equal(err, EINTR);
+    assert_true(clock_ms() - t0 < WAIT_MS / 2);
+    assert_int_equal(connproc_stop, 1);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    close(cfd); /* sfd is teardown()'s, as connproc_conn_fd */
+}
+
 int
 main(void)
 {
@@ -232,6 +348,10 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_accept_timeout_waits_on, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_retire_taken_by_another_thread,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stop_taken_by_another_thread,
+                                        setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
