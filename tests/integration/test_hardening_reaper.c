@@ -8,7 +8,13 @@
  *    children=0" is then true);
  *  - and after `plugsrv -t`, when init() started it;
  *  - a connection's process spinning in a callback with idle_timeout 0
- *    does not outlive a SIGKILLed parent.
+ *    does not outlive a SIGKILLed parent;
+ *  - two generations alive, each in a session of its own, when the
+ *    connection's process ends itself (_exit(0), SIGSEGV): the parent
+ *    adopts the first, and the second only once the first is gone;
+ *  - a daemon behind 70 children that are already dead, which the
+ *    connection's process ends itself;
+ *  - 70 such pairs at SIGTERM, nothing left once plugsrv has exited.
  * "Gone" means no process with that pid and start time, and not a zombie
  * either (one left to the test, a subreaper, is reaped first).
  */
@@ -327,6 +333,113 @@ test_spinning_child_dies_with_parent(void **state)
     h->passed = 1;
 }
 
+/* A connection whose daemon's middle process stays too; extra options
+ * say how the connection's process ends. The grandchild must be gone. */
+static void
+chain_dies(struct hs *h, const char *extra)
+{
+    char pidfile[512], opts[256], buf[8];
+    int port = hs_port(), fd;
+    pid_t pid;
+
+    hs_path(h, "daemon.pid", pidfile, sizeof(pidfile));
+    snprintf(opts, sizeof(opts), ", \"middle_stays\": true%s", extra);
+    daemon_conf(h, port, pidfile, opts);
+    assert_int_equal(hs_start_ready(h), 0);
+    fd = hs_connect("127.0.0.1", port, HS_IO_MS);
+    assert_true(fd >= 0);
+    assert_int_equal(hs_recv_n(fd, buf, 3, HS_IO_MS), 3);
+    assert_memory_equal(buf, "ok\n", 3);
+    pid = read_pidfile(pidfile, 5000);
+    assert_true(pid > 0);
+    remember(pid);
+    assert_int_equal(hs_wait_log(h, 1, HS_IO_MS, "]: exit ", NULL), 0);
+    close(fd);
+    assert_int_equal(wait_gone(0, 5000), 0);
+}
+
+static void
+test_chain_dies_after_exit(void **state)
+{
+    struct hs *h = *state;
+
+    chain_dies(h, ", \"end\": \"exit\"");
+    h->passed = 1;
+}
+
+static void
+test_chain_dies_after_crash(void **state)
+{
+    struct hs *h = *state;
+
+    chain_dies(h, ", \"end\": \"crash\"");
+    h->passed = 1;
+}
+
+/* The connection's process ends the daemon itself, however many of its
+ * children are already dead: the parent sees no stray ("exit pid=" with
+ * no listener). */
+static void
+test_dead_children_do_not_hide_a_daemon(void **state)
+{
+    struct hs *h = *state;
+
+    chain_dies(h, ", \"zombies\": 70");
+    assert_int_equal(hs_log_count(h, "]: exit pid=", NULL), 0);
+    h->passed = 1;
+}
+
+/* Waits (bounded) until no process is left to the test, reaping the
+ * zombies among them; 0, or -1 with how many are left. */
+static int
+wait_no_orphans(struct hs *h, int timeout_ms)
+{
+    long long deadline = hs_now_ms() + timeout_ms;
+    int n = 0, i, status;
+
+    for (i = 0; i < 100000; i++) {
+        while (waitpid(-1, &status, WNOHANG) > 0)
+            ;
+        if ((n = hs_orphans(h)) == 0)
+            return 0;
+        if (hs_now_ms() >= deadline)
+            break;
+        poll(NULL, 0, 20);
+    }
+    fprintf(stderr, "%d processes left after %d ms\n", n, timeout_ms);
+    return -1;
+}
+
+#define CHAINS 70
+
+static void
+test_chains_gone_after_sigterm(void **state)
+{
+    struct hs *h = *state;
+    char pidfile[512], buf[8];
+    int port = hs_port(), fd, i, st;
+
+    hs_path(h, "daemon.pid", pidfile, sizeof(pidfile));
+    daemon_conf(h, port, pidfile,
+                ", \"middle_stays\": true, \"unique\": true, "
+                "\"end\": \"exit\"");
+    assert_int_equal(hs_start_ready(h), 0);
+    for (i = 0; i < CHAINS; i++) {
+        fd = hs_connect("127.0.0.1", port, HS_IO_MS);
+        assert_true(fd >= 0);
+        assert_int_equal(hs_recv_n(fd, buf, 3, HS_IO_MS), 3);
+        assert_memory_equal(buf, "ok\n", 3);
+        close(fd);
+    }
+    assert_int_equal(hs_signal(h, SIGTERM), 0);
+    st = hs_wait_exit(h, HS_EXIT_MS);
+    assert_int_not_equal(st, -1);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    assert_int_equal(wait_no_orphans(h, 5000), 0);
+    h->passed = 1;
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, rp_setup, rp_teardown)
 
 int
@@ -337,6 +450,10 @@ main(void)
         T(test_daemon_dies_at_shutdown),
         T(test_daemon_from_init_check),
         T(test_spinning_child_dies_with_parent),
+        T(test_chain_dies_after_exit),
+        T(test_chain_dies_after_crash),
+        T(test_dead_children_do_not_hide_a_daemon),
+        T(test_chains_gone_after_sigterm),
     };
 
     hs_global_init();
