@@ -295,8 +295,11 @@ children_exited(const struct exit_rec *e)
     children_log_exit(c, e);
     /* Whatever the handler forked dies with its connection. */
     lean_parent_kill_group(e->pid);
-    if (c == NULL)
+    if (c == NULL) {
+        /* A stray: its own orphans are the parent's now. Look at once. */
+        tab->strays_due = e->when;
         return;
+    }
     children_forget(c);
     /* A handler may have ended the process itself (exit(0) too): look
      * again a second from now; at once if it surely left orphans. */

@@ -10,7 +10,8 @@
  * one syscall. What escapes that (a process killed by a signal, or a
  * handler that calls _exit() itself) is adopted by the parent, which looks
  * for such strays when a child ends abnormally, once a second while it
- * has children, and at shutdown: listing a process's children reads /proc
+ * has children, when a stray it killed is reaped (whose own orphans it
+ * adopts then), and at shutdown: listing a process's children reads /proc
  * (measured: about 17 us), too dear for every connection.
  */
 #include <errno.h>
@@ -24,8 +25,7 @@
 
 #include "plugsrv.h"
 
-#define REAPER_ROUNDS  64   /* generations of descendants ended at most */
-#define REAPER_WAIT_MS 2000 /* for SIGKILLed descendants to be gone */
+#define REAPER_WAIT_MS 2000 /* for every descendant to be gone */
 
 /* The one child never to kill: the new plugsrv an upgrade started, which
  * is the old one's child until the old one exits (upgrade.c). */
@@ -113,26 +113,29 @@ reaper_wait_one(long long deadline)
 }
 
 /*
- * In a connection's process, on its way out: SIGKILL every child and reap
- * it, generation after generation as the kernel hands their orphans to us,
- * until there is none. Bounded in rounds and time.
+ * On the way out (a connection's process, the parent at shutdown, a
+ * config check): SIGKILL every child and reap it, generation after
+ * generation as the kernel hands their orphans to us, until there is
+ * none. Bounded in time alone: a count of rounds would be used up by
+ * children dying one at a time, or by many that were already dead.
  */
 void
 reaper_end_descendants(void)
 {
     struct reaper_kill_arg all = { NULL, 0 };
     long long deadline = 0;
-    int round, st;
+    int st;
     pid_t pid;
 
-    for (round = 0; round < REAPER_ROUNDS; round++) {
-        pid = lean_reap(&st); /* not libc's: its page is one more fault */
-        if (pid < 0)
-            return; /* ECHILD: nothing was ever started, or all is gone */
-        if (pid > 0)
-            continue;
+    /* not libc's waitpid(): its page is one more fault */
+    while ((pid = lean_reap(&st)) >= 0) {
+        /* ECHILD at once (nothing was ever started) reads no clock. */
         if (deadline == 0)
             deadline = clock_ms() + REAPER_WAIT_MS;
+        else if (clock_ms() >= deadline)
+            return;
+        if (pid > 0)
+            continue;
         all.killed = 0;
         reaper_each_child(reaper_kill, &all);
         /* Only the exempt one is left: it is not waited for. */
