@@ -1,7 +1,8 @@
 /*
  * test_prefork.c - listeners in "prefork" mode: the pool is there before
  * the first client, each child serves one connection and is replaced, a
- * crash costs one connection, a reload replaces the pool, SIGTERM ends it.
+ * crash costs one connection, a reload replaces the pool, SIGTERM ends it;
+ * both even when the module's entry point took SIGTERM and SIGUSR2 over.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -141,6 +142,52 @@ test_sigterm_ends_the_pool(void **state)
     h->passed = 1;
 }
 
+/* The spares of a module whose entry point took SIGUSR2 over still
+ * retire at a reload, and the new pool serves the new config. */
+static void
+test_reload_retires_spares_of_a_signal_taker(void **state)
+{
+    struct hs *h = *state;
+    int port = hs_port(), fd;
+
+    assert_int_equal(write_prefork_config(h, port, TEST_MODULE("sigtake"), 2),
+                     0);
+    assert_int_equal(hs_start_ready(h), 0);
+    assert_int_equal(wait_children(h, 2), 0);
+    assert_int_equal(write_prefork_config(h, port, "uppercase", 2), 0);
+    assert_int_equal(hs_signal(h, SIGHUP), 0);
+    assert_int_equal(
+        hs_wait_log(h, 1, HS_IO_MS, " reload ", "status=ok", NULL), 0);
+    assert_int_equal(hs_wait_log(h, 2, HS_IO_MS, " exit ", "spare=1", NULL),
+                     0);
+    assert_int_equal(wait_children(h, 2), 0);
+    fd = hs_connect("127.0.0.1", port, HS_IO_MS);
+    assert_true(fd >= 0);
+    assert_int_equal(hs_roundtrip(fd, "abc\n", "ABC\n"), 0);
+    close(fd);
+    h->passed = 1;
+}
+
+/* ...and end at SIGTERM, not at shutdown_timeout's SIGKILL. */
+static void
+test_sigterm_ends_spares_of_a_signal_taker(void **state)
+{
+    struct hs *h = *state;
+    int port = hs_port(), st;
+
+    assert_int_equal(write_prefork_config(h, port, TEST_MODULE("sigtake"), 2),
+                     0);
+    assert_int_equal(hs_start_ready(h), 0);
+    assert_int_equal(wait_children(h, 2), 0);
+    assert_int_equal(hs_signal(h, SIGTERM), 0);
+    st = hs_wait_exit(h, HS_EXIT_MS);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    assert_int_equal(hs_log_count(h, " exit ", "spare=1", NULL), 2);
+    assert_int_equal(hs_log_count(h, " exit ", "signal=SIGKILL", NULL), 0);
+    h->passed = 1;
+}
+
 int
 main(void)
 {
@@ -153,6 +200,11 @@ main(void)
                                         hs_setup, hs_teardown),
         cmocka_unit_test_setup_teardown(test_sigterm_ends_the_pool, hs_setup,
                                         hs_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_reload_retires_spares_of_a_signal_taker, hs_setup,
+            hs_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_sigterm_ends_spares_of_a_signal_taker, hs_setup, hs_teardown),
     };
 
     hs_global_init();
