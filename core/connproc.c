@@ -139,6 +139,41 @@ connproc_signals_prepare(void)
     connproc_snapshot();
 }
 
+static void
+connproc_take(int sig)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = connproc_on_signal; /* no SA_RESTART: wake up a read */
+    sigaction(sig, &sa, NULL);
+}
+
+/*
+ * handler.h keeps SIGTERM and SIGUSR2 for plugsrv, but a module's entry
+ * point, or a library it loads, may take them over. In a spare that
+ * would cost more than its connection: it would sit in accept() through a
+ * reload, serving the old config, and through a shutdown. They are held
+ * while the entry point runs and put back after it, so that one sent
+ * meanwhile reaches plugsrv's handler. Raw system calls when nothing
+ * changed: libc's sigaction() is a page more for every spare (lean.c).
+ */
+void
+connproc_signals_hold(void)
+{
+    lean_sigmask2(SIG_BLOCK, SIGTERM, SIGUSR2);
+}
+
+void
+connproc_signals_reclaim(void)
+{
+    if (lean_sig_handler(SIGTERM) != connproc_on_signal)
+        connproc_take(SIGTERM);
+    if (lean_sig_handler(SIGUSR2) != connproc_on_signal)
+        connproc_take(SIGUSR2);
+    lean_sigmask2(SIG_UNBLOCK, SIGTERM, SIGUSR2);
+}
+
 /* Everything back to the default, except that SIGPIPE stays ignored (as
  * the parent left it: a handler writing to a client that has gone must not
  * die of it), SIGTERM asks for a clean end and SIGUSR2 for a spare's
@@ -154,11 +189,10 @@ connproc_reset_signals(int spare)
     sa.sa_handler = SIG_DFL;
     for (i = 0; i < connproc_nchanged; i++)
         sigaction(connproc_changed[i], &sa, NULL);
-    sa.sa_handler = connproc_on_signal; /* no SA_RESTART: wake up a read */
     if (!connproc_term_inherited)
-        sigaction(SIGTERM, &sa, NULL);
+        connproc_take(SIGTERM);
     if (spare && !connproc_usr2_inherited)
-        sigaction(SIGUSR2, &sa, NULL);
+        connproc_take(SIGUSR2);
     lean_unblock_all();
 }
 

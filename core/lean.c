@@ -140,6 +140,29 @@ lean_unblock_all(void)
 }
 
 int
+lean_sigmask2(int how, int a, int b)
+{
+    uint64_t set[(NSIG - 1) / 64] = { 0 };
+
+    set[0] = (1ULL << (a - 1)) | (1ULL << (b - 1));
+    return (int)syscall(SYS_rt_sigprocmask, how, set, NULL, sizeof(set));
+}
+
+void (*lean_sig_handler(int sig))(int)
+{
+    /* The kernel's struct sigaction: the handler first on every
+     * architecture; room for the flags, a restorer and the mask after. */
+    struct {
+        void (*handler)(int);
+        unsigned long rest[4];
+    } k;
+
+    if (syscall(SYS_rt_sigaction, sig, NULL, &k, sizeof(uint64_t)) != 0)
+        return NULL;
+    return k.handler;
+}
+
+int
 lean_prctl(int option, unsigned long arg)
 {
     return (int)syscall(SYS_prctl, option, arg, 0UL, 0UL, 0UL);

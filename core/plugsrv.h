@@ -725,6 +725,9 @@ struct rlimit;
 /* A fresh fork's setup calls, as their libc wrappers (0, or -1 and errno)
  * but through syscall(): one page of libc instead of one each. */
 int lean_unblock_all(void); /* sigprocmask(SIG_SETMASK, empty set) */
+int lean_sigmask2(int how, int a, int b); /* sigprocmask() of {a, b} */
+/* The handler the kernel has for sig (SIG_DFL is NULL), or NULL. */
+void (*lean_sig_handler(int sig))(int);
 int lean_prctl(int option, unsigned long arg);
 int lean_setpgid(void); /* setpgid(0, 0) */
 int lean_close_range(unsigned lo, unsigned hi);
@@ -803,6 +806,10 @@ void connproc_snapshot(void);
 /* The serving parent, once SIGTERM is blocked: sets the handler its
  * children inherit, then takes the snapshot. */
 void connproc_signals_prepare(void);
+/* Around a spare's call of the module's entry point: SIGTERM and SIGUSR2
+ * held, then plugsrv's handlers put back if it took them, then let in. */
+void connproc_signals_hold(void);
+void connproc_signals_reclaim(void);
 /* In the parent, per config: the limits children will apply. */
 void connproc_limits_prepare(const struct rlimits *rl);
 const char *log_signame(int sig);

@@ -94,8 +94,10 @@ prefork_child(const struct listener *l, int notify, pid_t parent)
     /* The entry point, once, here: not on the connection's path. On a
      * copy of the module, as session.c does: the listener is on a page of
      * the parent's heap, which a write would copy. */
+    connproc_signals_hold();
     if (module_entry(&m, err, sizeof(err)) == -1)
         prefork_module_failed(l, err);
+    connproc_signals_reclaim();
     if ((fd = prefork_accept(fds[0], &ss)) == -1)
         connproc_exit(CONN_OK);
     if (fd == -2)

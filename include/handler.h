@@ -57,7 +57,9 @@
  * it either: a client that stops reading a handler that pushes is closed
  * too. SIGPIPE is ignored and every other signal has its default action;
  * SIGTERM, SIGALRM and SIGUSR2 are plugsrv's (shutdown, the watchdog,
- * retiring prefork processes), so a handler must not take them over; a
+ * retiring prefork processes), so a handler must not take them over (a
+ * prefork process takes SIGTERM and SIGUSR2 back after the entry point,
+ * so that a library that sets them cannot keep it from retiring); a
  * program it runs should get every signal back at its default between
  * fork and exec (modules/exec.c does). The watchdog's SIGALRM may go off
  * during any callback: most calls restart by themselves (SA_RESTART), but
