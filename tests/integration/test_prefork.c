@@ -2,7 +2,8 @@
  * test_prefork.c - listeners in "prefork" mode: the pool is there before
  * the first client, each child serves one connection and is replaced, a
  * crash costs one connection, a reload replaces the pool, SIGTERM ends it;
- * both even when the module's entry point took SIGTERM and SIGUSR2 over.
+ * both even when the module's entry point took SIGTERM and SIGUSR2 over;
+ * a pool at max_connections refuses one more client at once.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -188,6 +189,67 @@ test_sigterm_ends_spares_of_a_signal_taker(void **state)
     h->passed = 1;
 }
 
+/* A pool at a cap, all of it serving: one more client is closed at once
+ * and logged, as in fork mode, not left waiting in the listen queue.
+ * top and keys go into the config's top level and the listener. */
+static void
+full_pool_refuses(struct hs *h, const char *top, const char *keys,
+                  const char *reason)
+{
+    int port = hs_port(), held[2], fd, i;
+
+    assert_int_equal(
+        hs_write_config(
+            h,
+            "{ \"modules_dir\": \"%s\", \"shutdown_timeout\": 5,%s\n"
+            "  \"listeners\": [ { \"address\": \"127.0.0.1\", "
+            "\"port\": %d,\n"
+            "    \"module\": \"echo\", \"mode\": \"prefork\", "
+            "\"spare\": 2%s } ] }\n",
+            PLUGSRV_MODULE_DIR, top, port, keys),
+        0);
+    assert_int_equal(hs_start_ready(h), 0);
+    for (i = 0; i < 2; i++) {
+        held[i] = hs_connect("127.0.0.1", port, HS_IO_MS);
+        assert_true(held[i] >= 0);
+        assert_int_equal(hs_roundtrip(held[i], "x\n", "x\n"), 0);
+    }
+    assert_int_equal(hs_wait_log(h, 2, HS_IO_MS, " accept ", NULL), 0);
+    fd = hs_connect("127.0.0.1", port, HS_IO_MS);
+    assert_true(fd >= 0);
+    assert_int_equal(hs_wait_closed(fd, 5000), 1);
+    close(fd);
+    assert_int_equal(
+        hs_wait_log(h, 1, HS_IO_MS, " refuse ", "reason=", reason, NULL), 0);
+    /* Room again: the pool serves. */
+    close(held[0]);
+    assert_int_equal(hs_wait_log(h, 1, HS_IO_MS, " exit ", NULL), 0);
+    fd = hs_connect("127.0.0.1", port, HS_IO_MS);
+    assert_true(fd >= 0);
+    assert_int_equal(hs_roundtrip(fd, "y\n", "y\n"), 0);
+    close(fd);
+    close(held[1]);
+}
+
+static void
+test_full_pool_refuses_listener_max(void **state)
+{
+    struct hs *h = *state;
+
+    full_pool_refuses(h, "", ", \"max_connections\": 2",
+                      "listener_max_connections");
+    h->passed = 1;
+}
+
+static void
+test_full_pool_refuses_max_connections(void **state)
+{
+    struct hs *h = *state;
+
+    full_pool_refuses(h, " \"max_connections\": 2,", "", "max_connections");
+    h->passed = 1;
+}
+
 int
 main(void)
 {
@@ -205,6 +267,10 @@ main(void)
             hs_teardown),
         cmocka_unit_test_setup_teardown(
             test_sigterm_ends_spares_of_a_signal_taker, hs_setup, hs_teardown),
+        cmocka_unit_test_setup_teardown(test_full_pool_refuses_listener_max,
+                                        hs_setup, hs_teardown),
+        cmocka_unit_test_setup_teardown(test_full_pool_refuses_max_connections,
+                                        hs_setup, hs_teardown),
     };
 
     hs_global_init();
