@@ -34,11 +34,29 @@ listen_configure(struct listener *l)
         flags |= O_NONBLOCK;
     else
         flags &= ~O_NONBLOCK;
+    l->nonblock = l->conf->mode == MODE_FORK;
     if (fcntl(l->fd, F_SETFL, flags) == -1 ||
         setsockopt(l->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == -1 ||
         setsockopt(l->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1 ||
         setsockopt(l->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == -1)
         return -1;
+    return 0;
+}
+
+/* The description is shared with the spares: on only while none waits in
+ * accept() (prefork.c). */
+int
+listen_set_nonblock(struct listener *l, int on)
+{
+    int flags;
+
+    if (l->nonblock == on)
+        return 0;
+    if ((flags = fcntl(l->fd, F_GETFL)) == -1 ||
+        fcntl(l->fd, F_SETFL, on ? flags | O_NONBLOCK : flags & ~O_NONBLOCK) ==
+            -1)
+        return -1;
+    l->nonblock = on;
     return 0;
 }
 

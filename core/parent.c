@@ -33,7 +33,7 @@ struct parent {
     struct config *conf;
     struct listener *ls;
     size_t nls;
-    struct pollfd *pfds; /* fork-mode listeners, then the TAIL */
+    struct pollfd *pfds; /* a listener each, then the TAIL */
     size_t npfds;
     int notify[2];    /* prefork spares report their connection */
     int reserve;      /* an fd to give back when out of fds */
@@ -55,11 +55,14 @@ parent_pollset(struct parent *s, struct pollfd *p)
 
     lean_parent_free(s->pfds);
     s->pfds = p;
+    /* A prefork listener's is -1 (not polled) unless its pool is full
+     * (parent_watch_full()). */
     for (i = 0; i < s->nls; i++) {
-        if (s->ls[i].conf->mode == MODE_FORK)
-            p[n++] = (struct pollfd){ .fd = s->ls[i].fd, .events = POLLIN };
-        else
+        p[n++] = (struct pollfd){ .fd = s->ls[i].fd, .events = POLLIN };
+        if (s->ls[i].conf->mode == MODE_PREFORK) {
+            p[n - 1].fd = -1;
             s->prefork = 1;
+        }
     }
     p[n + TAIL_UPGRADE] = (struct pollfd){ .fd = -1, .events = POLLIN };
     p[n + TAIL_NOTIFY] =
@@ -242,7 +245,8 @@ parent_accept(struct parent *s, struct listener *l)
     socklen_t len;
     int i, fd;
 
-    for (i = 0; i < ACCEPT_BATCH && s->paused <= clock_ms(); i++) {
+    for (i = 0; i < ACCEPT_BATCH && l->nonblock && s->paused <= clock_ms();
+         i++) {
         len = sizeof(ss);
         fd = lean_parent_accept(l->fd, (struct sockaddr *)&ss, &len);
         if (fd == -EAGAIN)
@@ -261,6 +265,53 @@ parent_accept(struct parent *s, struct listener *l)
             continue;
         }
         parent_fork(s, l, fd, (struct sockaddr *)&ss, &a);
+    }
+}
+
+/* Clients of a full pool (prefork_full()), closed at once and logged.
+ * Its buffers out of parent_tick()'s frame: the loop's frames stay on one
+ * page of stack (lean_stack_page()). */
+static __attribute__((noinline)) void
+parent_refuse_full(struct parent *s, struct listener *l, const char *why)
+{
+    struct sockaddr_storage ss;
+    char peer[ADDRSTRLEN];
+    socklen_t len;
+    int i, fd;
+
+    for (i = 0; i < ACCEPT_BATCH && s->paused <= clock_ms(); i++) {
+        len = sizeof(ss);
+        fd = lean_parent_accept(l->fd, (struct sockaddr *)&ss, &len);
+        if (fd == -EAGAIN)
+            return;
+        if (fd < 0) {
+            errno = -fd;
+            if (parent_accept_failed(s, l))
+                return;
+            continue;
+        }
+        addr_format((struct sockaddr *)&ss, peer, sizeof(peer));
+        admit_refuse(l, l->conf->name, peer, why);
+        close(fd);
+    }
+}
+
+/* Polls the listener of each full pool, and of no other: the parent
+ * must never block in accept(), so only once it is non-blocking. */
+static void
+parent_watch_full(struct parent *s)
+{
+    struct listener *l;
+    size_t i;
+
+    for (i = 0; i < s->nls; i++) {
+        l = &s->ls[i];
+        if (l->conf->mode != MODE_PREFORK)
+            continue;
+        s->pfds[i].fd = prefork_full(l, s->conf) != NULL &&
+                                listen_set_nonblock(l, 1) == 0
+                            ? l->fd
+                            : -1;
     }
 }
 
@@ -390,6 +441,8 @@ parent_wait(struct parent *s)
 
     for (i = 0; i < n; i++)
         p[i].revents = 0; /* EINTR leaves them as they were */
+    if (s->prefork)
+        parent_watch_full(s);
     p[n - TAIL + TAIL_METRICS].fd = metrics_fd(); /* -1 while it is busy */
     p[n - TAIL + TAIL_UPGRADE].fd = upgrade_fd();
     if (paused > 0) {
@@ -415,8 +468,8 @@ parent_ready(const struct parent *s, int t)
 static void
 parent_tick(struct parent *s)
 {
-    size_t i, j = 0;
-
+    const char *full;
+    size_t i;
     long long now;
 
     /* Each fd is read only when poll() says so: a read that finds
@@ -453,10 +506,12 @@ parent_tick(struct parent *s)
     if (parent_upgrade(s))
         return;
     for (i = 0; i < s->nls && s->paused <= now; i++) {
-        if (s->ls[i].conf->mode != MODE_FORK)
+        if (!(s->pfds[i].revents & POLLIN))
             continue;
-        if (s->pfds[j++].revents & POLLIN)
+        if (s->ls[i].conf->mode == MODE_FORK)
             parent_accept(s, &s->ls[i]);
+        else if ((full = prefork_full(&s->ls[i], s->conf)) != NULL)
+            parent_refuse_full(s, &s->ls[i], full);
     }
     s->retry = prefork_refill(s->ls, s->nls, s->conf, s->notify[1]) == -1;
 }

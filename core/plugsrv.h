@@ -385,6 +385,8 @@ int modguard_check(const struct modguard *g, const char *path, int logged,
  * and refills them, each spare serves one connection ---- */
 int prefork_refill(struct listener *ls, size_t n, const struct config *conf,
                    int notify);
+/* Why l's pool is full (no spare, and a cap forbids one), or NULL. */
+const char *prefork_full(const struct listener *l, const struct config *conf);
 void prefork_read(int notify);
 /* A spare's wait in accept() on lfd: the connection's fd; -1 once SIGTERM
  * or SIGUSR2 came, -2 if the listener failed. */
@@ -449,6 +451,7 @@ struct listener {
     struct listener *from; /* reload: whose socket this took over */
     int retimed;           /* a reload changed its idle_timeout */
     int inherited; /* passed in at start (activation.c): others may hold it */
+    int nonblock;  /* O_NONBLOCK is set: fork mode, or a full pool's */
     struct sources *sources;      /* admit.c: NULL without per-source limits */
     struct listener_count *count; /* the parent's alone: none in a child */
     /* The name as a log value, escaped before any fork: not per connection
@@ -463,6 +466,9 @@ void listen_close(struct listener *l);
  * accepts and close()); nothing for an inherited socket. */
 void listen_quiesce(struct listener *l);
 int listen_configure(struct listener *l);
+/* O_NONBLOCK on (a full pool's, for the parent to refuse on) or off
+ * (before a spare is forked, to block in accept()); 0, or -1 and errno. */
+int listen_set_nonblock(struct listener *l, int on);
 /* A socket bound elsewhere, now l's: backlog and options; -1, errno. */
 int listen_take(struct listener *l);
 int listen_same(const struct listener_conf *a, const struct listener_conf *b);

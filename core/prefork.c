@@ -132,7 +132,11 @@ prefork_spawn(struct listener *l, int notify)
 
     if (parent == 0)
         parent = getpid();
-
+    /* Non-blocking while the pool was full: the spare blocks in accept(). */
+    if (l->nonblock && listen_set_nonblock(l, 0) == -1) {
+        log_warn("error what=fcntl listener=%s", l->logname);
+        return -1;
+    }
     if ((pid = lean_fork()) == -1) {
         log_warn("error what=fork listener=%s", l->logname);
         return -1;
@@ -144,6 +148,19 @@ prefork_spawn(struct listener *l, int notify)
         return -1;
     }
     return 0;
+}
+
+/* Why l's pool may not have one more process (max_connections, the
+ * server's or the listener's), or NULL. */
+static const char *
+prefork_cap(const struct listener *l, const struct config *conf)
+{
+    if (children_count() >= (size_t)conf->max_connections)
+        return stats_refusals[STATS_MAX_CONNECTIONS];
+    if (l->conf->max_connections > 0 &&
+        l->count->active + l->count->spare >= l->conf->max_connections)
+        return stats_refusals[STATS_LISTENER_MAX];
+    return NULL;
 }
 
 /* Tops each pool up to its spare count, within the caps; -1 if a fork
@@ -158,15 +175,28 @@ prefork_refill(struct listener *ls, size_t n, const struct config *conf,
         if (ls[i].conf->mode != MODE_PREFORK || ls[i].fd == -1)
             continue;
         while (ls[i].count->spare < ls[i].conf->spare &&
-               children_count() < (size_t)conf->max_connections &&
-               (ls[i].conf->max_connections == 0 ||
-                ls[i].count->active + ls[i].count->spare <
-                    ls[i].conf->max_connections)) {
+               prefork_cap(&ls[i], conf) == NULL) {
             if (prefork_spawn(&ls[i], notify) == -1)
                 return -1;
         }
     }
     return 0;
+}
+
+/*
+ * A pool with no spare that a cap keeps from forking one: the parent
+ * takes its waiting clients itself and refuses them, as fork mode does,
+ * rather than leave them in the listen queue. With a spare in accept()
+ * the parent never touches the listener; without one, it makes it
+ * non-blocking first (parent.c), and blocking again before it forks the
+ * next spare. Why, or NULL if not full.
+ */
+const char *
+prefork_full(const struct listener *l, const struct config *conf)
+{
+    if (l->conf->mode != MODE_PREFORK || l->fd == -1 || l->count->spare > 0)
+        return NULL;
+    return prefork_cap(l, conf);
 }
 
 /*
