@@ -3,13 +3,16 @@
  * the first client, each child serves one connection and is replaced, a
  * crash costs one connection, a reload replaces the pool, SIGTERM ends it;
  * both even when the module's entry point took SIGTERM and SIGUSR2 over;
- * a pool at max_connections refuses one more client at once.
+ * a pool at max_connections refuses one more client at once; a
+ * connection is timed from its spare's accept().
  */
+#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -250,6 +253,59 @@ test_full_pool_refuses_max_connections(void **state)
     h->passed = 1;
 }
 
+/* A connection a spare took while the parent was busy (a reload whose
+ * check of a slow module takes 10 s) is timed from its accept(), not
+ * from when the parent read the spare's report: its exit line's
+ * duration_ms counts the second the client held it. */
+static void
+test_duration_counts_from_the_spares_accept(void **state)
+{
+    struct hs *h = *state;
+    char line[512], val[32];
+    int port = hs_port(), fd, i;
+    long long t0;
+
+    assert_int_equal(write_prefork_config(h, port, "echo", 1), 0);
+    assert_int_equal(hs_start_ready(h), 0);
+    assert_int_equal(wait_children(h, 1), 0);
+    assert_int_equal(
+        hs_write_config(
+            h,
+            "{ \"modules_dir\": \"%s\", \"shutdown_timeout\": 5,\n"
+            "  \"listeners\": [ { \"address\": \"127.0.0.1\", "
+            "\"port\": %d,\n"
+            "    \"module\": \"echo\", \"mode\": \"prefork\", "
+            "\"spare\": 1 },\n"
+            "  { \"address\": \"127.0.0.1\", \"port\": %d, "
+            "\"module\": \"%s\" } ] }\n",
+            PLUGSRV_MODULE_DIR, port, hs_port(), TEST_MODULE("slow_entry")),
+        0);
+    assert_int_equal(hs_signal(h, SIGHUP), 0);
+    /* The spare, and the probe that checks the slow module. */
+    t0 = hs_now_ms();
+    for (i = 0; i < 10000 && hs_children(h->pid) < 2; i++) {
+        assert_true(hs_now_ms() - t0 < 5000);
+        poll(NULL, 0, 5);
+    }
+    fd = hs_connect("127.0.0.1", port, HS_IO_MS);
+    assert_true(fd >= 0);
+    assert_int_equal(hs_roundtrip(fd, "x\n", "x\n"), 0);
+    /* The client holds its connection a second: what is timed. */
+    t0 = hs_now_ms();
+    assert_int_equal(hs_wait_closed(fd, 1000), 0);
+    assert_true(hs_now_ms() - t0 >= 1000);
+    close(fd);
+    assert_int_equal(
+        hs_wait_log(h, 1, 20000, " reload ", "status=error", NULL), 0);
+    assert_int_equal(hs_wait_log(h, 1, HS_IO_MS, " exit ", "peer=127", NULL),
+                     0);
+    assert_int_equal(
+        hs_log_last(h, line, sizeof(line), " exit ", "peer=127", NULL), 0);
+    hs_log_value(line, "duration_ms", val, sizeof(val));
+    assert_true(atoi(val) >= 1000);
+    h->passed = 1;
+}
+
 int
 main(void)
 {
@@ -271,6 +327,9 @@ main(void)
                                         hs_setup, hs_teardown),
         cmocka_unit_test_setup_teardown(test_full_pool_refuses_max_connections,
                                         hs_setup, hs_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_duration_counts_from_the_spares_accept, hs_setup,
+            hs_teardown),
     };
 
     hs_global_init();
