@@ -138,12 +138,15 @@ children_serving(void)
 
 /* A spare prefork child took a connection. */
 void
-children_serve(struct child *c, const char *peer)
+children_serve(struct child *c, const char *peer, long long since)
 {
+    long long now = clock_ms();
+
     c->state = CHILD_SERVING;
     tab->serving++;
     lean_copy(c->peer, sizeof(c->peer), peer);
-    c->start = clock_ms(); /* not the time it waited */
+    /* From its accept(), not the time it waited for one. */
+    c->start = since > 0 && since <= now ? since : now;
     if (c->listener != NULL) {
         c->listener->count->spare--;
         c->listener->count->active++;

@@ -542,7 +542,9 @@ struct child *children_add(pid_t pid, struct listener *l, enum child_state st);
 struct child *children_find(pid_t pid);
 /* The i-th child (i < children_count()), in no particular order. */
 struct child *children_at(size_t i);
-void children_serve(struct child *c, const char *peer);
+/* A spare now serves peer, since its accept() at clock_ms() since (the
+ * parent may hear of it late; 0 or a time to come: now). */
+void children_serve(struct child *c, const char *peer, long long since);
 size_t children_count(void);
 size_t children_serving(void);
 void children_signal_all(int sig);

@@ -16,6 +16,7 @@
 
 struct prefork_msg {
     pid_t pid;
+    long long accepted; /* clock_ms(): the parent may read this late */
     char peer[ADDRSTRLEN];
     struct sockaddr_storage sa; /* for admit_peer() */
 };
@@ -103,6 +104,7 @@ prefork_child(const struct listener *l, int notify, pid_t parent)
     if (fd == -2)
         _exit(CONN_SETUP);
     memset(&msg, 0, sizeof(msg));
+    msg.accepted = clock_ms();
     msg.pid = getpid();
     addr_format((struct sockaddr *)&ss, msg.peer, sizeof(msg.peer));
     msg.sa = ss;
@@ -216,7 +218,7 @@ prefork_admit(struct child *c, const struct prefork_msg *msg)
     if (c->listener != NULL)
         refused = admit_peer(c->listener, (const struct sockaddr *)&msg->sa,
                              &c->ref);
-    children_serve(c, msg->peer);
+    children_serve(c, msg->peer, msg->accepted);
     if (refused != NULL) {
         admit_refuse(c->listener, c->listener_name, c->peer, refused);
         c->refused = 1;
