@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <grp.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,16 +18,29 @@
 
 #include "plugsrv.h"
 
+/* The key that set a listener's value: the top level's, which a listener
+ * without its own copies, or its own. */
+static void
+priv_key(const struct config *conf, size_t i, const char *key,
+         const char *value, const char *top, char *buf, size_t len)
+{
+    if (top != NULL && strcmp(value, top) == 0)
+        snprintf(buf, len, "%s: %s", conf->path, key);
+    else
+        snprintf(buf, len, "%s: listeners[%zu].%s", conf->path, i, key);
+}
+
 static int
 priv_lookup(const struct config *conf, size_t i, struct listener_conf *lc,
             char *err, size_t errlen)
 {
+    char key[PATH_MAX + 64];
     struct passwd *pw;
     struct group *gr;
 
     if ((pw = getpwnam(lc->user)) == NULL) {
-        snprintf(err, errlen, "%s: listeners[%zu].user: no such user \"%s\"",
-                 conf->path, i, lc->user);
+        priv_key(conf, i, "user", lc->user, conf->user, key, sizeof(key));
+        snprintf(err, errlen, "%s: no such user \"%s\"", key, lc->user);
         return -1;
     }
     lc->uid = pw->pw_uid;
@@ -34,8 +48,8 @@ priv_lookup(const struct config *conf, size_t i, struct listener_conf *lc,
     if (lc->group == NULL)
         return 0;
     if ((gr = getgrnam(lc->group)) == NULL) {
-        snprintf(err, errlen, "%s: listeners[%zu].group: no such group \"%s\"",
-                 conf->path, i, lc->group);
+        priv_key(conf, i, "group", lc->group, conf->group, key, sizeof(key));
+        snprintf(err, errlen, "%s: no such group \"%s\"", key, lc->group);
         return -1;
     }
     lc->gid = gr->gr_gid;
@@ -47,13 +61,15 @@ static int
 priv_possible(const struct config *conf, size_t i,
               const struct listener_conf *lc, char *err, size_t errlen)
 {
+    char key[PATH_MAX + 64];
+
     if (geteuid() == 0 || (lc->uid == geteuid() && lc->gid == getegid()))
         return 0;
+    priv_key(conf, i, "user", lc->user, conf->user, key, sizeof(key));
     snprintf(err, errlen,
-             "%s: listeners[%zu].user: plugsrv runs as uid %ld and cannot "
-             "become %s (uid %ld gid %ld)",
-             conf->path, i, (long)geteuid(), lc->user, (long)lc->uid,
-             (long)lc->gid);
+             "%s: plugsrv runs as uid %ld and cannot become %s (uid %ld gid "
+             "%ld)",
+             key, (long)geteuid(), lc->user, (long)lc->uid, (long)lc->gid);
     return -1;
 }
 
