@@ -47,6 +47,13 @@
  * which plugsrv checks a config (entry point, init(), fini()). Keep work
  * out of constructors.
  *
+ * Ending the process. Return PLUGSRV_CLOSE (or PLUGSRV_ERROR) rather than
+ * call exit(): plugsrv then ends what the handler started and logs why. A
+ * handler that ends its process itself should exit with 0 or with a
+ * status below 10: plugsrv's own ends are statuses 10-18 and 30-32, and
+ * the parent logs a status in that range with plugsrv's reason for it
+ * (exit(13) reads as reason=idle-timeout).
+ *
  * Limits. The process runs under the config's rlimits (by default 300 s of
  * CPU, 1 GiB of address space, 1024 files). A callback that runs longer
  * than the listener's idle_timeout (time spent waiting in host->write()
