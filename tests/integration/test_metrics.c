@@ -476,6 +476,59 @@ test_config_errors(void **state)
     h->passed = 1;
 }
 
+/* Two listeners, named a<gen> and b<gen>, the metrics endpoint on mport. */
+static void
+renamed_config(struct hs *h, int mport, const int *ports, int gen)
+{
+    assert_int_equal(
+        hs_write_config(
+            h,
+            "{ \"modules_dir\": \"%s\", \"metrics\": { \"port\": %d },\n"
+            "  \"listeners\": [\n"
+            "  { \"name\": \"a%d\", \"address\": \"127.0.0.1\", \"port\": %d, "
+            "\"module\": \"echo\" },\n"
+            "  { \"name\": \"b%d\", \"address\": \"127.0.0.1\", \"port\": %d, "
+            "\"module\": \"echo\" } ] }\n",
+            PLUGSRV_MODULE_DIR, mport, gen, ports[0], gen, ports[1]),
+        0);
+}
+
+/* A reload forgets the series of a listener that is gone and serves no
+ * one, and keeps one whose connection is still open: reloads that rename
+ * listeners do not fill the table (1024 series) until new names go
+ * uncounted. */
+static void
+test_renamed_listeners_forgotten(void **state)
+{
+    struct hs *h = *state;
+    int mport = hs_port(), ports[2] = { hs_port(), hs_port() }, fd, gen;
+    char *text;
+
+    renamed_config(h, mport, ports, 0);
+    assert_int_equal(hs_start_ready(h), 0);
+    fd = hs_connect("127.0.0.1", ports[0], HS_IO_MS);
+    assert_true(fd >= 0);
+    assert_int_equal(hs_roundtrip(fd, "x\n", "x\n"), 0);
+    for (gen = 1; gen <= 3; gen++) {
+        renamed_config(h, mport, ports, gen);
+        assert_int_equal(hs_signal(h, SIGHUP), 0);
+        assert_int_equal(
+            hs_wait_log(h, gen, HS_IO_MS, ": reload ", "status=ok", NULL), 0);
+    }
+    assert_non_null(text = scrape(mport));
+    /* a0's connection is open: its counters stay. */
+    assert_non_null(strstr(
+        text, "plugsrv_connections_accepted_total{listener=\"a0\"} 1\n"));
+    assert_null(strstr(text, "listener=\"b0\""));
+    assert_null(strstr(text, "listener=\"a1\""));
+    assert_null(strstr(text, "listener=\"b2\""));
+    assert_non_null(strstr(text, "listener=\"a3\""));
+    assert_non_null(strstr(text, "listener=\"b3\""));
+    free(text);
+    close(fd);
+    h->passed = 1;
+}
+
 int
 main(void)
 {
@@ -488,6 +541,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_allow, hs_setup, hs_teardown),
         cmocka_unit_test_setup_teardown(test_config_errors, hs_setup,
                                         hs_teardown),
+        cmocka_unit_test_setup_teardown(test_renamed_listeners_forgotten,
+                                        hs_setup, hs_teardown),
     };
 
     hs_global_init();
