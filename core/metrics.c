@@ -121,6 +121,46 @@ metrics_track(const char *listener)
     metrics_series(listener);
 }
 
+/* Is the series' listener among ls, or named by a child still running? */
+static int
+metrics_in_use(const char *name, const struct listener *ls, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (strcmp(ls[i].conf->name, name) == 0)
+            return 1;
+    for (i = 0; i < children_count(); i++)
+        if (strcmp(children_at(i)->listener_name, name) == 0)
+            return 1;
+    return 0;
+}
+
+/*
+ * After a reload: the series of a listener that is gone and serves no one
+ * is dropped, as Prometheus expects of a target's series that ends. Kept
+ * forever, reloads that rename listeners would fill the table, and a new
+ * listener would go uncounted while the log has its lines. One whose
+ * connections are still open stays until a reload after they end: its
+ * counts must agree with their lines.
+ */
+void
+metrics_keep(const struct listener *ls, size_t n)
+{
+    size_t i, kept = 0;
+
+    if (metrics == NULL)
+        return;
+    for (i = 0; i < metrics->nseries; i++) {
+        if (!metrics_in_use(metrics->series[i].listener, ls, n))
+            continue;
+        if (kept != i)
+            metrics->series[kept] = metrics->series[i];
+        kept++;
+    }
+    metrics->nseries = kept;
+}
+
 void
 metrics_accept(const char *listener)
 {

@@ -388,6 +388,7 @@ parent_reload(struct parent *s)
     parent_pollset(s, pfds);
     malloc_trim(0);
     log_file_commit(1);
+    metrics_keep(s->ls, s->nls); /* before the new names take their room */
     parent_log_listeners(s);
     priv_log(conf);
     log_event("reload status=ok config=%s listeners=%zu",

@@ -586,6 +586,8 @@ void proxyparent_read(void);
 /* ---- metrics.c: counters, and the scrape endpoint ---- */
 void metrics_start(void);
 void metrics_track(const char *listener);
+/* Drops the series of listeners not in ls that no child names. */
+void metrics_keep(const struct listener *ls, size_t n);
 void metrics_accept(const char *listener);
 void metrics_refuse(const char *listener, const char *reason);
 void metrics_exit(const char *listener, const char *reason, long long ms);
