@@ -5,6 +5,8 @@
  * Debian package prometheus) must accept the output; silent scrapers cost
  * the parent nothing; the endpoint's allow list; and its config errors.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -12,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -476,6 +479,38 @@ test_config_errors(void **state)
     h->passed = 1;
 }
 
+/* An endpoint that cannot be bound fails the start naming the file, as a
+ * listener's bind error does. */
+static void
+test_bind_error_names_the_file(void **state)
+{
+    struct hs *h = *state;
+    const char *argv[] = { "-c", h->conf, NULL };
+    struct sockaddr_in sa = { .sin_family = AF_INET };
+    char want[128];
+    int port = hs_port(), fd, st;
+
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    sa.sin_port = htons((unsigned short)port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(fd, 1), 0);
+    hs_write_config(h,
+                    "{ \"modules_dir\": \"%s\", \"metrics\": { \"port\": %d },\n"
+                    "  \"listeners\": [ { \"address\": \"127.0.0.1\", "
+                    "\"port\": %d, \"module\": \"echo\" } ] }\n",
+                    PLUGSRV_MODULE_DIR, port, hs_port());
+    st = hs_run(h, HS_EXIT_MS, argv);
+    close(fd);
+    assert_true(st != -1 && WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 1);
+    snprintf(want, sizeof(want), ": metrics: 127.0.0.1:%d: bind: ", port);
+    if (strstr(h->err, h->conf) == NULL || strstr(h->err, want) == NULL)
+        fail_msg("stderr \"%s\" lacks the file or \"%s\"", h->err, want);
+    h->passed = 1;
+}
+
 /* Two listeners, named a<gen> and b<gen>, the metrics endpoint on mport. */
 static void
 renamed_config(struct hs *h, int mport, const int *ports, int gen)
@@ -542,6 +577,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_config_errors, hs_setup,
                                         hs_teardown),
         cmocka_unit_test_setup_teardown(test_renamed_listeners_forgotten,
+                                        hs_setup, hs_teardown),
+        cmocka_unit_test_setup_teardown(test_bind_error_names_the_file,
                                         hs_setup, hs_teardown),
     };
 
