@@ -190,7 +190,6 @@ int
 listeners_check(struct config *conf, int bind, char *err, size_t errlen)
 {
     struct listener *ls;
-    char why[ERRBUF];
 
     connproc_snapshot();
     reaper_init(); /* what a probe's init() leaves behind comes to us */
@@ -204,10 +203,8 @@ listeners_check(struct config *conf, int bind, char *err, size_t errlen)
     if (ls == NULL)
         return -1;
     listeners_discard(ls, conf->nlisteners);
-    if (bind && metrics_open(&conf->metrics, why, sizeof(why)) == -1) {
-        snprintf(err, errlen, "%s: %s", conf->path, why);
+    if (bind && metrics_open(conf, err, errlen) == -1)
         return -1;
-    }
     metrics_close();
     return 0;
 }

@@ -207,24 +207,28 @@ metrics_reload(int ok)
 
 /* ---- the endpoint, in the parent ---- */
 
+/* "FILE: metrics: ADDRESS: CALL: why", as a listener's bind error. */
 static int
-metrics_fail(const char *addr, const char *call, char *err, size_t errlen)
+metrics_fail(const char *path, const char *addr, const char *call, char *err,
+             size_t errlen)
 {
-    snprintf(err, errlen, "metrics: %s: %s: %s", addr, call, strerror(errno));
+    snprintf(err, errlen, "%s: metrics: %s: %s: %s", path, addr, call,
+             strerror(errno));
     return -1;
 }
 
 /* A socket passed at start (an upgrade's, or systemd's), set up as if it
  * had been bound here; metrics now owns fd. */
 static int
-metrics_adopt(int fd, const struct metrics_conf *conf, const char *addr,
-              char *err, size_t errlen)
+metrics_adopt(int fd, const struct config *cf, const char *addr, char *err,
+              size_t errlen)
 {
+    const struct metrics_conf *conf = &cf->metrics;
     int fl = fcntl(fd, F_GETFL);
 
     if (fl == -1 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1 ||
         listen(fd, 64) == -1) {
-        metrics_fail(addr, "passed socket", err, errlen);
+        metrics_fail(cf->path, addr, "passed socket", err, errlen);
         close(fd);
         return -1;
     }
@@ -235,8 +239,9 @@ metrics_adopt(int fd, const struct metrics_conf *conf, const char *addr,
 }
 
 int
-metrics_open(const struct metrics_conf *conf, char *err, size_t errlen)
+metrics_open(const struct config *cf, char *err, size_t errlen)
 {
+    const struct metrics_conf *conf = &cf->metrics;
     char addr[ADDRSTRLEN];
     int fd, one = 1;
 
@@ -249,17 +254,17 @@ metrics_open(const struct metrics_conf *conf, char *err, size_t errlen)
         return 0;
     addr_format((const struct sockaddr *)&conf->sa, addr, sizeof(addr));
     if (metrics_sock == -1 && (fd = activation_adopt_metrics()) != -1)
-        return metrics_adopt(fd, conf, addr, err, errlen);
+        return metrics_adopt(fd, cf, addr, err, errlen);
     fd = socket(conf->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
                 0);
     if (fd == -1)
-        return metrics_fail(addr, "socket", err, errlen);
+        return metrics_fail(cf->path, addr, "socket", err, errlen);
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     if (conf->sa.ss_family == AF_INET6)
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
     if (bind(fd, (const struct sockaddr *)&conf->sa, conf->salen) == -1 ||
         listen(fd, 64) == -1) {
-        metrics_fail(addr, "bind", err, errlen);
+        metrics_fail(cf->path, addr, "bind", err, errlen);
         close(fd);
         return -1;
     }

@@ -351,7 +351,7 @@ parent_reload(struct parent *s)
         snprintf(err, sizeof(err), "out of memory");
     else if (log_file_prepare(conf, err, sizeof(err)) == 0)
         ls = listeners_prepare(conf, s->ls, s->nls, 1, err, sizeof(err));
-    if (ls != NULL && metrics_open(&conf->metrics, err, sizeof(err)) == -1) {
+    if (ls != NULL && metrics_open(conf, err, sizeof(err)) == -1) {
         listeners_unadopt(ls, conf->nlisteners);
         listeners_discard(ls, conf->nlisteners);
         ls = NULL;
@@ -648,7 +648,7 @@ parent_start(struct parent *s)
     }
     s->nls = s->conf->nlisteners;
     admit_configure(s->conf, s->ls, s->nls);
-    if (metrics_open(&s->conf->metrics, err, sizeof(err)) == -1) {
+    if (metrics_open(s->conf, err, sizeof(err)) == -1) {
         log_stderr(err);
         return EXIT_CONFIG;
     }

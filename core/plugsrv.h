@@ -593,8 +593,8 @@ void metrics_refuse(const char *listener, const char *reason);
 void metrics_exit(const char *listener, const char *reason, long long ms);
 void metrics_reload(int ok);
 /* Binds conf's endpoint (keeping the one bound if it is the same); -1
- * with "address: why" in err. */
-int metrics_open(const struct metrics_conf *conf, char *err, size_t errlen);
+ * with "FILE: metrics: address: why" in err. */
+int metrics_open(const struct config *conf, char *err, size_t errlen);
 int metrics_fd(void);     /* the endpoint, or -1 */
 int metrics_socket(void); /* the same, even while busy */
 /* A scraper is waiting: fork a process to answer it. */
