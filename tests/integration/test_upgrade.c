@@ -7,8 +7,10 @@
  * fails leaves the old one serving; systemd's MAINPID moves over.
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -501,6 +503,70 @@ test_upgrade_metrics(void **state)
 
 #define T(f) cmocka_unit_test_setup_teardown(f, hs_setup, hs_teardown)
 
+/* A prefork pool at its max_connections, on port p; with a second
+ * listener on q when q is not 0. */
+static void
+full_pool_config(struct hs *h, int p, int q)
+{
+    char second[256] = "";
+
+    if (q != 0)
+        snprintf(second, sizeof(second),
+                 ",\n  { \"address\": \"127.0.0.1\", \"port\": %d, "
+                 "\"module\": \"echo\" }",
+                 q);
+    hs_write_config(
+        h,
+        "{ \"modules_dir\": \"%s\", \"idle_timeout\": 30,\n"
+        "  \"listeners\": [ { \"address\": \"127.0.0.1\", \"port\": %d,\n"
+        "    \"module\": \"echo\", \"mode\": \"prefork\", \"spare\": 1,\n"
+        "    \"max_connections\": 1 }%s ] }\n",
+        PLUGSRV_MODULE_DIR, p, second);
+}
+
+/* The new process of a failed upgrade configured the sockets it was
+ * handed (blocking, for its own spares) before it gave up. The old one,
+ * serving on, puts them back as its config wants: its full pool still
+ * refuses without blocking in accept(), and SIGTERM still stops it. */
+static void
+test_failed_upgrade_gives_sockets_back(void **state)
+{
+    struct hs *h = *state;
+    struct sockaddr_in sa = { .sin_family = AF_INET };
+    int p = hs_port(), q = hs_port(), held, busy, c;
+
+    full_pool_config(h, p, 0);
+    assert_int_equal(hs_start_ready(h), 0);
+    held = hs_connect("127.0.0.1", p, HS_IO_MS);
+    assert_true(held >= 0);
+    assert_int_equal(hs_roundtrip(held, "x\n", "x\n"), 0);
+    /* The new process will find q taken. */
+    busy = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(busy >= 0);
+    sa.sin_port = htons((unsigned short)q);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(busy, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(busy, 1), 0);
+    full_pool_config(h, p, q);
+    assert_int_equal(hs_signal(h, SIGUSR2), 0);
+    assert_int_equal(
+        hs_wait_log(h, 1, UPGRADE_MS, "upgrade status=error", NULL), 0);
+    close(busy);
+    c = hs_connect("127.0.0.1", p, HS_IO_MS);
+    assert_true(c >= 0);
+    assert_int_equal(hs_wait_closed(c, 5000), 1);
+    close(c);
+    assert_int_equal(hs_wait_log(h, 1, HS_IO_MS, " refuse ",
+                                 "reason=listener_max_connections", NULL),
+                     0);
+    close(held);
+    assert_int_equal(hs_wait_log(h, 1, HS_IO_MS, " exit ", "peer=127", NULL),
+                     0);
+    assert_int_equal(hs_signal(h, SIGTERM), 0);
+    assert_int_equal(hs_wait_exit(h, HS_EXIT_MS), 0);
+    h->passed = 1;
+}
+
 int
 main(void)
 {
@@ -509,6 +575,7 @@ main(void)
         T(test_upgrade_fails),
         T(test_upgrade_mainpid),
         T(test_upgrade_metrics),
+        T(test_failed_upgrade_gives_sockets_back),
     };
 
     hs_global_init();
