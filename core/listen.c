@@ -43,6 +43,27 @@ listen_configure(struct listener *l)
     return 0;
 }
 
+/* A socket another process had meanwhile (a reload that failed, a new
+ * plugsrv that failed to start) as l's config wants it again: backlog,
+ * blocking or not, timeouts. 0, or -1 and errno. */
+int
+listen_reclaim(struct listener *l)
+{
+    if (l->fd == -1)
+        return 0;
+    if (listen(l->fd, l->conf->backlog) == -1)
+        return -1;
+    return listen_configure(l);
+}
+
+int
+listen_nonblocking(const struct listener *l)
+{
+    int flags = fcntl(l->fd, F_GETFL);
+
+    return flags != -1 && (flags & O_NONBLOCK) != 0;
+}
+
 /* The description is shared with the spares: on only while none waits in
  * accept() (prefork.c). */
 int

@@ -78,8 +78,7 @@ listeners_unadopt(struct listener *ls, size_t n)
     for (i = 0; i < n; i++) {
         if (ls[i].from == NULL)
             continue;
-        listen(ls[i].from->fd, ls[i].from->conf->backlog);
-        listen_configure(ls[i].from);
+        listen_reclaim(ls[i].from);
         ls[i].fd = -1;
         ls[i].from = NULL;
     }

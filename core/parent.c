@@ -296,23 +296,43 @@ parent_refuse_full(struct parent *s, struct listener *l, const char *why)
     }
 }
 
-/* Polls the listener of each full pool, and of no other: the parent
- * must never block in accept(), so only once it is non-blocking. */
+/*
+ * Which listeners the parent polls: every fork-mode one, and a prefork
+ * one only while its pool is full (made non-blocking first). The parent
+ * must never block in accept(), and a socket's O_NONBLOCK belongs to a
+ * description it may share with a new plugsrv starting (an upgrade),
+ * which sets it as its own config wants. Until that one is ready or has
+ * failed, a fork-mode socket it made blocking is left to it, and a full
+ * pool's clients wait for it.
+ */
 static void
-parent_watch_full(struct parent *s)
+parent_watch(struct parent *s)
 {
+    int upgrading = upgrade_fd() != -1;
     struct listener *l;
     size_t i;
 
     for (i = 0; i < s->nls; i++) {
         l = &s->ls[i];
-        if (l->conf->mode != MODE_PREFORK)
-            continue;
-        s->pfds[i].fd = prefork_full(l, s->conf) != NULL &&
-                                listen_set_nonblock(l, 1) == 0
-                            ? l->fd
-                            : -1;
+        if (l->conf->mode == MODE_FORK)
+            s->pfds[i].fd = !upgrading || listen_nonblocking(l) ? l->fd : -1;
+        else
+            s->pfds[i].fd = !upgrading && prefork_full(l, s->conf) != NULL &&
+                                    listen_set_nonblock(l, 1) == 0
+                                ? l->fd
+                                : -1;
     }
+}
+
+/* An upgrade failed: its process may have changed the sockets' flags. */
+static void
+parent_reclaim(struct parent *s)
+{
+    size_t i;
+
+    for (i = 0; i < s->nls; i++)
+        if (listen_reclaim(&s->ls[i]) == -1)
+            log_warn("error what=listen listener=%s", s->ls[i].logname);
 }
 
 /* ---- reload ---- */
@@ -408,8 +428,13 @@ parent_upgrade(struct parent *s)
         signals_got.usr2 = 0;
         upgrade_start(s->ls, s->nls);
     }
-    if (upgrade_fd() == -1 || (s->successor = upgrade_check()) == 0)
+    if (upgrade_fd() == -1)
         return 0;
+    if ((s->successor = upgrade_check()) == 0) {
+        if (upgrade_fd() == -1)
+            parent_reclaim(s); /* it failed */
+        return 0;
+    }
     notify_handover(s->successor);
     signals_got.term = 1;
     return 1;
@@ -442,8 +467,7 @@ parent_wait(struct parent *s)
 
     for (i = 0; i < n; i++)
         p[i].revents = 0; /* EINTR leaves them as they were */
-    if (s->prefork)
-        parent_watch_full(s);
+    parent_watch(s);
     p[n - TAIL + TAIL_METRICS].fd = metrics_fd(); /* -1 while it is busy */
     p[n - TAIL + TAIL_UPGRADE].fd = upgrade_fd();
     if (paused > 0) {
@@ -571,6 +595,8 @@ parent_shutdown(struct parent *s)
             continue;
         if (s->successor <= 0) /* a successor accepts on after us */
             listen_quiesce(&s->ls[i]);
+        else if (!listen_nonblocking(&s->ls[i]))
+            continue; /* its spares take them: no accept() that blocks */
         parent_accept(s, &s->ls[i]);
     }
     for (i = 0; i < s->nls; i++)

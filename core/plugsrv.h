@@ -469,6 +469,10 @@ int listen_configure(struct listener *l);
 /* O_NONBLOCK on (a full pool's, for the parent to refuse on) or off
  * (before a spare is forked, to block in accept()); 0, or -1 and errno. */
 int listen_set_nonblock(struct listener *l, int on);
+/* As l's config wants it again, after another process had it. */
+int listen_reclaim(struct listener *l);
+/* Is O_NONBLOCK set on the description now? Whoever set it. */
+int listen_nonblocking(const struct listener *l);
 /* A socket bound elsewhere, now l's: backlog and options; -1, errno. */
 int listen_take(struct listener *l);
 int listen_same(const struct listener_conf *a, const struct listener_conf *b);

@@ -24,8 +24,10 @@
 #define VG_EXIT_MS  60000
 /* max_connections above the total: the subject here is memory; the
  * reaper under sustained load is the soak's. */
-/* connections per listener: each child under valgrind costs ~0.1-1 s */
-#define VG_CONNS 100
+/* Connections per listener: each child under valgrind costs ~0.1-1 s.
+ * 100 took 36-41 s of plugload's 60 s on an idle machine, and ran out
+ * twice on a loaded one; the parent's paths are as well covered by 50. */
+#define VG_CONNS 50
 
 /* valgrind's path from $PATH into buf; 0, or -1 if there is none. */
 static int
