@@ -137,6 +137,10 @@ void hs_dump_log(struct hs *h);
 
 /* ---- harness_net.c: sockets ---- */
 
+/* A socket listening on 127.0.0.1:port, so that plugsrv finds the port
+ * taken; its fd, or -1. */
+int hs_hold_port(int port);
+
 /* TCP connect to addr:port (numeric v4/v6) with a deadline. Returns a
  * non-blocking, close-on-exec socket with TCP_NODELAY, or -1 (errno set:
  * ECONNREFUSED, ETIMEDOUT...). */

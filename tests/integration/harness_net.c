@@ -343,3 +343,24 @@ hs_echo_once(const char *addr, int port, int timeout_ms)
     close(fd);
     return rc;
 }
+
+int
+hs_hold_port(int port)
+{
+    struct sockaddr_in sin;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+
+    if (fd < 0)
+        return -1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons((uint16_t)port);
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
+        listen(fd, 1) == -1) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}

@@ -13,8 +13,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -342,21 +340,12 @@ test_bundled_module_bad_option(void **state)
 static void
 test_port_in_use(void **state)
 {
-    struct sockaddr_in sin;
     char portstr[16];
     const char *n[] = { "127.0.0.1", portstr, NULL };
-    int fd, one = 1, port = hs_port();
+    int fd, port = hs_port();
 
     /* Someone else (this test) holds the port. */
-    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    assert_true(fd >= 0);
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    memset(&sin, 0, sizeof(sin));
-    sin.sin_family = AF_INET;
-    sin.sin_port = htons((unsigned short)port);
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-    assert_int_equal(listen(fd, 1), 0);
+    assert_true((fd = hs_hold_port(port)) >= 0);
     snprintf(portstr, sizeof(portstr), "%d", port);
     bad(state, n,
         HEAD

@@ -187,16 +187,17 @@ daemon_conf(struct hs *h, int port, const char *pidfile, const char *extra)
         0);
 }
 
+/* A connection whose handler starts a daemon (extra options after
+ * pidfile say how): the daemon must be gone soon after it ends. */
 static void
-test_daemon_dies_with_connection(void **state)
+daemon_dies(struct hs *h, const char *extra)
 {
-    struct hs *h = *state;
     char pidfile[512], buf[8];
     int port = hs_port(), fd;
     pid_t pid;
 
     hs_path(h, "daemon.pid", pidfile, sizeof(pidfile));
-    daemon_conf(h, port, pidfile, "");
+    daemon_conf(h, port, pidfile, extra);
     assert_int_equal(hs_start_ready(h), 0);
     fd = hs_connect("127.0.0.1", port, HS_IO_MS);
     assert_true(fd >= 0);
@@ -208,6 +209,14 @@ test_daemon_dies_with_connection(void **state)
     assert_int_equal(hs_wait_log(h, 1, HS_IO_MS, "]: exit ", NULL), 0);
     close(fd);
     assert_int_equal(wait_gone(0, 5000), 0);
+}
+
+static void
+test_daemon_dies_with_connection(void **state)
+{
+    struct hs *h = *state;
+
+    daemon_dies(h, "");
     h->passed = 1;
 }
 
@@ -333,37 +342,12 @@ test_spinning_child_dies_with_parent(void **state)
     h->passed = 1;
 }
 
-/* A connection whose daemon's middle process stays too; extra options
- * say how the connection's process ends. The grandchild must be gone. */
-static void
-chain_dies(struct hs *h, const char *extra)
-{
-    char pidfile[512], opts[256], buf[8];
-    int port = hs_port(), fd;
-    pid_t pid;
-
-    hs_path(h, "daemon.pid", pidfile, sizeof(pidfile));
-    snprintf(opts, sizeof(opts), ", \"middle_stays\": true%s", extra);
-    daemon_conf(h, port, pidfile, opts);
-    assert_int_equal(hs_start_ready(h), 0);
-    fd = hs_connect("127.0.0.1", port, HS_IO_MS);
-    assert_true(fd >= 0);
-    assert_int_equal(hs_recv_n(fd, buf, 3, HS_IO_MS), 3);
-    assert_memory_equal(buf, "ok\n", 3);
-    pid = read_pidfile(pidfile, 5000);
-    assert_true(pid > 0);
-    remember(pid);
-    assert_int_equal(hs_wait_log(h, 1, HS_IO_MS, "]: exit ", NULL), 0);
-    close(fd);
-    assert_int_equal(wait_gone(0, 5000), 0);
-}
-
 static void
 test_chain_dies_after_exit(void **state)
 {
     struct hs *h = *state;
 
-    chain_dies(h, ", \"end\": \"exit\"");
+    daemon_dies(h, ", \"middle_stays\": true, \"end\": \"exit\"");
     h->passed = 1;
 }
 
@@ -372,7 +356,7 @@ test_chain_dies_after_crash(void **state)
 {
     struct hs *h = *state;
 
-    chain_dies(h, ", \"end\": \"crash\"");
+    daemon_dies(h, ", \"middle_stays\": true, \"end\": \"crash\"");
     h->passed = 1;
 }
 
@@ -384,7 +368,7 @@ test_dead_children_do_not_hide_a_daemon(void **state)
 {
     struct hs *h = *state;
 
-    chain_dies(h, ", \"zombies\": 70");
+    daemon_dies(h, ", \"middle_stays\": true, \"zombies\": 70");
     assert_int_equal(hs_log_count(h, "]: exit pid=", NULL), 0);
     h->passed = 1;
 }

@@ -5,8 +5,6 @@
  * Debian package prometheus) must accept the output; silent scrapers cost
  * the parent nothing; the endpoint's allow list; and its config errors.
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -14,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -486,16 +483,10 @@ test_bind_error_names_the_file(void **state)
 {
     struct hs *h = *state;
     const char *argv[] = { "-c", h->conf, NULL };
-    struct sockaddr_in sa = { .sin_family = AF_INET };
     char want[128];
     int port = hs_port(), fd, st;
 
-    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    assert_true(fd >= 0);
-    sa.sin_port = htons((unsigned short)port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    assert_int_equal(listen(fd, 1), 0);
+    assert_true((fd = hs_hold_port(port)) >= 0);
     hs_write_config(h,
                     "{ \"modules_dir\": \"%s\", \"metrics\": { \"port\": %d },\n"
                     "  \"listeners\": [ { \"address\": \"127.0.0.1\", "

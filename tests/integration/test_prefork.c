@@ -100,27 +100,35 @@ test_crash_costs_one_connection(void **state)
     h->passed = 1;
 }
 
+/* Two spares of module, then a reload to n of uppercase: the old spares
+ * retire; n new ones serve the new module. */
 static void
-test_reload_replaces_the_pool(void **state)
+reload_replaces_the_pool(struct hs *h, const char *module, int n)
 {
-    struct hs *h = *state;
     int port = hs_port(), fd;
 
-    assert_int_equal(write_prefork_config(h, port, "echo", 2), 0);
+    assert_int_equal(write_prefork_config(h, port, module, 2), 0);
     assert_int_equal(hs_start_ready(h), 0);
     assert_int_equal(wait_children(h, 2), 0);
-    assert_int_equal(write_prefork_config(h, port, "uppercase", 4), 0);
+    assert_int_equal(write_prefork_config(h, port, "uppercase", n), 0);
     assert_int_equal(hs_signal(h, SIGHUP), 0);
     assert_int_equal(
         hs_wait_log(h, 1, HS_IO_MS, " reload ", "status=ok", NULL), 0);
-    /* The old spares retire; four new ones serve the new module. */
     assert_int_equal(hs_wait_log(h, 2, HS_IO_MS, " exit ", "spare=1", NULL),
                      0);
-    assert_int_equal(wait_children(h, 4), 0);
+    assert_int_equal(wait_children(h, n), 0);
     fd = hs_connect("127.0.0.1", port, HS_IO_MS);
     assert_true(fd >= 0);
     assert_int_equal(hs_roundtrip(fd, "abc\n", "ABC\n"), 0);
     close(fd);
+}
+
+static void
+test_reload_replaces_the_pool(void **state)
+{
+    struct hs *h = *state;
+
+    reload_replaces_the_pool(h, "echo", 4);
     h->passed = 1;
 }
 
@@ -152,23 +160,8 @@ static void
 test_reload_retires_spares_of_a_signal_taker(void **state)
 {
     struct hs *h = *state;
-    int port = hs_port(), fd;
 
-    assert_int_equal(write_prefork_config(h, port, TEST_MODULE("sigtake"), 2),
-                     0);
-    assert_int_equal(hs_start_ready(h), 0);
-    assert_int_equal(wait_children(h, 2), 0);
-    assert_int_equal(write_prefork_config(h, port, "uppercase", 2), 0);
-    assert_int_equal(hs_signal(h, SIGHUP), 0);
-    assert_int_equal(
-        hs_wait_log(h, 1, HS_IO_MS, " reload ", "status=ok", NULL), 0);
-    assert_int_equal(hs_wait_log(h, 2, HS_IO_MS, " exit ", "spare=1", NULL),
-                     0);
-    assert_int_equal(wait_children(h, 2), 0);
-    fd = hs_connect("127.0.0.1", port, HS_IO_MS);
-    assert_true(fd >= 0);
-    assert_int_equal(hs_roundtrip(fd, "abc\n", "ABC\n"), 0);
-    close(fd);
+    reload_replaces_the_pool(h, TEST_MODULE("sigtake"), 2);
     h->passed = 1;
 }
 

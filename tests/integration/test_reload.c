@@ -5,8 +5,6 @@
  * error, a port someone else holds): "reload status=error" and the old
  * config goes on whole.
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -111,9 +109,7 @@ static void
 test_reload_bad(void **state)
 {
     struct hs *h = *state;
-    struct sockaddr_in sin;
     int pk = hs_port(), pa = hs_port(), pb = hs_port(), kept, fd, held;
-    int one = 1;
 
     write_conf(h, pk, "-old", pa, 0);
     assert_int_equal(hs_start_ready(h), 0);
@@ -137,15 +133,7 @@ test_reload_bad(void **state)
 
     /* A new listener on a port someone holds: the whole reload fails, so
      * the suffix change that came with it does not happen either. */
-    held = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    assert_true(held >= 0);
-    setsockopt(held, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    memset(&sin, 0, sizeof(sin));
-    sin.sin_family = AF_INET;
-    sin.sin_port = htons((unsigned short)pb);
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(held, (struct sockaddr *)&sin, sizeof(sin)), 0);
-    assert_int_equal(listen(held, 1), 0);
+    assert_true((held = hs_hold_port(pb)) >= 0);
     assert_int_equal(
         hs_write_config(
             h,

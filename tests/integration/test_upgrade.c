@@ -7,10 +7,8 @@
  * fails leaves the old one serving; systemd's MAINPID moves over.
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -532,7 +530,6 @@ static void
 test_failed_upgrade_gives_sockets_back(void **state)
 {
     struct hs *h = *state;
-    struct sockaddr_in sa = { .sin_family = AF_INET };
     int p = hs_port(), q = hs_port(), held, busy, c;
 
     full_pool_config(h, p, 0);
@@ -541,12 +538,7 @@ test_failed_upgrade_gives_sockets_back(void **state)
     assert_true(held >= 0);
     assert_int_equal(hs_roundtrip(held, "x\n", "x\n"), 0);
     /* The new process will find q taken. */
-    busy = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    assert_true(busy >= 0);
-    sa.sin_port = htons((unsigned short)q);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(busy, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    assert_int_equal(listen(busy, 1), 0);
+    assert_true((busy = hs_hold_port(q)) >= 0);
     full_pool_config(h, p, q);
     assert_int_equal(hs_signal(h, SIGUSR2), 0);
     assert_int_equal(
