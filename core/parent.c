@@ -56,7 +56,7 @@ parent_pollset(struct parent *s, struct pollfd *p)
     lean_parent_free(s->pfds);
     s->pfds = p;
     /* A prefork listener's is -1 (not polled) unless its pool is full
-     * (parent_watch_full()). */
+     * (parent_watch()). */
     for (i = 0; i < s->nls; i++) {
         p[n++] = (struct pollfd){ .fd = s->ls[i].fd, .events = POLLIN };
         if (s->ls[i].conf->mode == MODE_PREFORK) {
