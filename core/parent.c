@@ -235,13 +235,17 @@ parent_accept_failed(struct parent *s, struct listener *l)
     }
 }
 
+/* Takes a batch of l's clients: each to a process of its own, or, with
+ * refuse (a full prefork pool's reason, prefork_full()), closed at once
+ * and logged. Never on a blocking socket: it would block the parent. */
 static void
-parent_accept(struct parent *s, struct listener *l)
+parent_accept(struct parent *s, struct listener *l, const char *refuse)
 {
     struct sockaddr_storage ss;
     /* Filled here, where the connection's process finds it on the stack
      * it starts with: no copy on its path (lean.c). */
     struct conn_addrs a = { .via = "", .local = "" };
+    const char *why;
     socklen_t len;
     int i, fd;
 
@@ -258,41 +262,16 @@ parent_accept(struct parent *s, struct listener *l)
             continue;
         }
         addr_format((struct sockaddr *)&ss, a.peer, sizeof(a.peer));
-        if (l->conf->proxy != PROXY_OFF &&
-            !proxyparent_trusted(l, (struct sockaddr *)&ss)) {
-            admit_refuse(l, l->conf->name, a.peer, "proxy-untrusted");
+        why = refuse;
+        if (why == NULL && l->conf->proxy != PROXY_OFF &&
+            !proxyparent_trusted(l, (struct sockaddr *)&ss))
+            why = "proxy-untrusted";
+        if (why != NULL) {
+            admit_refuse(l, l->conf->name, a.peer, why);
             close(fd);
             continue;
         }
         parent_fork(s, l, fd, (struct sockaddr *)&ss, &a);
-    }
-}
-
-/* Clients of a full pool (prefork_full()), closed at once and logged.
- * Its buffers out of parent_tick()'s frame: the loop's frames stay on one
- * page of stack (lean_stack_page()). */
-static __attribute__((noinline)) void
-parent_refuse_full(struct parent *s, struct listener *l, const char *why)
-{
-    struct sockaddr_storage ss;
-    char peer[ADDRSTRLEN];
-    socklen_t len;
-    int i, fd;
-
-    for (i = 0; i < ACCEPT_BATCH && s->paused <= clock_ms(); i++) {
-        len = sizeof(ss);
-        fd = lean_parent_accept(l->fd, (struct sockaddr *)&ss, &len);
-        if (fd == -EAGAIN)
-            return;
-        if (fd < 0) {
-            errno = -fd;
-            if (parent_accept_failed(s, l))
-                return;
-            continue;
-        }
-        addr_format((struct sockaddr *)&ss, peer, sizeof(peer));
-        admit_refuse(l, l->conf->name, peer, why);
-        close(fd);
     }
 }
 
@@ -534,9 +513,9 @@ parent_tick(struct parent *s)
         if (!(s->pfds[i].revents & POLLIN))
             continue;
         if (s->ls[i].conf->mode == MODE_FORK)
-            parent_accept(s, &s->ls[i]);
+            parent_accept(s, &s->ls[i], NULL);
         else if ((full = prefork_full(&s->ls[i], s->conf)) != NULL)
-            parent_refuse_full(s, &s->ls[i], full);
+            parent_accept(s, &s->ls[i], full);
     }
     s->retry = prefork_refill(s->ls, s->nls, s->conf, s->notify[1]) == -1;
 }
@@ -597,7 +576,7 @@ parent_shutdown(struct parent *s)
             listen_quiesce(&s->ls[i]);
         else if (!listen_nonblocking(&s->ls[i]))
             continue; /* its spares take them: no accept() that blocks */
-        parent_accept(s, &s->ls[i]);
+        parent_accept(s, &s->ls[i], NULL);
     }
     for (i = 0; i < s->nls; i++)
         listen_close(&s->ls[i]);
